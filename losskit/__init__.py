@@ -1,0 +1,25 @@
+"""losskit: how losses, reductions and mini-batches shape learning, on NumPy or CuPy."""
+
+from .backend import Backend, available_backends, get_backend
+from .numerics import (
+    log_softmax,
+    logsumexp,
+    naive_log_softmax,
+    naive_softmax,
+    softmax,
+    streaming_logsumexp,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backend",
+    "available_backends",
+    "get_backend",
+    "log_softmax",
+    "logsumexp",
+    "naive_log_softmax",
+    "naive_softmax",
+    "softmax",
+    "streaming_logsumexp",
+]

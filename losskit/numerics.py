@@ -1,0 +1,112 @@
+"""Log-sum-exp, softmax and log-softmax: the stable versions, and the naive ones they replace.
+
+``logsumexp(x) = m + log(sum(exp(x - m)))`` with ``m = max(x)`` is exact algebra
+(numerator and denominator both scale by ``exp(-m)``) and keeps the largest
+exponent at ``exp(0) = 1``, so nothing overflows. The naive versions compute
+``exp(x)`` directly and overflow past ``log(finfo.max)`` (11.09 in float16,
+88.72 in float32, 709.78 in float64): they are kept, on purpose, for the lessons.
+
+All functions work on any array-API backend, along any axis, and keep the input's
+floating dtype. ``-inf`` entries are fine (they get probability 0); a slice that
+is entirely ``-inf`` has ``logsumexp == -inf`` and no distribution, so
+``softmax``/``log_softmax`` return NaN there, as PyTorch and SciPy do.
+"""
+
+from __future__ import annotations
+
+from ._validation import namespace, normalize_axis, require_float
+from .backend import errstate
+
+__all__ = [
+    "log_softmax",
+    "logsumexp",
+    "naive_log_softmax",
+    "naive_softmax",
+    "softmax",
+    "streaming_logsumexp",
+]
+
+
+def _prepare(x, axis, where):
+    xp = namespace(x, where=where)
+    require_float(xp, x, "x", where)
+    if x.ndim == 0:
+        raise ValueError(f"{where}: x must have at least one dimension; got a 0-d array.")
+    return xp, normalize_axis(axis, x.ndim, where)
+
+
+def _finite_max(xp, x, axis):
+    """Row max with non-finite maxima replaced by 0, so ``x - m`` never makes ``inf - inf``."""
+    m = xp.max(x, axis=axis, keepdims=True)
+    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    """``log(sum(exp(x), axis))`` computed without overflow; dtype of ``x``, shape reduced on ``axis``."""
+    xp, axis = _prepare(x, axis, "logsumexp")
+    m = _finite_max(xp, x, axis)
+    with errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf for all -inf slices
+        out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else xp.squeeze(out, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """``x - logsumexp(x)``: log-probabilities, exact where the naive form is NaN."""
+    xp, axis = _prepare(x, axis, "log_softmax")
+    with errstate(invalid="ignore"):  # -inf - (-inf) on all -inf slices: NaN by definition
+        return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x, axis=-1):
+    """Probabilities along ``axis`` (they sum to 1), via the max-shift."""
+    xp, axis = _prepare(x, axis, "softmax")
+    e = xp.exp(x - _finite_max(xp, x, axis))
+    with errstate(invalid="ignore"):  # 0/0 on all -inf slices
+        return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def naive_softmax(x, axis=-1):
+    """Textbook ``exp(x) / sum(exp(x))``. Overflows to ``inf/inf = NaN`` on large logits: a demo."""
+    xp, axis = _prepare(x, axis, "naive_softmax")
+    with errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        e = xp.exp(x)
+        return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def naive_log_softmax(x, axis=-1):
+    """Textbook ``log(softmax(x))`` with no shift: NaN on overflow, ``-inf`` on underflow. A demo."""
+    xp, axis = _prepare(x, axis, "naive_log_softmax")
+    with errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return xp.log(naive_softmax(x, axis=axis))
+
+
+def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False):
+    """``logsumexp`` over the last axis, reading ``chunk_size`` classes at a time.
+
+    Keeps a running max ``m`` and normaliser ``s`` (``s`` rescaled by
+    ``exp(m_old - m_new)`` whenever the max grows), so the working memory is
+    O(rows x chunk_size) instead of a full ``exp(x)`` copy of ``x``. Same result
+    as :func:`logsumexp` up to rounding. ``x``: (..., C) floating.
+    """
+    where = "streaming_logsumexp"
+    xp, _ = _prepare(x, -1, where)
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError(f"{where}: chunk_size must be a positive int; got {chunk_size!r}.")
+    n = x.shape[-1]
+    m = s = None  # running max (raw, may be +-inf) and sum of exp(x - finite(m))
+    with errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for start in range(0, n, chunk_size):
+            block = x[..., start : start + chunk_size]
+            new_m = xp.max(block, axis=-1, keepdims=True)
+            if m is not None:
+                new_m = xp.maximum(m, new_m)
+            shift = xp.where(xp.isfinite(new_m), new_m, xp.zeros_like(new_m))
+            block_sum = xp.sum(xp.exp(block - shift), axis=-1, keepdims=True)
+            if s is None:
+                s = block_sum
+            else:  # rescale the old sum to the new max; equal maxes (incl. -inf/-inf) keep it
+                one = xp.ones_like(new_m)
+                s = s * xp.where(m == new_m, one, xp.exp(m - new_m)) + block_sum
+            m = new_m
+        out = xp.log(s) + shift
+    return out if keepdims else xp.squeeze(out, axis=-1)

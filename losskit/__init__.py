@@ -9,10 +9,18 @@ from .numerics import (
     softmax,
     streaming_logsumexp,
 )
+from .summation import (
+    SUMMATION_METHODS,
+    sum_float64,
+    sum_kahan,
+    sum_pairwise,
+    sum_sequential,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SUMMATION_METHODS",
     "Backend",
     "available_backends",
     "get_backend",
@@ -22,4 +30,8 @@ __all__ = [
     "naive_softmax",
     "softmax",
     "streaming_logsumexp",
+    "sum_float64",
+    "sum_kahan",
+    "sum_pairwise",
+    "sum_sequential",
 ]

@@ -45,3 +45,24 @@ figures: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache figures artifacts
+
+# --- GPU: run on a node with an NVIDIA GPU (deploy/README.md, "Checking a GPU node") ---
+# gpu-check: the backend test matrix on CuPy, then the GPU benchmark. Where no
+# CUDA GPU is usable it stops at the first line with a clear message instead of
+# passing with every CuPy test skipped. BENCH_ARGS passes options to the benchmark.
+BENCH_ARGS ?=
+
+.PHONY: gpu-check bench-gpu
+
+$(VENV)/.gpu-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[gpu,dev]'
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch
+	touch $@ $(VENV)/.dev-installed $(VENV)/.lab-installed
+
+gpu-check: $(VENV)/.gpu-installed
+	$(PY) -c "import cupy, sys; sys.exit(0 if cupy.cuda.is_available() else 'gpu-check: no CUDA GPU usable here (cupy.cuda.is_available() is False); run it on a GPU node')"
+	LOSSKIT_BACKEND=cupy $(PY) -m pytest -k cupy -rs $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory bench-gpu
+
+bench-gpu: $(VENV)/.gpu-installed
+	$(PY) benchmarks/bench_gpu.py $(BENCH_ARGS)

@@ -1,0 +1,296 @@
+"""Lesson 3: why log-softmax and cross-entropy are computed with the log-sum-exp trick.
+
+:func:`lse_overflow` evaluates the naive ``log(exp(x) / sum(exp(x)))`` and the
+stable ``x - logsumexp(x)`` on logits ``scale * pattern`` over a grid of scales,
+in float16, float32 and float64. ``exp`` overflows once its argument passes
+``log(finfo.max)`` (11.09 / 88.72 / 709.78), so the naive version turns NaN
+(``inf / inf``) from ``scale = log(finfo.max) / max(pattern)`` on, while the
+stable one stays exact: subtracting the row maximum is exact algebra and keeps
+the largest exponent at ``exp(0) = 1``.
+
+Precisely, the naive version fails where its denominator ``sum(exp(x))``
+overflows, i.e. once ``logsumexp(scale * pattern) > log(finfo.max)``: a hair
+*before* the largest term alone overflows, since the other terms add to the sum.
+In float32/float64 the difference is invisible (the next term is ``e^-29``
+smaller); in float16 with pattern (1, 2, 3) it is 0.2% (failure from scale
+3.688, while ``11.09 / 3 = 3.697``). :func:`threshold_scale` solves for that
+scale, and the default grid, geometric from 1 to 10^4, adds for each dtype the
+threshold and the scales just either side of it (0.1%; 0.4% in float16, whose
+rounding of the logits is coarser), so the first failure is pinned down.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import errstate, get_backend
+from ..numerics import log_softmax, naive_log_softmax
+
+__all__ = ["LSEOverflowResult", "default_scales", "lse_overflow", "threshold_scale"]
+
+_WHERE = "lse_overflow"
+DTYPES = ("float16", "float32", "float64")
+_SIDE = {"float16": 4e-3, "float32": 1e-3, "float64": 1e-3}  # grid: threshold * (1 -+ side)
+
+
+@dataclass(frozen=True)
+class LSEOverflowResult:
+    """Naive vs stable log-softmax / cross-entropy over logit scales and dtypes (host, read-only).
+
+    Shapes: ``T`` dtypes, ``S`` scales, ``C`` classes.
+
+    - ``scales`` (S,) float64, increasing; ``dtypes`` tuple of T names;
+      ``pattern`` (C,) float64; the logits of row ``s`` are ``scales[s] * pattern``.
+    - ``logits`` (T, S, C) float64: the logits as each dtype stores them (rounded).
+    - ``naive_log_softmax``, ``stable_log_softmax`` (T, S, C) float64: the outputs
+      computed in each dtype (NaN/inf kept: they are the lesson).
+    - ``reference_log_softmax`` (T, S, C) float64: stable log-softmax in float64 of
+      the *rounded* logits, so errors measure the computation, not the input rounding.
+    - ``naive_finite``, ``stable_finite`` (T, S) bool: every entry finite.
+    - ``naive_error``, ``stable_error`` (T, S) float64: max abs error against the
+      reference over the row (NaN where the output has a NaN, inf where it has
+      an inf).
+    - ``target`` (int), ``naive_ce``, ``stable_ce``, ``reference_ce`` (T, S)
+      float64: cross-entropy ``-log_softmax[target]``.
+    - ``first_failure``: dict dtype -> smallest grid scale where the naive
+      output is not finite (NaN if it never fails on the grid).
+    - ``threshold_scale``: dict dtype -> the scale where ``sum(exp(logits))``
+      reaches ``finfo.max`` (:func:`threshold_scale`; NaN when
+      ``max(pattern) <= 0``): where the naive version starts to fail.
+    - ``exp_threshold_scale``: dict dtype -> ``log_max / max(pattern)``, where the
+      largest ``exp`` alone overflows (slightly above ``threshold_scale``).
+    - ``log_max``: dict dtype -> ``log(finfo.max)`` (11.09, 88.72, 709.78).
+    - ``exp_limit``: dict dtype -> largest value ``v`` of that dtype with
+      ``exp(v)`` finite in that dtype (11.0859375; 88.72283172607421875; 709.78...).
+    - ``exp_at_limit``: dict dtype -> ``exp(exp_limit)`` computed in the dtype (65248 in float16).
+    - ``backend`` (name), ``seed`` (unused: the experiment is deterministic; kept
+      for the common signature).
+    """
+
+    scales: np.ndarray
+    dtypes: tuple
+    pattern: np.ndarray
+    target: int
+    logits: np.ndarray
+    naive_log_softmax: np.ndarray
+    stable_log_softmax: np.ndarray
+    reference_log_softmax: np.ndarray
+    naive_finite: np.ndarray
+    stable_finite: np.ndarray
+    naive_error: np.ndarray
+    stable_error: np.ndarray
+    naive_ce: np.ndarray
+    stable_ce: np.ndarray
+    reference_ce: np.ndarray
+    first_failure: dict
+    threshold_scale: dict
+    exp_threshold_scale: dict
+    log_max: dict
+    exp_limit: dict
+    exp_at_limit: dict
+    backend: str
+    seed: int | None
+
+
+def _vector(values, name, *, min_size):
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{_WHERE}: {name} must be a 1-D sequence of real numbers; got {values!r}."
+        ) from exc
+    if arr.ndim != 1 or arr.size < min_size:
+        raise ValueError(
+            f"{_WHERE}: {name} must be 1-D with at least {min_size} value(s); got shape "
+            f"{arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{_WHERE}: {name} must be finite; got {arr.tolist()}.")
+    return arr
+
+
+def threshold_scale(pattern, dtype: str) -> float:
+    """Scale ``t`` with ``logsumexp(t * pattern) == log(finfo(dtype).max)`` (float64 bisection).
+
+    Beyond it the naive softmax's denominator overflows (ignoring the rounding
+    of the logits to ``dtype``). NaN when ``max(pattern) <= 0``: then exp never
+    overflows for positive scales (it underflows instead).
+    """
+    p = np.asarray(pattern, dtype=np.float64)
+    top = float(p.max())
+    if top <= 0:
+        return math.nan
+    log_max = math.log(float(np.finfo(dtype).max))
+
+    def lse(t):
+        z = t * p
+        return float(z.max() + np.log(np.sum(np.exp(z - z.max()))))
+
+    # lse(t) lies in [t*top, t*top + log C]: the root lies in [lo, hi].
+    lo, hi = (log_max - math.log(p.size)) / top, log_max / top
+    lo = max(lo, 0.0)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if lse(mid) < log_max:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 4 * np.spacing(hi):
+            break
+    return hi
+
+
+def default_scales(pattern=(1.0, 2.0, 3.0), dtypes=DTYPES) -> np.ndarray:
+    """Geometric 1..10^4 (41 points) plus each dtype's threshold scale and scales either side."""
+    grid = [np.geomspace(1.0, 1e4, 41)]
+    for name in dtypes:
+        t = threshold_scale(pattern, name)
+        if math.isfinite(t):
+            side = _SIDE[name]
+            grid.append(np.array([t * (1 - side), t, t * (1 + side)]))
+    return np.unique(np.concatenate(grid))
+
+
+def _exp_limit(b, name):
+    """Largest ``v`` of dtype ``name`` with ``exp(v)`` finite in that dtype, and ``exp(v)``."""
+    xp = b.xp
+    dt = getattr(xp, name)
+    v = b.asarray(math.log(float(np.finfo(name).max)), dtype=dt)
+    down = b.asarray(-math.inf, dtype=dt)
+    up = b.asarray(math.inf, dtype=dt)
+    with errstate(over="ignore"):
+        while not bool(xp.isfinite(xp.exp(v))):
+            v = xp.nextafter(v, down)
+        while bool(xp.isfinite(xp.exp(xp.nextafter(v, up)))):
+            v = xp.nextafter(v, up)
+        return float(b.to_host(v)), float(b.to_host(xp.exp(v)))
+
+
+def lse_overflow(
+    *,
+    scales=None,
+    pattern=(1.0, 2.0, 3.0),
+    dtypes=None,
+    target: int = 0,
+    backend="auto",
+    seed: int | None = None,
+) -> LSEOverflowResult:
+    """Naive vs stable log-softmax and cross-entropy on ``scale * pattern``, per dtype.
+
+    ``scales``: positive finite numbers (default :func:`default_scales`, which
+    straddles every dtype's overflow threshold). ``pattern``: the logit shape,
+    at least two finite numbers (default ``(1, 2, 3)``; ``(10, 11, 12)`` with
+    ``scales=[1]`` shows float16 failing already). ``dtypes``: names among
+    ``"float16"``, ``"float32"``, ``"float64"``; default all three where the
+    backend has them (array_api_strict, like the array API standard, has no
+    float16, so it computes float32 and float64 only; asking it for float16
+    raises). ``target``: the class index whose cross-entropy is reported.
+    ``backend``: a name or :class:`~losskit.Backend` (default ``"auto"``: the
+    dtype behaviour is the same on every backend). ``seed`` is accepted for the
+    common experiment signature and ignored (nothing is random here).
+    """
+    b = get_backend(backend)
+    xp = b.xp
+    pat = _vector(pattern, "pattern", min_size=2)
+    if dtypes is None:
+        names = tuple(n for n in DTYPES if hasattr(xp, n))
+    else:
+        if isinstance(dtypes, str):
+            dtypes = (dtypes,)
+        names = tuple(dtypes)
+        if not names:
+            raise ValueError(f"{_WHERE}: dtypes is empty; pass some of {list(DTYPES)}.")
+        for name in names:
+            if name not in DTYPES:
+                raise ValueError(
+                    f"{_WHERE}: unknown dtype {name!r}; expected names among {list(DTYPES)}."
+                )
+            if not hasattr(xp, name):
+                raise ValueError(
+                    f"{_WHERE}: the {b.name} backend has no {name} (the array API standard "
+                    f"defines only float32 and float64); use backend='numpy' for {name}."
+                )
+    sc = default_scales(pat, names) if scales is None else _vector(scales, "scales", min_size=1)
+    if np.any(sc <= 0):
+        raise ValueError(f"{_WHERE}: scales must be positive; got {sc[sc <= 0].tolist()}.")
+    sc = np.unique(sc)
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(f"{_WHERE}: target must be an int class index; got {target!r}.")
+    if not 0 <= target < pat.size:
+        raise ValueError(
+            f"{_WHERE}: target {target} out of range for {pat.size} classes "
+            f"(valid 0..{pat.size - 1})."
+        )
+    target = int(target)
+    logits_host = sc[:, None] * pat[None, :]  # (S, C) float64
+    biggest = float(np.max(np.abs(logits_host)))
+    for name in names:
+        if biggest > float(np.finfo(name).max):
+            raise ValueError(
+                f"{_WHERE}: the largest logit |scale * pattern| = {biggest:g} is beyond the "
+                f"{name} range ({float(np.finfo(name).max):g}): the logits themselves would be "
+                f"inf before any exp. Use smaller scales."
+            )
+
+    out = {k: [] for k in ("logits", "naive", "stable", "ref", "nce", "sce", "rce")}
+    log_max, exp_limit, exp_at_limit, threshold, exp_threshold, first = {}, {}, {}, {}, {}, {}
+    for name in names:
+        dt = getattr(xp, name)
+        x = b.asarray(logits_host, dtype=dt)
+        x64 = xp.astype(x, xp.float64)  # the rounded logits, exactly
+        naive = naive_log_softmax(x, axis=-1)
+        stable = log_softmax(x, axis=-1)
+        ref = log_softmax(x64, axis=-1)
+        for key, arr in (("logits", x64), ("naive", naive), ("stable", stable), ("ref", ref)):
+            out[key].append(b.to_host(arr).astype(np.float64))
+        for key, arr in (("nce", naive), ("sce", stable), ("rce", ref)):
+            out[key].append(-b.to_host(arr[:, target]).astype(np.float64))
+        log_max[name] = math.log(float(np.finfo(name).max))
+        threshold[name] = threshold_scale(pat, name)
+        exp_threshold[name] = log_max[name] / float(pat.max()) if pat.max() > 0 else math.nan
+        exp_limit[name], exp_at_limit[name] = _exp_limit(b, name)
+
+    stack = {k: np.stack(v) for k, v in out.items()}
+    naive_finite = np.all(np.isfinite(stack["naive"]), axis=-1)
+    stable_finite = np.all(np.isfinite(stack["stable"]), axis=-1)
+    with np.errstate(invalid="ignore"):
+        naive_error = np.max(np.abs(stack["naive"] - stack["ref"]), axis=-1)
+        stable_error = np.max(np.abs(stack["stable"] - stack["ref"]), axis=-1)
+    for i, name in enumerate(names):
+        bad = np.flatnonzero(~naive_finite[i])
+        first[name] = float(sc[bad[0]]) if bad.size else math.nan
+
+    def ro(a):
+        a = np.asarray(a)
+        a.flags.writeable = False
+        return a
+
+    return LSEOverflowResult(
+        scales=ro(sc),
+        dtypes=names,
+        pattern=ro(pat),
+        target=target,
+        logits=ro(stack["logits"]),
+        naive_log_softmax=ro(stack["naive"]),
+        stable_log_softmax=ro(stack["stable"]),
+        reference_log_softmax=ro(stack["ref"]),
+        naive_finite=ro(naive_finite),
+        stable_finite=ro(stable_finite),
+        naive_error=ro(naive_error),
+        stable_error=ro(stable_error),
+        naive_ce=ro(stack["nce"]),
+        stable_ce=ro(stack["sce"]),
+        reference_ce=ro(stack["rce"]),
+        first_failure=first,
+        threshold_scale=threshold,
+        exp_threshold_scale=exp_threshold,
+        log_max=log_max,
+        exp_limit=exp_limit,
+        exp_at_limit=exp_at_limit,
+        backend=b.name,
+        seed=seed,
+    )

@@ -1,0 +1,81 @@
+"""Panel latency: one control change to a redrawn figure, per lesson panel, NumPy backend.
+
+For every class in ``losskit.widgets.PANELS`` this builds the panel headless
+(Agg canvas, inline mode: the figure is rendered to the PNG the notebook shows),
+then times ``N`` random control changes drawn as a student would make them
+(``losskit.widgets.random_value``; the backend dropdown is left on NumPy).
+Each timing runs from setting ``control.value`` to the end of the panel's
+refresh: experiment, artist update, full Agg draw and PNG encode.
+
+Goal (issue 4): median under 100 ms and 95th percentile under 300 ms per panel.
+Changes the experiment rejects (a batch larger than the data) are counted and
+timed too: they are answers the student waits for as well.
+
+Run: ``losskit bench panels`` or ``python benchmarks/bench_panels.py [--n 60] [PANEL ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+GOAL_MEDIAN_MS = 100.0
+GOAL_P95_MS = 300.0
+
+
+def time_panel(cls, n: int, seed: int = 0):
+    """Per-change latencies (ms) of ``n`` random control changes, and how many were rejected."""
+    from losskit.widgets import random_value
+
+    panel = cls(backend="numpy", mode="inline", debounce=0)
+    rng = np.random.default_rng(seed)
+    names = [k for k in panel.controls if k != "backend"]
+    times, rejected = [], 0
+    for _ in range(n):
+        control = panel.controls[names[int(rng.integers(len(names)))]]
+        value = random_value(control, rng)
+        if value == control.value:
+            continue  # no change event: nothing to time
+        start = time.perf_counter()
+        control.value = value
+        times.append((time.perf_counter() - start) * 1e3)
+        rejected += panel.error is not None
+    return np.asarray(times), rejected
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from losskit.widgets import PANELS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=60, help="control changes per panel")
+    parser.add_argument("panels", nargs="*", help="panel names (default: all)")
+    args = parser.parse_args(argv)
+    names = args.panels or list(PANELS)
+    print(
+        f"{'panel':<22}{'changes':>8}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}"
+        f"{'msgs':>6}  verdict"
+    )
+    ok_all = True
+    for name in names:
+        times, rejected = time_panel(PANELS[name], args.n)
+        med, p95 = float(np.median(times)), float(np.percentile(times, 95))
+        ok = med < GOAL_MEDIAN_MS and p95 < GOAL_P95_MS
+        ok_all &= ok
+        verdict = "meets goal" if ok else "MISSES goal"
+        print(
+            f"{name:<22}{times.size:>8}{med:>11.1f}{p95:>9.1f}{times.max():>9.1f}"
+            f"{rejected:>6}  {verdict}"
+        )
+    print(
+        f"goal: median < {GOAL_MEDIAN_MS:.0f} ms and p95 < {GOAL_P95_MS:.0f} ms per panel: "
+        f"{'all met' if ok_all else 'NOT all met'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

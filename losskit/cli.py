@@ -1,0 +1,198 @@
+"""``losskit`` on the command line: slide figures, an environment report, benchmarks.
+
+- ``losskit figures --out DIR [--backend NAME] [--dpi N] [--only NAME ...]`` runs each
+  lesson's experiment with its lesson defaults and writes its figure as PNG
+  (headless: figures are drawn on an Agg canvas, no display needed);
+- ``losskit info`` prints versions, the usable backends (and why the others are
+  not), and the GPU, if any;
+- ``losskit bench [NAME ...]`` runs ``main()`` of the ``benchmarks/bench_*.py``
+  modules of the repository checkout this package was installed from (editable
+  installs; a wheel has no benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _figures(args) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from . import experiments, plots
+    from .backend import get_backend
+
+    try:
+        backend = get_backend(args.backend).name
+    except (ValueError, TypeError) as exc:
+        print(f"losskit figures: {exc}", file=sys.stderr)
+        return 2
+    specs = plots.FIGURES
+    if args.only:
+        known = {s.name for s in specs}
+        unknown = sorted(set(args.only) - known)
+        if unknown:
+            print(
+                f"losskit figures: unknown figure(s) {unknown}; choose from {sorted(known)}.",
+                file=sys.stderr,
+            )
+            return 2
+        specs = [s for s in specs if s.name in args.only]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"rendering {len(specs)} figure(s) on backend {backend!r} into {out}/")
+    failed = 0
+    for spec in specs:
+        start = time.perf_counter()
+        try:
+            run = getattr(experiments, spec.experiment)
+            result = run(backend=backend, **spec.kwargs)
+            fig = spec.plot(result)
+            path = out / f"{spec.name}.png"
+            fig.savefig(path, dpi=args.dpi)
+        except Exception as exc:  # report every figure, then fail at the end
+            failed += 1
+            print(f"  FAILED {spec.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        took = time.perf_counter() - start
+        print(f"  {path}  ({spec.lesson}; {took:.1f} s)")
+    return 1 if failed else 0
+
+
+def _version(module: str) -> str:
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return "not installed"
+    except Exception as exc:
+        return f"fails to import ({type(exc).__name__}: {exc})"
+    return str(getattr(mod, "__version__", "unknown version"))
+
+
+def _gpu_lines() -> list[str]:
+    try:
+        import cupy
+    except Exception:
+        return ["GPU: none usable (CuPy not importable)"]
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        return [f"GPU: none usable ({type(exc).__name__}: {exc})"]
+    lines = []
+    for i in range(count):
+        props = cupy.cuda.runtime.getDeviceProperties(i)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        gib = props["totalGlobalMem"] / 2**30
+        lines.append(
+            f"GPU {i}: {name}, {gib:.1f} GiB, compute capability {props['major']}.{props['minor']}"
+        )
+    try:
+        lines.append(f"CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}")
+    except Exception:
+        pass
+    return lines or ["GPU: none"]
+
+
+def _info(args) -> int:
+    import losskit
+
+    from .backend import KNOWN, _probe, available_backends
+
+    print(f"losskit {losskit.__version__} ({Path(losskit.__file__).parent})")
+    print(f"Python {platform.python_version()} on {platform.platform()}")
+    for module in (
+        "numpy",
+        "array_api_compat",
+        "matplotlib",
+        "ipywidgets",
+        "ipympl",
+        "array_api_strict",
+        "cupy",
+    ):
+        print(f"  {module:<17} {_version(module)}")
+    print(f"backends available: {', '.join(available_backends())}")
+    for name in KNOWN:
+        ok, why = _probe(name)
+        print(f"  {name:<17} {'yes' if ok else 'no: ' + why}")
+    env = os.environ.get("LOSSKIT_BACKEND")
+    print(f"LOSSKIT_BACKEND={env!r}" if env else "LOSSKIT_BACKEND is not set ('auto' picks)")
+    for line in _gpu_lines():
+        print(line)
+    return 0
+
+
+def benchmarks_dir() -> Path:
+    """Where the repository's ``benchmarks/`` folder is, relative to this package."""
+    import losskit
+
+    return Path(losskit.__file__).resolve().parents[1] / "benchmarks"
+
+
+def _bench(args) -> int:
+    folder = benchmarks_dir()
+    if not folder.is_dir():
+        print(
+            f"losskit bench: no benchmarks folder at {folder}. Benchmarks ship with the "
+            f"repository, not the wheel: run from a checkout installed with "
+            f"`pip install -e .` (then `make bench`).",
+            file=sys.stderr,
+        )
+        return 2
+    found = {p.stem.removeprefix("bench_"): p for p in sorted(folder.glob("bench_*.py"))}
+    wanted = [n.removeprefix("bench_").removesuffix(".py") for n in args.names] or list(found)
+    unknown = [n for n in wanted if n not in found]
+    if unknown:
+        print(
+            f"losskit bench: unknown benchmark(s) {unknown}; available: {sorted(found)}.",
+            file=sys.stderr,
+        )
+        return 2
+    status = 0
+    for name in wanted:
+        print(f"=== bench_{name} ===", flush=True)
+        spec = importlib.util.spec_from_file_location(f"losskit_bench_{name}", found[name])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if not hasattr(module, "main"):
+            print(f"  {found[name]} has no main(); skipped", file=sys.stderr)
+            status = 1
+            continue
+        code = module.main()
+        status = status or (code if isinstance(code, int) else 0)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="losskit", description="losskit: losses, reductions and mini-batches, taught live."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    fig = sub.add_parser("figures", help="render every lesson's figure to PNG (headless)")
+    fig.add_argument("--out", required=True, help="folder for the PNG files (created)")
+    fig.add_argument("--backend", default="auto", help="numpy, cupy, array_api_strict or auto")
+    fig.add_argument("--dpi", type=int, default=150, help="resolution (default 150)")
+    fig.add_argument("--only", nargs="+", metavar="NAME", help="render only these figures")
+    fig.set_defaults(func=_figures)
+    info = sub.add_parser("info", help="versions, available backends and the GPU")
+    info.set_defaults(func=_info)
+    bench = sub.add_parser("bench", help="run the benchmarks of the repository checkout")
+    bench.add_argument("names", nargs="*", help="benchmarks to run (default: all), e.g. panels")
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``losskit`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

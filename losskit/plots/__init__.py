@@ -1,0 +1,58 @@
+"""Figure builders: one per experiment; each takes its result and returns a matplotlib Figure.
+
+Every builder comes as a pair:
+
+- ``plot_<experiment>(result, fig=None)`` draws ``result`` into a new figure (or
+  into ``fig``) and returns the Figure. Called again with a figure it drew, it
+  only updates that figure's artists (``set_data``, ``set_text``, limits);
+- ``update_<experiment>(fig, result)`` updates a figure made by ``plot_<experiment>``
+  in place, and raises ``TypeError`` for any other figure.
+
+``update_figure(fig, result)`` updates any losskit figure; ``builder_of(fig)``
+returns the object that owns its artists. Builders import the experiments'
+result types only: they never compute, they draw what the experiment measured
+next to the theory the experiment computed.
+
+``FIGURES`` lists every lesson figure (file name, lesson, experiment, plot
+function, lesson-default arguments): what ``losskit figures`` renders.
+
+Style: Okabe-Ito colour-blind-safe palette (:data:`PALETTE`), projector-size
+fonts (:data:`FONT`), log axes where a quantity spans decades, units on axes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ._builder import FigureBuilder, LineSet, builder_of, set_limits, update_figure
+from ._style import COLORS, FONT, PALETTE, new_figure
+
+__all__ = [
+    "COLORS",
+    "FIGURES",
+    "FONT",
+    "PALETTE",
+    "FigureBuilder",
+    "FigureSpec",
+    "LineSet",
+    "builder_of",
+    "new_figure",
+    "set_limits",
+    "update_figure",
+]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One slide figure: ``name`` (PNG file stem), ``lesson``, the ``experiment``
+    function's name in ``losskit.experiments``, the ``plot`` function, and the
+    experiment's keyword arguments (``kwargs``; empty = the lesson defaults)."""
+
+    name: str
+    lesson: str
+    experiment: str
+    plot: object
+    kwargs: dict = field(default_factory=dict)
+
+
+FIGURES: list[FigureSpec] = []

@@ -1,0 +1,321 @@
+"""The one small class every lesson panel is: controls -> experiment -> figure update -> readout.
+
+A :class:`Panel` owns ipywidgets controls, one matplotlib Figure for its whole
+life, a readout (``ipywidgets.HTML``) of the key numbers and a message area.
+When a control changes it calls its lesson's experiment with the controls'
+values, moves the result into the figure's existing artists (``losskit.plots``
+builders) and re-renders; the maths lives in ``losskit.experiments``, the
+drawing in ``losskit.plots``: a panel only wires them together.
+
+Rendering: with the ipympl front-end (``%matplotlib widget``) the figure's own
+canvas is the widget and updates go through ``draw_idle``; otherwise (plain
+inline backend, Agg in tests) the figure is rendered to PNG into an
+``ipywidgets.Image`` after each update.
+
+Errors never become tracebacks in the notebook: ``ValueError``, ``TypeError``
+and ``FloatingPointError`` from an experiment (batch larger than the data, ...)
+show their message in the panel, and anything else is logged and shown as an
+internal error. The figure keeps the last valid result meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import logging
+import warnings
+
+import ipywidgets as W
+import numpy as np
+import PIL.Image
+
+from ..backend import available_backends, get_backend
+
+__all__ = ["Panel", "detect_mode"]
+
+log = logging.getLogger("losskit.widgets")
+
+IPYMPL_BACKENDS = ("module://ipympl.backend_nbagg", "ipympl", "widget")
+EXPECTED_ERRORS = (ValueError, TypeError, FloatingPointError, ArithmeticError)
+MESSAGE_STYLE = (
+    "border-left:5px solid #D55E00;background:#FDF1E8;padding:6px 10px;"
+    "margin:4px 0;font-size:14px;color:#222"
+)
+
+
+def _current_backend() -> str:
+    import matplotlib
+
+    try:
+        name = matplotlib.get_backend(auto_select=False)
+    except TypeError:  # matplotlib < 3.10
+        name = matplotlib.rcParams.get("backend")
+    return (name or "").lower()
+
+
+def detect_mode(mode: str = "auto") -> str:
+    """``"ipympl"`` when matplotlib's backend is ipympl's widget backend, else ``"inline"``.
+
+    ``mode`` forces one (``"ipympl"`` or ``"inline"``); ``"auto"`` looks at the
+    current backend (set by ``%matplotlib widget``) without triggering one.
+    """
+    if mode not in ("auto", "ipympl", "inline"):
+        raise ValueError(f"mode must be 'auto', 'ipympl' or 'inline'; got {mode!r}.")
+    if mode != "auto":
+        return mode
+    return "ipympl" if _current_backend() in IPYMPL_BACKENDS else "inline"
+
+
+def _running_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _table(rows) -> str:
+    cells = "".join(
+        f"<tr><td style='padding:2px 14px 2px 0;color:#444'>{html.escape(str(k))}</td>"
+        f"<td style='padding:2px 0;font-family:monospace'><b>{html.escape(str(v))}</b></td></tr>"
+        for k, v in rows
+    )
+    return f"<table style='font-size:14px;border-collapse:collapse'>{cells}</table>"
+
+
+class Panel:
+    """Base class of the lesson panels. Subclasses define what is computed and shown.
+
+    Subclass hooks:
+
+    - ``title`` and ``lesson`` (shown above the controls), ``figsize``;
+    - :meth:`make_controls` -> ``{name: ipywidgets control}`` (the backend
+      dropdown is added here);
+    - :meth:`setup_figure` -> lay out builders on ``self.figure``;
+    - :meth:`compute` -> the result for ``self.values()`` (calls experiments);
+    - :meth:`draw` -> move a result into the figure's artists;
+    - :meth:`readout_rows` -> ``[(label, text), ...]`` of the key numbers;
+    - :meth:`notes` -> messages about a valid result worth showing (divergence).
+
+    Public attributes: ``controls``, ``figure``, ``readout`` (HTML), ``message``
+    (HTML), ``result`` (latest valid result), ``error`` (``None`` or the message
+    shown), ``widget`` (the container to display), ``mode``.
+
+    Arguments: ``backend`` (``"numpy"``, ``"cupy"``, ``"auto"``, ...; an unusable
+    one falls back to NumPy with a message), ``mode`` (``"auto"``, ``"ipympl"``,
+    ``"inline"``), ``debounce`` (seconds to wait for more changes before
+    recomputing, when running inside a kernel's event loop; sliders of expensive
+    parameters also only fire on release), ``dpi`` of the inline image, and
+    initial control values by name.
+    """
+
+    title = ""
+    lesson = ""
+    figsize = (12.0, 4.6)
+
+    def __init__(self, backend="auto", *, mode="auto", debounce=0.12, dpi=80, **values):
+        self.mode = detect_mode(mode)
+        self.debounce = float(debounce)
+        self.dpi = dpi
+        self.error = None
+        self.result = None
+        self._pending = None
+        self._updating = False
+        self._startup_note = None
+        self.controls = dict(self.make_controls())
+        self.controls["backend"] = self._backend_control(backend)
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unknown control(s) {unknown}; "
+                f"valid names: {sorted(self.controls)}."
+            )
+        for name, value in values.items():
+            self.controls[name].value = value
+        self.readout = W.HTML()
+        self.message = W.HTML()
+        self.figure = self._new_figure()
+        self.setup_figure()
+        self._image = None if self.mode == "ipympl" else W.Image(format="png")
+        self.widget = self._assemble()
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.refresh()
+
+    # ----- subclass hooks -------------------------------------------------------------
+    def make_controls(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def setup_figure(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def compute(self, values: dict, backend: str):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def draw(self, result) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def readout_rows(self, result) -> list:
+        return []
+
+    def notes(self, result) -> list:
+        return []
+
+    # ----- machinery --------------------------------------------------------------------
+    def values(self) -> dict:
+        """Current control values by name (the backend included)."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _backend_control(self, backend):
+        names = available_backends()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                chosen = get_backend(backend).name
+        except (ValueError, TypeError) as exc:
+            chosen = "numpy"
+            self._startup_note = f"{exc} Using numpy."
+        if chosen not in names:
+            names.append(chosen)
+        return W.Dropdown(
+            options=names,
+            value=chosen,
+            description="backend",
+            style={"description_width": "initial"},
+            layout=W.Layout(width="220px"),
+        )
+
+    def _new_figure(self):
+        if self.mode == "ipympl":
+            import matplotlib.pyplot as plt
+
+            with plt.ioff():
+                fig = plt.figure(figsize=self.figsize, layout="constrained")
+            canvas = fig.canvas
+            for attr, value in (
+                ("header_visible", False),
+                ("footer_visible", False),
+                ("resizable", False),
+                ("toolbar_position", "right"),
+            ):
+                if hasattr(canvas, attr):
+                    setattr(canvas, attr, value)
+            return fig
+        from ..plots._style import new_figure
+
+        return new_figure(self.figsize, dpi=self.dpi)
+
+    def _assemble(self):
+        head = W.HTML(
+            f"<div style='font-size:17px;font-weight:600'>{html.escape(self.title)}</div>"
+            + (
+                f"<div style='font-size:13px;color:#555'>{html.escape(self.lesson)}</div>"
+                if self.lesson
+                else ""
+            )
+        )
+        controls = W.Box(
+            list(self.controls.values()),
+            layout=W.Layout(display="flex", flex_flow="row wrap", gap="4px 16px"),
+        )
+        view = self.figure.canvas if self.mode == "ipympl" else self._image
+        return W.VBox([head, controls, self.message, view, self.readout])
+
+    def _on_change(self, change):
+        if self._updating:
+            return
+        loop = _running_loop() if self.debounce > 0 else None
+        if loop is None:
+            self.refresh()
+            return
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = loop.call_later(self.debounce, self._deferred_refresh)
+
+    def _deferred_refresh(self):
+        self._pending = None
+        self.refresh()
+
+    def _show(self, messages):
+        messages = [m for m in dict.fromkeys(messages) if m]
+        self.error = " ".join(messages) if messages else None
+        self.message.value = "".join(
+            f"<div style='{MESSAGE_STYLE}'>&#9888; {html.escape(m)}</div>" for m in messages
+        )
+
+    def refresh(self) -> bool:
+        """Recompute from the controls and update the figure and readout.
+
+        Returns ``True`` when the figure shows the new values, ``False`` when the
+        values were rejected (the message says why; the figure keeps the last
+        valid result).
+        """
+        self._updating = True
+        try:
+            values = self.values()
+            backend = values.pop("backend")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = self.compute(values, backend)
+                self.draw(result)
+                notes = list(self.notes(result))
+                rows = self.readout_rows(result)
+                self._render()
+            notes += [f"{w.category.__name__}: {w.message}" for w in caught]
+        except EXPECTED_ERRORS as exc:
+            self._show([self._startup_note, str(exc) or type(exc).__name__])
+            return False
+        except Exception as exc:  # a widget never shows a traceback; the log keeps it
+            log.exception("%s: unexpected error", type(self).__name__)
+            self._show([self._startup_note, f"internal error ({type(exc).__name__}): {exc}"])
+            return False
+        finally:
+            self._updating = False
+        self.result = result
+        self.readout.value = _table(rows)
+        self._show([self._startup_note, *notes])
+        return True
+
+    def _label_widths(self):
+        """Widest y tick label (characters) per axes: what the left margins depend on."""
+        return [
+            max((len(t.get_text()) for t in ax.yaxis.get_ticklabels()), default=0)
+            for ax in self.figure.get_axes()
+        ]
+
+    def _render(self):
+        fig = self.figure
+        if self.mode == "ipympl":
+            fig.canvas.draw_idle()
+            return
+        # Constrained layout costs as much as a draw: run it only when tick labels
+        # grew past the margins it made (or shrank a lot), else keep the margins.
+        fig.canvas.draw()
+        widths, laid = self._label_widths(), getattr(self, "_laid_out_for", None)
+        if (
+            laid is None
+            or len(laid) != len(widths)
+            or any(w > old or w < old - 3 for w, old in zip(widths, laid, strict=True))
+        ):
+            fig.set_layout_engine("constrained")
+            fig.canvas.draw()
+            fig.set_layout_engine("none")
+            self._laid_out_for = self._label_widths()
+        buf = io.BytesIO()
+        rgba = np.asarray(fig.canvas.buffer_rgba())
+        PIL.Image.fromarray(rgba).save(buf, format="png", compress_level=1)
+        self._image.value = buf.getvalue()
+
+    # ----- display ----------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def display(self):
+        """Show the panel in the current notebook cell."""
+        from IPython.display import display
+
+        display(self.widget)
+
+    def __repr__(self) -> str:
+        state = f"error={self.error!r}" if self.error else "ok"
+        return f"<{type(self).__name__} {self.values()} {state}>"

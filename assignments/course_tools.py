@@ -1,0 +1,482 @@
+"""Run the nbgrader pipeline on this course: used by the tests and `make grade-demo`.
+
+Everything here drives the real nbgrader 0.9 command line in a copy of the
+course (never in ``assignments/`` itself) and reads results back through
+nbgrader's ``Gradebook`` API.
+
+Fixture submissions are generated, not stored: each one starts from the
+released notebook (what a student receives) and replaces the stub in chosen
+solution cells, either with the reference solution (the source cell with its
+``### BEGIN/END SOLUTION`` marker lines removed), with a buggy edit of it, or
+with hostile code; some also edit or delete test cells. ``VARIANTS`` lists them
+per assignment, with the hidden-test cells each bug must lose.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+COURSE = Path(__file__).resolve().parent
+COURSE_ID = "losskit-101"
+ASSIGNMENTS = ("ps1_losses", "ps2_minibatch_sgd", "ps3_batch_noise")
+CELL_TIMEOUT_S = 10  # c.Execute.timeout in nbgrader_config.py
+LOOP_BUDGET_S = 60  # grading a submission that loops forever must finish within this
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+KILL_KERNEL = "import os\n\nos.kill(os.getpid(), 9)"
+LOOP_FOREVER = "while True:\n    pass"
+
+
+# --------------------------------------------------------------------------- nbgrader
+
+
+def nbgrader_env() -> dict[str, str]:
+    """The environment nbgrader needs: this interpreter's bin first (alembic, jupyter)."""
+    env = dict(os.environ)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    env.pop("NBGRADER_EXECUTION", None)
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def nbgrader(cwd: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run ``nbgrader <args>`` in ``cwd``; the exit status is returned, never trusted."""
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=cwd,
+        env=nbgrader_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def copy_course(dest: Path) -> Path:
+    """A fresh course root at ``dest``: the config and the source notebooks, nothing generated."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(COURSE / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(
+        COURSE / "source",
+        dest / "source",
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"),
+    )
+    return dest
+
+
+def db_url(root: Path) -> str:
+    return f"sqlite:///{Path(root).resolve() / 'gradebook.db'}"
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def source_notebook(root: Path, assignment: str) -> Path:
+    return Path(root) / "source" / assignment / f"{assignment}.ipynb"
+
+
+def release_notebook(root: Path, assignment: str) -> Path:
+    return Path(root) / "release" / assignment / f"{assignment}.ipynb"
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def strip_markers(source: str, markers: tuple[str, str]) -> str:
+    return "\n".join(line for line in source.splitlines() if line.strip() not in markers)
+
+
+def reference_solutions(source_nb: Path) -> dict[str, str]:
+    """grade_id -> the source's solution cell with the solution marker lines removed."""
+    nb = nbformat.read(source_nb, as_version=4)
+    return {
+        nbgrader_meta(c)["grade_id"]: strip_markers(c.source, SOLUTION_MARKERS)
+        for c in nb.cells
+        if nbgrader_meta(c).get("solution") and c.cell_type == "code"
+    }
+
+
+def solution_cell_ids(nb) -> list[str]:
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in nb.cells
+        if nbgrader_meta(c).get("solution") and c.cell_type == "code"
+    ]
+
+
+def test_cell_ids(nb) -> list[str]:
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in nb.cells
+        if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
+    ]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One fixture submission, built from the released notebook."""
+
+    student: str
+    description: str
+    base: str = (
+        "reference"  # "reference": every stub replaced by the solution; "release": as released
+    )
+    edits: tuple[tuple[str, str, str], ...] = ()  # (grade_id, old text, new text) on the base
+    replace: tuple[tuple[str, str], ...] = ()  # (grade_id, whole new cell source)
+    tamper_tests: bool = False  # visible/hidden test cells made to pass: `pass`, 100 points
+    delete_tests: bool = False  # every test cell deleted
+    expect: str = "partial"  # "full" code marks, "zero", or "partial"
+    zero_cells: tuple[str, ...] = ()  # test cells that must score 0
+    same_as: str | None = None  # must score exactly what this student scores
+
+    def build(self, release_nb: Path, source_nb: Path):
+        nb = nbformat.read(release_nb, as_version=4)
+        solutions = reference_solutions(source_nb)
+        replace = dict(self.replace)
+        for cell in nb.cells:
+            meta = nbgrader_meta(cell)
+            gid = meta.get("grade_id")
+            if meta.get("solution") and cell.cell_type == "code":
+                if self.base == "reference":
+                    cell.source = solutions[gid]
+                for edit_gid, old, new in self.edits:
+                    if edit_gid == gid:
+                        if old not in cell.source:
+                            raise ValueError(f"{self.student}: {old!r} not in cell {gid}")
+                        cell.source = cell.source.replace(old, new)
+                if gid in replace:
+                    cell.source = replace[gid]
+            if self.tamper_tests and meta.get("grade") and not meta.get("solution"):
+                cell.source = "pass  # the student rewrote this test"
+                meta["points"] = 100
+        if self.delete_tests:
+            nb.cells = [
+                c
+                for c in nb.cells
+                if not (nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))
+            ]
+        return nb
+
+
+def _common_variants(first_solution: str, worst_bug: Variant) -> list[Variant]:
+    """The submissions every assignment is graded against, besides its own bugs."""
+    return [
+        Variant("reference", "the reference solution", expect="full"),
+        Variant("blank", "the release, unchanged", base="release", expect="zero"),
+        Variant(
+            "infinite_loop",
+            f"`{LOOP_FOREVER.splitlines()[0]} pass` in the first solution cell, the rest blank",
+            base="release",
+            replace=((first_solution, LOOP_FOREVER),),
+            expect="zero",
+        ),
+        Variant(
+            "kernel_kill",
+            "the reference, plus os.kill(os.getpid(), 9) in the first solution cell",
+            replace=((first_solution, KILL_KERNEL),),
+            expect="zero",
+        ),
+        Variant(
+            "edited_tests",
+            f"{worst_bug.student}'s code, every test cell replaced by `pass` and given 100 points",
+            base=worst_bug.base,
+            edits=worst_bug.edits,
+            replace=worst_bug.replace,
+            tamper_tests=True,
+            same_as=worst_bug.student,
+        ),
+        Variant(
+            "deleted_tests",
+            f"{worst_bug.student}'s code with every test cell deleted",
+            base=worst_bug.base,
+            edits=worst_bug.edits,
+            replace=worst_bug.replace,
+            delete_tests=True,
+            same_as=worst_bug.student,
+        ),
+    ]
+
+
+# Bugs per assignment: each must lose the named hidden-test cells, keep other points.
+_PS1_BUGS = [
+    Variant(
+        "naive_logsumexp",
+        "log_softmax without the max shift: x - log(sum(exp(x)))",
+        replace=(
+            (
+                "log_softmax",
+                "def log_softmax(x):\n"
+                "    x = np.asarray(x)\n"
+                "    return np.log(np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True))",
+            ),
+        ),
+        zero_cells=("test_log_softmax", "hidden_log_softmax", "hidden_cross_entropy"),
+    ),
+    Variant(
+        "sum_not_mean",
+        "mse_loss's 'mean' returns the sum",
+        edits=(
+            (
+                "mse_loss",
+                'if reduction == "mean":\n        return squared.mean()',
+                'if reduction == "mean":\n        return squared.sum()',
+            ),
+        ),
+        zero_cells=("test_mse_loss", "hidden_mse_loss"),
+    ),
+    Variant(
+        "bce_no_clamp",
+        "bce_loss without the -100 log clamp",
+        edits=(
+            ("bce_loss", "np.maximum(np.log(p), -100.0)", "np.log(p)"),
+            ("bce_loss", "np.maximum(np.log1p(-p), -100.0)", "np.log1p(-p)"),
+        ),
+        zero_cells=("test_bce_loss", "hidden_bce_loss"),
+    ),
+    Variant(
+        "calls_losskit",
+        "log_softmax delegates to losskit.log_softmax",
+        replace=(
+            (
+                "log_softmax",
+                "import losskit\n\n\ndef log_softmax(x):\n"
+                "    return losskit.log_softmax(np.asarray(x))",
+            ),
+        ),
+        zero_cells=("hidden_log_softmax",),
+    ),
+]
+
+_PS2_BUGS: list[Variant] = []
+_PS3_BUGS: list[Variant] = []
+
+_BUGS = {"ps1_losses": _PS1_BUGS, "ps2_minibatch_sgd": _PS2_BUGS, "ps3_batch_noise": _PS3_BUGS}
+_FIRST_SOLUTION = {
+    "ps1_losses": "mse_loss",
+    "ps2_minibatch_sgd": "batch_indices",
+    "ps3_batch_noise": "minibatch_grad_variance",
+}
+
+
+def variants(assignment: str) -> list[Variant]:
+    bugs = _BUGS[assignment]
+    return _common_variants(_FIRST_SOLUTION[assignment], bugs[0]) + bugs
+
+
+# --------------------------------------------------------------------------- grading
+
+
+@dataclass
+class CellGrade:
+    score: float
+    max_score: float
+    cell_type: str
+    needs_manual_grade: bool
+
+
+@dataclass
+class StudentResult:
+    student: str
+    graded: bool  # nbgrader produced an autograded notebook
+    cells: dict[str, CellGrade] = field(default_factory=dict)
+
+    @property
+    def code_score(self) -> float:
+        return sum(g.score for g in self.cells.values() if g.cell_type == "code")
+
+    @property
+    def code_max(self) -> float:
+        return sum(g.max_score for g in self.cells.values() if g.cell_type == "code")
+
+
+@dataclass
+class GradingRun:
+    root: Path
+    assignment: str
+    results: dict[str, StudentResult]
+    seconds: dict[str, float]  # wall time of each nbgrader step
+    logs: dict[str, str]  # stdout + stderr of each nbgrader step
+
+
+def read_gradebook(root: Path, assignment: str) -> dict[str, StudentResult]:
+    """Per student, per grade cell: the scores nbgrader stored."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    out: dict[str, StudentResult] = {}
+    with Gradebook(db_url(root)) as gb:
+        for student in gb.students:
+            try:
+                sub = gb.find_submission(assignment, student.id)
+            except MissingEntry:
+                continue
+            graded = (Path(root) / "autograded" / student.id / assignment).is_dir()
+            res = StudentResult(student.id, graded)
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    res.cells[grade.name] = CellGrade(
+                        float(grade.score),
+                        float(grade.max_score),
+                        grade.cell.cell_type,
+                        bool(grade.needs_manual_grade),
+                    )
+            out[student.id] = res
+    return out
+
+
+def generate(root: Path, assignment: str) -> subprocess.CompletedProcess:
+    return nbgrader(root, "generate_assignment", assignment, "--force")
+
+
+def place_submissions(root: Path, assignment: str, chosen: list[Variant]) -> None:
+    src, rel = source_notebook(root, assignment), release_notebook(root, assignment)
+    for v in chosen:
+        dest = Path(root) / "submitted" / v.student / assignment
+        dest.mkdir(parents=True, exist_ok=True)
+        for extra in rel.parent.iterdir():  # what the student received besides the notebook
+            if extra.is_file() and extra.suffix != ".ipynb":
+                shutil.copy2(extra, dest / extra.name)
+        nbformat.write(v.build(rel, src), dest / f"{assignment}.ipynb")
+
+
+def grade_assignment(
+    root: Path, assignment: str, chosen: list[Variant] | None = None
+) -> GradingRun:
+    """generate_assignment, write the fixture submissions, autograde them; read the gradebook.
+
+    The looping submission is autograded on its own first, so its wall time is
+    measured alone; everyone else is graded in one ``nbgrader autograde`` run
+    (so a kernel killed by one student is seen not to stop the others).
+    """
+    chosen = variants(assignment) if chosen is None else chosen
+    seconds, logs = {}, {}
+
+    def step(name, *args):
+        t0 = time.perf_counter()
+        proc = nbgrader(root, *args)
+        seconds[name] = time.perf_counter() - t0
+        logs[name] = proc.stdout + proc.stderr
+        return proc
+
+    step("generate_assignment", "generate_assignment", assignment, "--force")
+    place_submissions(root, assignment, chosen)
+    loopers = [v.student for v in chosen if v.student == "infinite_loop"]
+    for student in loopers:
+        step(f"autograde {student}", "autograde", assignment, f"--student={student}")
+    rest = [v.student for v in chosen if v.student not in loopers]
+    if rest:
+        args = ["autograde", assignment]
+        if loopers:
+            args.append("--CourseDirectory.student_id_exclude=" + ",".join(loopers))
+        step("autograde", *args)
+    return GradingRun(Path(root), assignment, read_gradebook(root, assignment), seconds, logs)
+
+
+# --------------------------------------------------------------------------- lint
+
+
+def lint_notebook(path: Path) -> list[str]:
+    """Problems with an nbgrader source notebook's metadata (empty list: clean)."""
+    nb = nbformat.read(path, as_version=4)
+    problems = []
+    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
+        problems.append("kernelspec must be python3")
+    seen: set[str] = set()
+    for i, cell in enumerate(nb.cells):
+        where = f"cell {i}"
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None):
+            problems.append(f"{where}: stored outputs or execution count")
+        meta = nbgrader_meta(cell)
+        text = cell.source
+        has_solution_region = any(m in text for m in SOLUTION_MARKERS)
+        has_hidden_region = any(m in text for m in HIDDEN_MARKERS)
+        if not meta:
+            if has_solution_region or has_hidden_region:
+                problems.append(f"{where}: marker regions in a cell without nbgrader metadata")
+            continue
+        gid = meta.get("grade_id", "")
+        where = f"cell {i} ({gid})"
+        if meta.get("schema_version") != 3:
+            problems.append(f"{where}: schema_version {meta.get('schema_version')!r}, want 3")
+        if not GRADE_ID.match(gid):
+            problems.append(f"{where}: grade_id {gid!r} is not [A-Za-z0-9_-]+")
+        if gid in seen:
+            problems.append(f"{where}: duplicate grade_id")
+        seen.add(gid)
+        is_test = bool(meta.get("grade")) and not meta.get("solution")
+        if is_test:
+            if cell.cell_type != "code":
+                problems.append(f"{where}: test cell is not code")
+            if not meta.get("locked"):
+                problems.append(f"{where}: test cell not locked")
+            if not (meta.get("points", 0) > 0):
+                problems.append(f"{where}: test cell without points > 0")
+        if meta.get("grade") and meta.get("solution") and not (meta.get("points", 0) > 0):
+            problems.append(f"{where}: manually graded answer without points > 0")
+        if has_solution_region and not meta.get("solution"):
+            problems.append(f"{where}: solution region outside a solution cell")
+        if meta.get("solution") and cell.cell_type == "code":
+            if not all(m in text for m in SOLUTION_MARKERS):
+                problems.append(f"{where}: solution cell without BEGIN/END SOLUTION")
+            if meta.get("locked"):
+                problems.append(f"{where}: solution cell locked")
+        if has_hidden_region and not is_test:
+            problems.append(f"{where}: hidden tests outside a test cell")
+    return problems
+
+
+def _released_lines(release_dir: Path) -> tuple[set[str], str]:
+    lines: set[str] = set()
+    texts = []
+    for path in Path(release_dir).rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".ipynb":
+            text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        else:
+            text = path.read_text(errors="replace")
+        texts.append(text)
+        lines.update(line.strip() for line in text.splitlines())
+    return lines, "\n".join(texts)
+
+
+def leaks(release_dir: Path, source_nb: Path) -> list[str]:
+    """Solution or hidden-test lines from ``source_nb`` that appear in the release folder.
+
+    Any marker text counts; so does any distinctive line (12+ characters, not an
+    import or a comment) of a solution or hidden-test region found verbatim as
+    a line of a released file.
+    """
+    nb = nbformat.read(source_nb, as_version=4)
+    released_lines, released_text = _released_lines(release_dir)
+    problems = [m for m in SOLUTION_MARKERS + HIDDEN_MARKERS if m in released_text]
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        for markers in (SOLUTION_MARKERS, HIDDEN_MARKERS):
+            pattern = re.escape(markers[0]) + r"(.*?)" + re.escape(markers[1])
+            for region in re.findall(pattern, cell.source, re.S):
+                for line in region.splitlines():
+                    line = line.strip()
+                    if len(line) < 12 or line.startswith(("import ", "from ", "#")):
+                        continue
+                    if line in released_lines:
+                        problems.append(f"{meta.get('grade_id')}: {line}")
+    return problems
+
+
+def released_json(release_dir: Path, assignment: str) -> dict:
+    return json.loads((Path(release_dir) / f"{assignment}.ipynb").read_text())

@@ -1,0 +1,509 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Assignment 1: losses and the log-sum-exp trick
+#
+# You will write, with NumPy only, the losses a training loop turns a batch of
+# predictions into: mean squared error with its three reductions, a numerically
+# stable log-softmax, cross-entropy from logits with class indices (and its
+# gradient), and binary cross-entropy on probabilities with PyTorch's `-100`
+# log clamp.
+#
+# **How this is graded.** Each exercise has a *visible* test right after it (run
+# it: its message tells you what is probably wrong) and a *hidden* test that
+# runs only when your notebook is graded and decides most of the points.
+# Passing the visible test does not guarantee the hidden one: test your code on
+# other inputs too (other shapes, `float32`, `float16`, huge logits).
+#
+# **Your own work.** Write the maths yourself with NumPy. A graded function
+# that just calls losskit's (or any library's) implementation of the same thing
+# scores 0 for its hidden test (`own_work.py`, next to this notebook, is the
+# check). Do not edit or delete the test cells: they are restored from the
+# instructor's copy before grading.
+#
+# Restart the kernel and run all cells before you submit.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+SEED = 2024
+rng = np.random.default_rng(SEED)
+np.set_printoptions(precision=4, suppress=True)
+
+# %% [markdown]
+# ## Exercise 1: mean squared error and its reductions
+#
+# **TODO.** Write `mse_loss(pred, target, reduction="mean")`.
+#
+# **APPROACH.** Square the element-wise difference, then reduce: `"mean"`
+# averages over all elements, `"sum"` adds them, `"none"` returns the
+# per-element losses (same shape as the inputs). Refuse inputs whose shapes
+# differ with a `ValueError`: `(N, 1)` predictions against `(N,)` targets would
+# otherwise broadcast silently to an `(N, N)` matrix. Refuse an unknown
+# `reduction` with a `ValueError` too.
+#
+# **EXAMPLE.**
+# ```python
+# >>> mse_loss(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 5.0]), reduction="none")
+# array([0., 4., 4.])
+# >>> mse_loss(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 5.0]))  # (0 + 4 + 4) / 3
+# 2.6666666666666665
+# ```
+#
+# **HINTS.** With `"mean"` the loss of a batch does not depend on how many
+# samples it has, and each sample's gradient carries a `1/N`. Keep the input's
+# dtype (no `np.float64(...)` casts).
+
+
+# %% nbgrader={"grade": false, "grade_id": "mse_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def mse_loss(pred, target, reduction="mean"):
+    """Mean squared error between ``pred`` and ``target`` with a torch-style reduction."""
+    ### BEGIN SOLUTION
+    pred = np.asarray(pred)
+    target = np.asarray(target)
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"pred has shape {pred.shape} but target has shape {target.shape}; they must "
+            "match (reshape (N, 1) predictions with .reshape(-1))"
+        )
+    squared = (pred - target) ** 2
+    if reduction == "mean":
+        return squared.mean()
+    if reduction == "sum":
+        return squared.sum()
+    if reduction == "none":
+        return squared
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none'; got {reduction!r}")
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_mse_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+pred = np.array([1.0, 2.0, 3.0])
+target = np.array([1.0, 0.0, 5.0])
+per_sample = mse_loss(pred, target, reduction="none")
+assert np.shape(per_sample) == (3,), (
+    f"reduction='none' keeps one loss per sample: expected shape (3,), got {np.shape(per_sample)}"
+)
+assert np.allclose(per_sample, [0.0, 4.0, 4.0]), (
+    f"squared errors should be [0, 4, 4], got {per_sample}"
+)
+assert np.isclose(mse_loss(pred, target, reduction="sum"), 8.0), (
+    "reduction='sum' should give 0+4+4 = 8"
+)
+mean = mse_loss(pred, target)
+assert not np.isclose(mean, 8.0), (
+    "the mean came out as the sum (8.0): your loss grows with the batch size: did you sum "
+    "instead of averaging?"
+)
+assert np.isclose(mean, 8.0 / 3.0), f"reduction='mean' should give 8/3, got {mean}"
+assert np.isclose(mse_loss(np.tile(pred, 2), np.tile(target, 2)), mean), (
+    "the same samples twice should give the same mean loss: your loss grows with the batch "
+    "size: did you sum instead of averaging?"
+)
+print("visible tests for mse_loss passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_mse_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_r = np.random.default_rng(101)
+for _shape in [(7,), (4, 5), (2, 3, 4)]:
+    _p, _t = _r.normal(size=_shape), _r.normal(size=_shape)
+    _sq = (_p - _t) ** 2
+    assert np.isclose(own_work.call_own_work(mse_loss, _p, _t), _sq.mean())
+    assert np.isclose(mse_loss(_p, _t, reduction="sum"), _sq.sum())
+    _none = mse_loss(_p, _t, reduction="none")
+    assert np.shape(_none) == _shape and np.allclose(_none, _sq)
+_p32 = _r.normal(size=50).astype(np.float32)
+_t32 = _r.normal(size=50).astype(np.float32)
+assert np.asarray(mse_loss(_p32, _t32)).dtype == np.float32, "keep the input's dtype"
+_sum, _mean = mse_loss(_p32, _t32, reduction="sum"), mse_loss(_p32, _t32)
+assert np.isclose(_sum, 50 * _mean, rtol=1e-5), "sum must be N times the mean"
+for _bad in [(np.zeros((5, 1)), np.zeros(5)), (np.zeros(4), np.zeros(5))]:
+    try:
+        mse_loss(*_bad)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("mismatched shapes must raise ValueError, not broadcast")
+try:
+    mse_loss(np.zeros(3), np.zeros(3), reduction="avg")
+except ValueError:
+    pass
+else:
+    raise AssertionError("an unknown reduction must raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 2: a stable log-softmax
+#
+# **TODO.** Write `log_softmax(x)`: the log-probabilities along the last axis of
+# an array of logits (any number of leading dimensions), without overflow.
+#
+# **APPROACH.** `log_softmax(x) = x - log(sum(exp(x)))`. Computed like that,
+# `exp(x)` overflows past 11.09 in float16, 88.72 in float32 and 709.78 in
+# float64, giving `inf / inf = NaN`. Subtract the row maximum `m` first:
+# `log(sum(exp(x))) = m + log(sum(exp(x - m)))` is exact algebra, and the
+# largest exponent becomes `exp(0) = 1`.
+#
+# **EXAMPLE.**
+# ```python
+# >>> log_softmax(np.array([100.0, 200.0, 300.0], dtype=np.float32))
+# array([-200., -100.,    0.], dtype=float32)
+# ```
+#
+# **HINTS.** `x.max(axis=-1, keepdims=True)` keeps the axis so the subtraction
+# broadcasts row by row. The result has the shape and dtype of `x`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "log_softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def log_softmax(x):
+    """Log-probabilities along the last axis, computed with the max-shift."""
+    ### BEGIN SOLUTION
+    x = np.asarray(x)
+    m = x.max(axis=-1, keepdims=True)
+    shifted = x - m
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_log_softmax", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+small = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+out = log_softmax(small)
+assert np.shape(out) == (2, 3), f"log_softmax keeps the shape (2, 3), got {np.shape(out)}"
+assert np.allclose(np.exp(out).sum(axis=-1), 1.0), (
+    "exp(log_softmax(x)) must sum to 1 along the last axis: did you reduce over the wrong axis?"
+)
+assert np.allclose(out[1], np.log(1.0 / 3.0)), "three equal logits have probability 1/3 each"
+big = log_softmax(np.array([100.0, 200.0, 300.0], dtype=np.float32))
+assert np.all(np.isfinite(big)), (
+    f"got {big} for logits [100, 200, 300] in float32: NaN at large logits: subtract the row "
+    "max first"
+)
+assert np.allclose(big, [-200.0, -100.0, 0.0]), f"expected [-200, -100, 0], got {big}"
+print("visible tests for log_softmax passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_log_softmax", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+
+
+def _ref_log_softmax(z):
+    z = np.asarray(z, dtype=np.float64)
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+_z = np.array([[1e4, 0.0, -1e4], [-1e4, 1e4, 5e3]])
+_out = own_work.call_own_work(log_softmax, _z)
+assert np.all(np.isfinite(_out)), "logits of 1e4 must not give NaN/inf"
+assert np.allclose(_out, [[0.0, -1e4, -2e4], [-2e4, 0.0, -5e3]])
+_h = np.array([10.0, 11.0, 12.0], dtype=np.float16)
+_out16 = log_softmax(_h)
+assert _out16.dtype == np.float16, "keep float16 in, float16 out"
+assert np.allclose(_out16.astype(np.float64), _ref_log_softmax(_h), atol=1e-2)
+_h2 = np.array([[60000.0, 0.0, -60000.0]], dtype=np.float16)
+with np.errstate(over="ignore"):  # -60000 - 60000 is -inf in float16: harmless here
+    _out_h2 = log_softmax(_h2)
+assert np.all(np.isfinite(_out_h2[0, :2])), "float16 logits near the max must work"
+_under = log_softmax(np.array([-100.0, -200.0, -300.0], dtype=np.float32))
+assert _under.dtype == np.float32
+assert np.allclose(_under, [0.0, -100.0, -200.0]), "underflow: expected [0, -100, -200]"
+_r = np.random.default_rng(202)
+for _shape in [(5,), (6, 4), (2, 3, 7)]:
+    _x = _r.normal(scale=30.0, size=_shape)
+    _o = log_softmax(_x)
+    assert np.shape(_o) == _shape
+    assert np.allclose(_o, _ref_log_softmax(_x))
+_x32 = (_r.normal(size=(8, 10)) * 50).astype(np.float32)
+assert log_softmax(_x32).dtype == np.float32
+assert np.allclose(log_softmax(_x32), _ref_log_softmax(_x32), atol=1e-4)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 3: cross-entropy from logits with class indices
+#
+# **TODO.** Write `cross_entropy(logits, targets, reduction="mean")` for logits
+# of shape `(N, C)` and integer class indices `targets` of shape `(N,)`.
+#
+# **APPROACH.** The loss of sample `i` is `-log_softmax(logits)[i, targets[i]]`.
+# Use your `log_softmax` (never `log(softmax(...))`), pick each row's target
+# entry with `np.take_along_axis` or fancy indexing, negate, then reduce like
+# `mse_loss`. A target outside `0..C-1` is a `ValueError` whose message says
+# the valid range.
+#
+# **EXAMPLE.**
+# ```python
+# >>> cross_entropy(np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]]), np.array([0, 2]), reduction="none")
+# array([0.4076, 1.0986])
+# ```
+#
+# **HINTS.** Cross-entropy is never negative. The logits go in as they are: do
+# not apply softmax first.
+
+
+# %% nbgrader={"grade": false, "grade_id": "cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cross_entropy(logits, targets, reduction="mean"):
+    """Cross-entropy of ``(N, C)`` logits against ``(N,)`` class indices."""
+    ### BEGIN SOLUTION
+    logits = np.asarray(logits)
+    targets = np.asarray(targets)
+    n, c = logits.shape
+    if targets.shape != (n,):
+        raise ValueError(f"targets must have shape ({n},) for {n} samples; got {targets.shape}")
+    if targets.size and (targets.min() < 0 or targets.max() >= c):
+        bad = targets[(targets < 0) | (targets >= c)][0]
+        raise ValueError(f"target {bad} out of range for {c} classes (valid 0..{c - 1})")
+    picked = np.take_along_axis(log_softmax(logits), targets[:, None], axis=1)[:, 0]
+    losses = -picked
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none'; got {reduction!r}")
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_cross_entropy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+logits = np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+targets = np.array([0, 2])
+per_sample = cross_entropy(logits, targets, reduction="none")
+assert np.shape(per_sample) == (2,), (
+    f"one loss per sample: expected shape (2,), got {np.shape(per_sample)}"
+)
+assert np.all(per_sample >= 0), (
+    f"got {per_sample}: cross-entropy is never negative: did you forget the minus sign?"
+)
+expected = np.array([0.40760596, 1.09861229])
+assert np.allclose(per_sample, expected), (
+    f"expected {expected}, got {per_sample}: pick log_softmax(logits)[i, targets[i]] for "
+    "each row (did you apply softmax before the loss, or index the wrong axis?)"
+)
+assert np.isclose(cross_entropy(logits, targets), expected.mean()), (
+    "reduction='mean' averages over the samples"
+)
+print("visible tests for cross_entropy passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_cross_entropy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+
+
+def _ref_ce(z, t):
+    z = np.asarray(z, dtype=np.float64)
+    m = z.max(axis=1, keepdims=True)
+    lsm = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+    return -lsm[np.arange(len(t)), t]
+
+
+_z = np.array([[1e4, 0.0], [0.0, 1e4], [1e4, 1e4]])
+_t = np.array([0, 0, 1])
+_ce = own_work.call_own_work(cross_entropy, _z, _t, reduction="none")
+assert np.all(np.isfinite(_ce)), "logits of 1e4 must give finite losses"
+assert np.allclose(_ce, [0.0, 1e4, np.log(2.0)])
+assert np.isclose(cross_entropy(_z, _t), (1e4 + np.log(2.0)) / 3)
+assert np.isclose(cross_entropy(_z, _t, reduction="sum"), 1e4 + np.log(2.0))
+_r = np.random.default_rng(303)
+_z = _r.normal(scale=5.0, size=(16, 7))
+_t = _r.integers(0, 7, size=16)
+assert np.allclose(cross_entropy(_z, _t, reduction="none"), _ref_ce(_z, _t))
+assert np.isclose(cross_entropy(_z, _t), _ref_ce(_z, _t).mean())
+_z32 = _z.astype(np.float32) * 40
+assert np.allclose(
+    cross_entropy(_z32, _t, reduction="none"), _ref_ce(_z32, _t), rtol=1e-4, atol=1e-3
+)
+try:
+    cross_entropy(np.zeros((2, 3)), np.array([0, 5]))
+except ValueError as _e:
+    assert "3" in str(_e), "say how many classes there are"
+else:
+    raise AssertionError("a target index >= C must raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 4: the gradient of cross-entropy
+#
+# **TODO.** Write `cross_entropy_grad(logits, targets)`: the gradient of the
+# *mean* cross-entropy with respect to the logits, shape `(N, C)`.
+#
+# **APPROACH.** For one sample, d loss / d logits = `softmax(logits) - onehot(target)`.
+# The mean over `N` samples divides every row by `N`. Get the softmax as
+# `np.exp(log_softmax(logits))`: stable for any logits.
+#
+# **EXAMPLE.**
+# ```python
+# >>> cross_entropy_grad(np.array([[0.0, 0.0]]), np.array([1]))
+# array([[ 0.5, -0.5]])
+# ```
+#
+# **HINTS.** Each row of the result sums to 0. Check yourself against finite
+# differences: `(L(z + h e_ij) - L(z - h e_ij)) / (2h)`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "cross_entropy_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cross_entropy_grad(logits, targets):
+    """Gradient of the mean cross-entropy with respect to ``(N, C)`` logits."""
+    ### BEGIN SOLUTION
+    logits = np.asarray(logits)
+    targets = np.asarray(targets)
+    n = logits.shape[0]
+    grad = np.exp(log_softmax(logits))
+    grad[np.arange(n), targets] -= 1
+    return grad / n
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+logits = np.array([[0.0, 0.0], [0.0, 0.0]])
+g = cross_entropy_grad(logits, np.array([1, 0]))
+assert np.shape(g) == (2, 2), f"the gradient has the logits' shape (2, 2), got {np.shape(g)}"
+assert np.allclose(g.sum(axis=1), 0.0), "each row of softmax - onehot sums to 0"
+assert not np.allclose(g, [[0.5, -0.5], [-0.5, 0.5]]), (
+    "your gradient is N times too large: the gradient of the mean has a 1/N: did you forget to "
+    "divide by the batch size?"
+)
+assert np.allclose(g, [[0.25, -0.25], [-0.25, 0.25]]), f"expected (softmax - onehot) / N, got {g}"
+print("visible tests for cross_entropy_grad passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_cross_entropy_grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+
+
+def _ref_mean_ce(z, t):
+    m = z.max(axis=1, keepdims=True)
+    lsm = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+    return -lsm[np.arange(len(t)), t].mean()
+
+
+_r = np.random.default_rng(404)
+_z = _r.normal(size=(5, 4))
+_t = _r.integers(0, 4, size=5)
+_g = own_work.call_own_work(cross_entropy_grad, _z.copy(), _t)
+_fd = np.zeros_like(_z)
+for _i in range(5):
+    for _j in range(4):
+        _e = np.zeros_like(_z)
+        _e[_i, _j] = 1e-6
+        _fd[_i, _j] = (_ref_mean_ce(_z + _e, _t) - _ref_mean_ce(_z - _e, _t)) / 2e-6
+assert np.allclose(_g, _fd, atol=1e-7), "does not match finite differences"
+_big = cross_entropy_grad(np.array([[1e4, 0.0, -1e4]]), np.array([1]))
+assert np.all(np.isfinite(_big)), "logits of 1e4 must give a finite gradient"
+assert np.allclose(_big, [[1.0, -1.0, 0.0]])
+_g2 = cross_entropy_grad(np.tile(_z, (3, 1)), np.tile(_t, 3))
+assert np.allclose(_g2 * 3, np.tile(_g, (3, 1))), "the mean's gradient scales as 1/N"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 5: binary cross-entropy on probabilities, with the log clamp
+#
+# **TODO.** Write `bce_loss(probs, targets, reduction="mean")` for probabilities
+# in `[0, 1]` and targets in `{0, 1}` (or in between), arrays of the same shape.
+#
+# **APPROACH.** Per element, `-(y * log(p) + (1 - y) * log(1 - p))`. At `p = 0`
+# or `p = 1` one of the logs is `-inf`; like `torch.nn.BCELoss`, clamp each log
+# at `-100`, so the worst possible loss of an element is 100, never `inf` or
+# `NaN` (`0 * -inf` is `NaN`!). Then reduce as before.
+#
+# **EXAMPLE.**
+# ```python
+# >>> bce_loss(np.array([0.9, 0.2]), np.array([1.0, 0.0]), reduction="none")
+# array([0.1054, 0.2231])
+# >>> bce_loss(np.array([0.0]), np.array([1.0]))
+# 100.0
+# ```
+#
+# **HINTS.** `np.maximum(np.log(p), -100.0)` clamps; wrap it in
+# `with np.errstate(divide="ignore"):` to silence the warning for `log(0)`. In
+# float32, `sigmoid(20)` rounds to exactly 1.0: BCE on probabilities saturates,
+# which is why BCE-with-logits exists.
+
+
+# %% nbgrader={"grade": false, "grade_id": "bce_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def bce_loss(probs, targets, reduction="mean"):
+    """Binary cross-entropy on probabilities, each log clamped at -100 (as torch.nn.BCELoss)."""
+    ### BEGIN SOLUTION
+    p = np.asarray(probs)
+    y = np.asarray(targets, dtype=p.dtype)
+    if p.shape != y.shape:
+        raise ValueError(f"probs has shape {p.shape} but targets has shape {y.shape}")
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), -100.0)
+        log_1mp = np.maximum(np.log1p(-p), -100.0)
+    losses = -(y * log_p + (1 - y) * log_1mp)
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none'; got {reduction!r}")
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_bce_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+per_sample = bce_loss(np.array([0.9, 0.2]), np.array([1.0, 0.0]), reduction="none")
+assert np.allclose(per_sample, [-np.log(0.9), -np.log(0.8)]), (
+    f"expected [0.1054, 0.2231], got {per_sample}"
+)
+assert np.isclose(bce_loss(np.array([0.9, 0.2]), np.array([1.0, 0.0])), per_sample.mean())
+certain_and_wrong = bce_loss(np.array([0.0]), np.array([1.0]))
+assert np.isfinite(certain_and_wrong), (
+    f"got {certain_and_wrong} for p=0, y=1: clamp each log at -100 as torch.nn.BCELoss does"
+)
+assert np.isclose(certain_and_wrong, 100.0), f"the clamp gives exactly 100, got {certain_and_wrong}"
+print("visible tests for bce_loss passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_bce_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+_y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+_l = own_work.call_own_work(bce_loss, _p, _y, reduction="none")
+assert np.all(np.isfinite(_l)), "p in {0, 1} must give finite losses (0 * -inf is NaN: clamp)"
+assert np.allclose(_l, [0.0, 0.0, 100.0, 100.0, np.log(2.0)])
+_sig20 = (1 / (1 + np.exp(-np.float32(20.0)))).astype(np.float32)
+assert _sig20 == np.float32(1.0)
+assert np.isclose(bce_loss(np.array([_sig20]), np.array([0.0], dtype=np.float32)), 100.0), (
+    "BCE(sigmoid(20), 0) in float32 hits the clamp: 100"
+)
+_r = np.random.default_rng(505)
+_p = _r.uniform(0.01, 0.99, size=(6, 3))
+_y = (_r.uniform(size=(6, 3)) > 0.5).astype(float)
+_ref = -(_y * np.log(_p) + (1 - _y) * np.log(1 - _p))
+assert np.allclose(bce_loss(_p, _y, reduction="none"), _ref)
+assert np.isclose(bce_loss(_p, _y), _ref.mean())
+assert np.isclose(bce_loss(_p, _y, reduction="sum"), _ref.sum())
+### END HIDDEN TESTS

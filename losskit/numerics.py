@@ -96,7 +96,7 @@ def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False):
     m = s = None  # running max (raw, may be +-inf) and sum of exp(x - finite(m))
     with errstate(divide="ignore", invalid="ignore", over="ignore"):
         for start in range(0, n, chunk_size):
-            block = x[..., start : start + chunk_size]
+            block = x[..., start : min(start + chunk_size, n)]  # in-bounds stop (array API)
             new_m = xp.max(block, axis=-1, keepdims=True)
             if m is not None:
                 new_m = xp.maximum(m, new_m)

@@ -1,6 +1,7 @@
 """losskit: how losses, reductions and mini-batches shape learning, on NumPy or CuPy."""
 
 from .backend import Backend, available_backends, get_backend
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
 from .numerics import (
     log_softmax,
     logsumexp,
@@ -20,6 +21,12 @@ from .summation import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "L1Loss",
+    "MSELoss",
     "SUMMATION_METHODS",
     "Backend",
     "available_backends",

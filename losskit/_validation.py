@@ -81,7 +81,9 @@ def require_same_shape(input, target, where: str) -> None:
         return
     hint = ""
     s_in, s_t = tuple(input.shape), tuple(target.shape)
-    if s_in[:1] == s_t[:1] and (s_in[1:] == (1,) and s_t[1:] == () or s_t[1:] == (1,) and s_in[1:] == ()):
+    if s_in[:1] == s_t[:1] and (
+        s_in[1:] == (1,) and s_t[1:] == () or s_t[1:] == (1,) and s_in[1:] == ()
+    ):
         hint = (
             " Broadcasting (N, 1) against (N,) would silently build an N x N matrix; "
             "squeeze the column, e.g. input[:, 0] or input.reshape(-1)."
@@ -90,3 +92,135 @@ def require_same_shape(input, target, where: str) -> None:
         f"{where}: input and target must have the same shape; got input {s_in} and target "
         f"{s_t}.{hint or ' Reshape one of them so they match.'}"
     )
+
+
+# --- checks used by the losses -------------------------------------------------------
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction, where: str) -> str:
+    """``reduction`` must be one of ``"mean"``, ``"sum"``, ``"none"`` (as in torch.nn)."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"{where}: unknown reduction {reduction!r}; expected one of 'mean', 'sum', 'none'. "
+            f"'mean' averages over the batch (learning rates transfer across batch sizes), "
+            f"'sum' adds the per-sample losses, 'none' returns them unreduced."
+        )
+    return reduction
+
+
+def require_bool(value, name: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{where}: {name} must be True or False; got {value!r}.")
+    return value
+
+
+def require_number(value, name: str, where: str, *, low=None, high=None, low_open=False, hint=""):
+    """A finite real scalar within [low, high] (``low_open``: ``> low``), as a float."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        and not (hasattr(value, "__float__") and getattr(value, "shape", ()) == ())
+    ):
+        raise TypeError(
+            f"{where}: {name} must be a real number; got {type(value).__name__} {value!r}.{hint}"
+        )
+    v = float(value)
+    bad = v != v or v in (float("inf"), float("-inf"))
+    if low is not None:
+        bad = bad or (v <= low if low_open else v < low)
+    if high is not None:
+        bad = bad or v > high
+    if bad:
+        lo = "-inf" if low is None else f"{low}"
+        hi = "inf" if high is None else f"{high}"
+        interval = f"{'(' if low_open else '['}{lo}, {hi}]"
+        raise ValueError(f"{where}: {name} must lie in {interval}; got {value!r}.{hint}")
+    return v
+
+
+def require_same_device(a, b, names: tuple[str, str], where: str) -> None:
+    """Arrays of one library must also sit on one device (losskit never moves data silently)."""
+    da, db = array_api_compat.device(a), array_api_compat.device(b)
+    if da != db:
+        raise ValueError(
+            f"{where}: {names[0]} is on device {da!r} but {names[1]} is on device {db!r}; "
+            f"expected both on one device. Move one explicitly, e.g. with backend.asarray(...) "
+            f"or x.to_device(...)."
+        )
+
+
+def require_nonempty_size(x, name: str, where: str) -> None:
+    """At least one element (an empty batch has no mean; ``(N, 0)`` has nothing to score)."""
+    require_nonempty(x, name, where)
+    size = 1
+    for n in x.shape:
+        size *= n
+    if size == 0:
+        raise ValueError(
+            f"{where}: {name} has no elements (shape {tuple(x.shape)}); expected at least one. "
+            f"Check the slicing or the layer width that produced it."
+        )
+
+
+def as_target_dtype(xp, target, dtype, where: str):
+    """Real-valued ``target`` (float, int or bool 0/1 labels) cast to the input's ``dtype``."""
+    if xp.isdtype(target.dtype, ("real floating", "integral", "bool")):
+        return target if target.dtype == dtype else xp.astype(target, dtype)
+    raise TypeError(
+        f"{where}: target must hold real numbers; got dtype {target.dtype}. "
+        f"Convert it first, e.g. target.astype(input.dtype)."
+    )
+
+
+def as_param_array(xp, value, like, dtype, name: str, where: str):
+    """``value`` (a sequence, a NumPy array or an array of ``like``'s library) on ``like``'s device.
+
+    Host data is copied to ``like``'s device; an array of the same library on another
+    device is refused (losskit never moves data between devices behind your back).
+    Returns an array of ``dtype`` (the input's floating dtype).
+    """
+    dev = array_api_compat.device(like)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        try:
+            same_lib = array_api_compat.array_namespace(value, like) is not None
+        except TypeError:
+            same_lib = False
+        if same_lib:
+            require_same_device(value, like, (name, "input"), where)
+            arr = value
+        elif type(value).__module__.split(".")[0] == "numpy":
+            arr = xp.asarray(value)
+            if array_api_compat.device(arr) != dev:
+                arr = array_api_compat.to_device(arr, dev)
+        else:
+            raise TypeError(
+                f"{where}: {name} is a {type(value).__module__}.{type(value).__name__}, but the "
+                f"input is a {type(like).__module__}.{type(like).__name__}; expected a sequence, "
+                f"a NumPy array or an array of the input's library."
+            )
+    else:
+        try:
+            arr = xp.asarray(value)
+        except Exception as exc:
+            raise TypeError(
+                f"{where}: {name} must be an array or a sequence of numbers; got "
+                f"{type(value).__name__} {value!r}."
+            ) from exc
+        if array_api_compat.device(arr) != dev:
+            arr = array_api_compat.to_device(arr, dev)
+    if not xp.isdtype(arr.dtype, ("real floating", "integral")):
+        raise TypeError(f"{where}: {name} must hold real numbers; got dtype {arr.dtype}.")
+    return arr if arr.dtype == dtype else xp.astype(arr, dtype)
+
+
+def require_unit_interval(xp, x, name: str, where: str, hint: str) -> None:
+    """Every value of ``x`` in [0, 1] (NaN passes: that is the finite check's job)."""
+    lo, hi = float(xp.min(x)), float(xp.max(x))
+    if lo < 0.0 or hi > 1.0:
+        n_bad = int(xp.sum(xp.astype((x < 0) | (x > 1), xp.int64)))
+        raise ValueError(
+            f"{where}: {name} must lie in [0, 1]; got {n_bad} value(s) outside it "
+            f"(min {lo:.6g}, max {hi:.6g}). {hint}"
+        )

@@ -1,0 +1,792 @@
+"""The losses of ``torch.nn``, each forward written next to its analytic gradient.
+
+Every loss is an object configured once (``reduction="mean"|"sum"|"none"`` and its
+own options, named as in PyTorch) and called on arrays of any array-API backend:
+
+- ``loss(input, target)``: the loss, on the input's backend and in its floating
+  dtype; 0-d for ``"mean"``/``"sum"``, per element (per sample for
+  cross-entropy) for ``"none"``.
+- ``loss.grad(input, target)``: d(loss)/d(input), shape/dtype/device of
+  ``input``. For ``"none"`` it is the gradient of the *sum* of the unreduced
+  losses (what a backward pass with a gradient of ones would give).
+- ``loss.value_and_grad(input, target)``: both from one pass.
+
+Values and gradients match PyTorch 2.x (``tests/data/torch_reference.npz`` holds
+its numbers). Bad input raises ``ValueError``/``TypeError`` saying what was wrong,
+what was expected, what was given and the likely fix; NaN/inf in the input is
+refused unless ``check_finite=False``. float16 input is computed in float32 and
+returned in float16.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import array_api_compat
+
+from . import _validation as V
+from .backend import errstate
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "L1Loss",
+    "MSELoss",
+]
+
+# PyTorch's constants: BCE clamps each log term at -100 and its backward divides
+# by max((1 - x) * x, 1e-12).
+_BCE_LOG_CLAMP = -100.0
+_BCE_EPS = 1e-12
+
+
+def _work_dtype(xp, dtype):
+    """float16 is accumulated in float32 (as PyTorch does on the CPU); others as they are."""
+    f16 = getattr(xp, "float16", None)  # array_api_strict has no float16
+    return xp.float32 if f16 is not None and dtype == f16 else dtype
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "None"
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"<array shape {tuple(shape)}>"
+    return repr(value)
+
+
+class _Loss:
+    """Shared plumbing: reduction, finite check, the three entry points."""
+
+    def __init__(self, *, reduction="mean", check_finite=True):
+        where = type(self).__name__
+        self.reduction = V.check_reduction(reduction, where)
+        self.check_finite = V.require_bool(check_finite, "check_finite", where)
+
+    @property
+    def _where(self) -> str:
+        return type(self).__name__
+
+    def __call__(self, input, target):
+        """The loss: 0-d for ``"mean"``/``"sum"``, unreduced for ``"none"``."""
+        return self._run(input, target, want_value=True, want_grad=False)[0]
+
+    def grad(self, input, target):
+        """d(loss)/d(input): shape, dtype and device of ``input`` (sum of losses for ``"none"``)."""
+        return self._run(input, target, want_value=False, want_grad=True)[1]
+
+    def value_and_grad(self, input, target):
+        """``(loss(input, target), grad(input, target))`` computed in one pass."""
+        return self._run(input, target, want_value=True, want_grad=True)
+
+    def _options(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        opts = {**self._options(), "reduction": self.reduction}
+        if not self.check_finite:
+            opts["check_finite"] = False
+        args = ", ".join(
+            f"{k}={v if isinstance(v, str) and v.startswith('<') else repr(v)}"
+            for k, v in opts.items()
+        )
+        return f"{type(self).__name__}({args})"
+
+    def _run(self, input, target, want_value, want_grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------
+# Element-wise losses: input and target of one shape, one loss per element.
+# --------------------------------------------------------------------------------------
+
+
+class _PointwiseLoss(_Loss):
+    """A loss computed element by element; ``"mean"`` divides by the number of elements."""
+
+    _input_name = "input"
+
+    def _prepare(self, input, target):
+        where = self._where
+        xp = V.namespace(input, target, where=where)
+        V.require_float(xp, input, self._input_name, where)
+        V.require_same_device(input, target, ("target", "input"), where)
+        V.require_same_shape(input, target, where)
+        V.require_nonempty_size(input, self._input_name, where)
+        target = V.as_target_dtype(xp, target, input.dtype, where)
+        if self.check_finite:
+            V.require_finite(xp, input, self._input_name, where)
+            V.require_finite(xp, target, "target", where)
+        self._check_ranges(xp, input, target)
+        work = _work_dtype(xp, input.dtype)
+        if work != input.dtype:
+            input, target = xp.astype(input, work), xp.astype(target, work)
+        return xp, input, target
+
+    def _check_ranges(self, xp, x, y) -> None:
+        """Loss-specific value checks (BCE: probabilities in [0, 1])."""
+
+    def _run(self, input, target, want_value, want_grad):
+        out_dtype = input.dtype
+        xp, x, y = self._prepare(input, target)
+        with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            elems, g = self._pointwise(xp, x, y, want_grad)
+        value = grad = None
+        if want_value:
+            if self.reduction == "mean":
+                value = xp.mean(elems)
+            elif self.reduction == "sum":
+                value = xp.sum(elems)
+            else:
+                value = elems
+            value = xp.astype(value, out_dtype) if value.dtype != out_dtype else value
+        if want_grad:
+            if self.reduction == "mean":
+                g = g / float(_size(x))
+            grad = xp.astype(g, out_dtype) if g.dtype != out_dtype else g
+        return value, grad
+
+    def _pointwise(self, xp, x, y, want_grad):
+        """Per-element losses and (if ``want_grad``) their derivatives w.r.t. ``x``."""
+        raise NotImplementedError
+
+
+def _size(x) -> int:
+    n = 1
+    for d in x.shape:
+        n *= d
+    return n
+
+
+class MSELoss(_PointwiseLoss):
+    """Mean squared error ``(x - y)**2`` (``torch.nn.MSELoss``); gradient ``2 (x - y)``.
+
+    ``input`` and ``target``: the same shape (any), ``input`` floating. With
+    ``"mean"`` the gradient is ``2 (x - y) / n``, n the number of elements.
+    """
+
+    def __init__(self, reduction="mean", *, check_finite=True):
+        super().__init__(reduction=reduction, check_finite=check_finite)
+
+    def _pointwise(self, xp, x, y, want_grad):
+        d = x - y
+        return d * d, (2.0 * d if want_grad else None)
+
+
+class L1Loss(_PointwiseLoss):
+    """Mean absolute error ``|x - y|`` (``torch.nn.L1Loss``); gradient ``sign(x - y)``."""
+
+    def __init__(self, reduction="mean", *, check_finite=True):
+        super().__init__(reduction=reduction, check_finite=check_finite)
+
+    def _pointwise(self, xp, x, y, want_grad):
+        d = x - y
+        return xp.abs(d), (xp.sign(d) if want_grad else None)
+
+
+class HuberLoss(_PointwiseLoss):
+    """Huber loss (``torch.nn.HuberLoss``): quadratic for ``|x - y| < delta``, linear beyond.
+
+    ``0.5 d**2`` if ``|d| < delta`` else ``delta (|d| - delta / 2)``, with
+    ``d = x - y``; the gradient is ``d`` clipped to ``[-delta, delta]``.
+    ``delta`` must be a positive number.
+    """
+
+    def __init__(self, delta=1.0, *, reduction="mean", check_finite=True):
+        super().__init__(reduction=reduction, check_finite=check_finite)
+        hint = ""
+        if isinstance(delta, str):
+            hint = f" Did you mean HuberLoss(reduction={delta!r})?"
+        self.delta = V.require_number(
+            delta,
+            "delta",
+            self._where,
+            low=0.0,
+            low_open=True,
+            hint=hint
+            or " delta is the |x - y| where the loss turns from quadratic to linear; "
+            "use a positive value such as 1.0.",
+        )
+
+    def _options(self):
+        return {"delta": self.delta}
+
+    def _pointwise(self, xp, x, y, want_grad):
+        delta = self.delta
+        d = x - y
+        ad = xp.abs(d)
+        loss = xp.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+        return loss, (xp.clip(d, -delta, delta) if want_grad else None)
+
+
+class _WeightedPointwise(_PointwiseLoss):
+    """Element-wise loss with an optional ``weight`` broadcast against the input (PyTorch rule)."""
+
+    def _param(self, xp, value, like, name):
+        """``value`` on ``like``'s backend, if it broadcasts to ``like``'s shape unchanged."""
+        if value is None:
+            return None
+        arr = V.as_param_array(xp, value, like, like.dtype, name, self._where)
+        shape, ws = tuple(like.shape), tuple(arr.shape)
+        ok = len(ws) <= len(shape) and all(
+            w in (1, s) for w, s in zip(ws[::-1], shape[::-1], strict=False)
+        )
+        if not ok:
+            raise ValueError(
+                f"{self._where}: {name} of shape {ws} does not broadcast to the input's shape "
+                f"{shape} (shapes align from the last axis; each {name} axis must be 1 or "
+                f"match). {self._param_hint(name, shape)}"
+            )
+        if self.check_finite:
+            V.require_finite(xp, arr, name, self._where)
+        return arr
+
+    def _param_hint(self, name, shape) -> str:
+        return f"Give {name} the shape {shape}, or a shape such as {shape[-1:]} for one per column."
+
+
+class BCELoss(_WeightedPointwise):
+    """Binary cross-entropy on probabilities (``torch.nn.BCELoss``).
+
+    ``l = -w [y log(x) + (1 - y) log(1 - x)]`` with each log clamped at -100,
+    as PyTorch does, so a saturated probability (0 or 1) costs at most 100
+    instead of inf. Gradient, as PyTorch's backward:
+    ``w (x - y) / max((1 - x) x, 1e-12)``.
+
+    ``input``: probabilities in [0, 1]; ``target``: the same shape, in [0, 1]
+    (float, int or bool labels are accepted and cast); ``weight``: optional,
+    broadcastable to the input's shape (e.g. ``(C,)`` per column or the full
+    shape). Prefer :class:`BCEWithLogitsLoss` on logits: in float32
+    ``sigmoid(20)`` rounds to 1, and BCE then hits the clamp (loss 100) where
+    the true loss is 20.
+    """
+
+    _input_name = "input (probabilities)"
+
+    def __init__(self, weight=None, *, reduction="mean", check_finite=True):
+        super().__init__(reduction=reduction, check_finite=check_finite)
+        self.weight = weight
+
+    def _options(self):
+        return {"weight": _describe(self.weight)} if self.weight is not None else {}
+
+    def _check_ranges(self, xp, x, y):
+        V.require_unit_interval(
+            xp,
+            x,
+            self._input_name,
+            self._where,
+            "BCELoss takes probabilities (after a sigmoid); if these are raw scores (logits), "
+            "use BCEWithLogitsLoss, which is also numerically safer.",
+        )
+        V.require_unit_interval(
+            xp,
+            y,
+            "target",
+            self._where,
+            "Binary targets are 0/1 labels or probabilities; rescale or relabel them.",
+        )
+
+    def _pointwise(self, xp, x, y, want_grad):
+        w = self._param(xp, self.weight, x, "weight")
+        log_x = xp.maximum(xp.log(x), _BCE_LOG_CLAMP)
+        log_1mx = xp.maximum(xp.log1p(-x), _BCE_LOG_CLAMP)
+        loss = -(y * log_x + (1.0 - y) * log_1mx)
+        g = None
+        if want_grad:
+            g = (x - y) / xp.maximum((1.0 - x) * x, _BCE_EPS)
+        if w is not None:
+            loss = loss * w
+            g = g * w if g is not None else None
+        return loss, g
+
+
+def _sigmoid(xp, x):
+    """``1 / (1 + exp(-x))`` without overflow on either side."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class BCEWithLogitsLoss(_WeightedPointwise):
+    """Binary cross-entropy on logits (``torch.nn.BCEWithLogitsLoss``): sigmoid fused into the loss.
+
+    ``l = w [max(x, 0) - x y + log1p(exp(-|x|))]``, never overflowing; gradient
+    ``w (sigmoid(x) - y)``. With ``pos_weight`` ``p`` (weight of the positive
+    term, broadcast over the last axis like PyTorch, e.g. ``(C,)`` for C
+    labels): ``l = w [(1 - y) x + (1 + (p - 1) y) (log1p(exp(-|x|)) + max(-x, 0))]``
+    and gradient ``w [(p y + 1 - y) sigmoid(x) - p y]``.
+
+    ``input``: logits, any shape; ``target``: same shape, in [0, 1].
+    """
+
+    _input_name = "input (logits)"
+
+    def __init__(self, weight=None, pos_weight=None, *, reduction="mean", check_finite=True):
+        super().__init__(reduction=reduction, check_finite=check_finite)
+        self.weight = weight
+        self.pos_weight = pos_weight
+
+    def _options(self):
+        opts = {}
+        if self.weight is not None:
+            opts["weight"] = _describe(self.weight)
+        if self.pos_weight is not None:
+            opts["pos_weight"] = _describe(self.pos_weight)
+        return opts
+
+    def _check_ranges(self, xp, x, y):
+        V.require_unit_interval(
+            xp,
+            y,
+            "target",
+            self._where,
+            "Binary targets are 0/1 labels or probabilities; rescale or relabel them.",
+        )
+
+    def _param_hint(self, name, shape):
+        if name == "pos_weight":
+            return f"pos_weight holds one weight per label: shape {shape[-1:]} (or a scalar)."
+        return super()._param_hint(name, shape)
+
+    def _pointwise(self, xp, x, y, want_grad):
+        w = self._param(xp, self.weight, x, "weight")
+        p = self._param(xp, self.pos_weight, x, "pos_weight")
+        softplus_neg_abs = xp.log1p(xp.exp(-xp.abs(x)))
+        g = None
+        if p is None:
+            loss = xp.maximum(x, 0.0) - x * y + softplus_neg_abs
+            if want_grad:
+                g = _sigmoid(xp, x) - y
+        else:
+            log_weight = (p - 1.0) * y + 1.0
+            loss = (1.0 - y) * x + log_weight * (softplus_neg_abs + xp.maximum(-x, 0.0))
+            if want_grad:
+                py = p * y
+                g = (py + 1.0 - y) * _sigmoid(xp, x) - py
+        if w is not None:
+            loss = loss * w
+            g = g * w if g is not None else None
+        return loss, g
+
+
+# --------------------------------------------------------------------------------------
+# Cross-entropy
+# --------------------------------------------------------------------------------------
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy from logits (``torch.nn.CrossEntropyLoss``), via a fused log-softmax.
+
+    ``input``: logits ``(N, C)``, floating. ``target``: class indices ``(N,)``
+    (any integer dtype; ``ignore_index`` rows are skipped) or class
+    probabilities ``(N, C)`` (floating). Per sample, with ``p = softmax(x)``,
+    ``w`` the class weights (ones by default) and ``eps = label_smoothing``:
+
+    - class indices: ``l_i = (1 - eps) w[y_i] (-log p[y_i]) + eps/C sum_c w_c (-log p_c)``;
+      ``"mean"`` divides the sum by ``sum_i w[y_i]`` over non-ignored rows (the
+      count when unweighted). Gradient per row:
+      ``((1 - eps) w[y_i] + eps W / C) p - (1 - eps) w[y_i] onehot(y_i) - eps w / C``,
+      ``W = sum(w)``; ignored rows contribute 0 to value and gradient.
+    - probabilities ``t`` (smoothed to ``(1 - eps) t + eps / C``):
+      ``l_i = -sum_c w_c t_c log p_c``; ``"mean"`` divides by N; gradient
+      ``p sum_c w_c t_c - w t``.
+
+    If every target equals ``ignore_index``, ``"mean"`` is 0/0 = NaN with a zero
+    gradient, exactly as PyTorch; losskit also warns (``UserWarning``).
+
+    The forward pass alone (``loss(x, y)`` with class indices) reads the logits
+    in blocks of ``chunk_size`` classes and never builds an ``(N, C)`` copy; the
+    gradient is written once into its ``(N, C)`` output (on NumPy by a fused,
+    row-chunked, multi-threaded kernel; on CuPy by fused GPU kernels).
+    Logits whose rows all lie in [0, 1] and sum to 1 look like probabilities
+    (softmax applied twice): that is legal, but losskit warns.
+    """
+
+    def __init__(
+        self,
+        weight=None,
+        ignore_index=-100,
+        label_smoothing=0.0,
+        *,
+        reduction="mean",
+        check_finite=True,
+        chunk_size=2048,
+    ):
+        super().__init__(reduction=reduction, check_finite=check_finite)
+        where = self._where
+        if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+            try:
+                import operator
+
+                ignore_index = operator.index(ignore_index)
+            except TypeError:
+                raise TypeError(
+                    f"{where}: ignore_index must be an int (a class index, or -100 for none); "
+                    f"got {type(ignore_index).__name__} {ignore_index!r}."
+                ) from None
+        self.ignore_index = int(ignore_index)
+        self.label_smoothing = V.require_number(
+            label_smoothing,
+            "label_smoothing",
+            where,
+            low=0.0,
+            high=1.0,
+            hint=" It is the probability mass spread uniformly over all classes: 0.0 is plain "
+            "cross-entropy, 0.1 a common choice.",
+        )
+        if weight is not None and getattr(weight, "ndim", 1) != 1:
+            raise ValueError(
+                f"{where}: weight must be 1-D, one weight per class (C,); got shape "
+                f"{tuple(weight.shape)}."
+            )
+        self.weight = weight
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"{where}: chunk_size must be a positive int; got {chunk_size!r}.")
+        self.chunk_size = chunk_size
+
+    def _options(self):
+        opts = {}
+        if self.weight is not None:
+            opts["weight"] = _describe(self.weight)
+        if self.ignore_index != -100:
+            opts["ignore_index"] = self.ignore_index
+        if self.label_smoothing:
+            opts["label_smoothing"] = self.label_smoothing
+        return opts
+
+    # ---- parsing and validation ------------------------------------------------------
+
+    def _parse(self, input, target):
+        """Validate; return ``(xp, x, t, mode, w)`` with ``mode`` "index" or "prob"."""
+        where = self._where
+        xp = V.namespace(input, target, where=where)
+        V.require_float(xp, input, "input (logits)", where)
+        if input.ndim != 2:
+            raise ValueError(_logits_ndim_message(where, input))
+        N, C = input.shape
+        if N == 0:
+            raise ValueError(
+                f"{where}: input is an empty batch (shape {(N, C)}); expected at least one "
+                f"sample. Check the batch loader or the slicing that produced it."
+            )
+        if C == 0:
+            raise ValueError(f"{where}: input has 0 classes (shape {(N, C)}); expected C >= 1.")
+        V.require_same_device(input, target, ("target", "input"), where)
+        if xp.isdtype(target.dtype, "integral"):
+            mode = "index"
+            t = self._check_index_target(xp, target, N, C)
+        elif xp.isdtype(target.dtype, "real floating"):
+            mode = "prob"
+            self._check_prob_target(target, N, C)
+            t = target
+            if self.check_finite:
+                V.require_finite(xp, t, "target (probabilities)", where)
+        else:
+            raise TypeError(
+                f"{where}: target must be class indices (an integer array of shape (N,)) or "
+                f"class probabilities (a float array of shape (N, C)); got dtype {target.dtype}."
+            )
+        w = None
+        if self.weight is not None:
+            w = V.as_param_array(xp, self.weight, input, input.dtype, "weight", where)
+            if tuple(w.shape) != (C,):
+                raise ValueError(
+                    f"{where}: weight must have one entry per class, shape ({C},); got shape "
+                    f"{tuple(w.shape)}. The logits have C={C} columns: give one weight per "
+                    f"column (or check that the model's output size matches the classes)."
+                )
+            if self.check_finite:
+                V.require_finite(xp, w, "weight", where)
+        work = _work_dtype(xp, input.dtype)
+        x = input if work == input.dtype else xp.astype(input, work)
+        if w is not None and w.dtype != work:
+            w = xp.astype(w, work)
+        if mode == "prob" and t.dtype != work:
+            t = xp.astype(t, work)
+        return xp, x, t, mode, w
+
+    def _check_index_target(self, xp, target, N, C):
+        where = self._where
+        shape = tuple(target.shape)
+        if target.ndim != 1:
+            if shape == (N, 1):
+                fix = "flatten it, e.g. target[:, 0] or target.reshape(-1)"
+                what = "a column (N, 1)"
+            elif shape == (N, C):
+                fix = (
+                    "these look like one-hot labels: pass class indices target.argmax(axis=1), "
+                    "or cast to float to use them as probability targets"
+                )
+                what = "an integer (N, C) array"
+            else:
+                fix = "pass one class index per sample"
+                what = f"a {target.ndim}-D array"
+            raise ValueError(
+                f"{where}: class-index targets must have shape (N,) = ({N},); got {what} of "
+                f"shape {shape}. Fix: {fix}."
+            )
+        if shape[0] != N:
+            raise ValueError(
+                f"{where}: batch sizes differ: input has {N} samples (rows) but target has "
+                f"{shape[0]}. Pass the targets of the same batch (check slicing/shuffling)."
+            )
+        t = target if target.dtype == xp.int64 else xp.astype(target, xp.int64)
+        keep = t != self.ignore_index
+        bad = keep & ((t < 0) | (t >= C))
+        if bool(xp.any(bad)):
+            first = int(xp.argmax(xp.astype(bad, xp.int8)))
+            value = int(t[first])
+            n_bad = int(xp.sum(xp.astype(bad, xp.int64)))
+            if value < 0:
+                fix = (
+                    f"negative labels are only allowed as ignore_index (now "
+                    f"{self.ignore_index}); if {value} marks padding, pass "
+                    f"ignore_index={value}"
+                )
+            else:
+                fix = (
+                    f"labels must be 0..{C - 1}; if they start at 1 subtract 1, otherwise the "
+                    f"model needs more output classes"
+                )
+            raise ValueError(
+                f"{where}: target {value} out of range for {C} classes (valid 0..{C - 1}); "
+                f"first at position {first}, {n_bad} such target(s) in all. Fix: {fix}."
+            )
+        return t
+
+    def _check_prob_target(self, target, N, C):
+        where = self._where
+        shape = tuple(target.shape)
+        if target.ndim == 1:
+            raise TypeError(
+                f"{where}: float targets of shape {shape}, but class indices must be integers "
+                f"and probability targets must have shape (N, C) = ({N}, {C}). If these are "
+                f"class labels, convert them: target.astype(int64)."
+            )
+        if target.ndim == 2 and shape[1] == C and shape[0] != N:
+            raise ValueError(
+                f"{where}: batch sizes differ: input has {N} samples (rows) but target has "
+                f"{shape[0]}. Pass the targets of the same batch."
+            )
+        if shape != (N, C):
+            raise ValueError(
+                f"{where}: probability targets must have the logits' shape (N, C) = ({N}, {C}); "
+                f"got {shape}. One row per sample, one column per class (the model has C={C} "
+                f"outputs)."
+            )
+
+    def _check_logits(self, xp, x, hi, lo):
+        """Finite check and the softmax-as-logits warning from the row max/min (no copies)."""
+        with errstate(invalid="ignore"):
+            finite = bool(xp.all(xp.isfinite(hi))) and bool(xp.all(xp.isfinite(lo)))
+        if self.check_finite and not finite:
+            V.require_finite(xp, x, "input (logits)", self._where)  # raises, with counts
+        C = x.shape[1]
+        if C >= 2 and finite and float(xp.min(lo)) >= 0.0 and float(xp.max(hi)) <= 1.0:
+            tol = 1e-3 if x.dtype in (xp.float32, xp.float64) else 1e-2
+            row_sums = xp.sum(x, axis=1)
+            if bool(xp.all(xp.abs(row_sums - 1.0) <= tol)):
+                warnings.warn(
+                    f"{self._where}: every row of the logits lies in [0, 1] and sums to 1: "
+                    f"these look like probabilities (softmax output), but CrossEntropyLoss "
+                    f"applies log-softmax itself. Pass the raw scores (logits); applying "
+                    f"softmax twice flattens the loss and shrinks the gradient.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+
+    # ---- per-row coefficients from the targets ---------------------------------------
+
+    def _coefficients(self, xp, x, t, w):
+        """Row weights of the index-target loss, from the targets alone.
+
+        ``a`` multiplies ``log sum exp(x - m)``, ``b`` the target term, ``ck`` the
+        smoothing term (None without smoothing); all zero on ignored rows.
+        ``denom`` is what ``"mean"`` divides by (0-d array).
+        """
+        eps, C = self.label_smoothing, x.shape[1]
+        keep = t != self.ignore_index
+        keepf = xp.astype(keep, x.dtype)
+        t_safe = xp.where(keep, t, xp.zeros_like(t))
+        if w is None:
+            wy = keepf
+            total_w = float(C)
+        else:
+            wy = xp.take(w, t_safe, axis=0) * keepf
+            total_w = xp.sum(w)
+        b = (1.0 - eps) * wy
+        ck = eps / C * keepf if eps else None
+        a = b + ck * total_w if eps else b
+        denom = xp.sum(wy)
+        n_kept = int(xp.sum(xp.astype(keep, xp.int64)))
+        if n_kept == 0 and self.reduction == "mean":
+            warnings.warn(
+                f"{self._where}: all {t.shape[0]} targets equal ignore_index="
+                f"{self.ignore_index}, so the mean is over zero samples: the loss is NaN "
+                f"(as in PyTorch) and the gradient is zero.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return keep, t_safe, a, b, ck, denom
+
+    def _grad_scale(self, xp, keep, denom, *row_factors):
+        """Row factors of the gradient, divided by ``denom`` for "mean"; 0 on ignored rows."""
+        if self.reduction != "mean":
+            return row_factors
+        with errstate(divide="ignore", invalid="ignore"):
+            scaled = [None if f is None else f / denom for f in row_factors]
+            return [None if f is None else xp.where(keep, f, xp.zeros_like(f)) for f in scaled]
+
+    def _reduce(self, xp, rows, denom, n):
+        if self.reduction == "none":
+            return rows
+        total = xp.sum(rows)
+        if self.reduction == "sum":
+            return total
+        with errstate(divide="ignore", invalid="ignore"):
+            return total / denom if denom is not None else total / float(n)
+
+    # ---- forward ---------------------------------------------------------------------
+
+    def _run(self, input, target, want_value, want_grad):
+        out_dtype = input.dtype
+        xp, x, t, mode, w = self._parse(input, target)
+        if mode == "prob":
+            value, grad = self._prob_value_and_grad(xp, x, t, w, want_grad)
+        elif want_grad:
+            value, grad = self._index_value_and_grad(xp, x, t, w)
+        else:
+            value, grad = self._index_forward(xp, x, t, w), None
+        if value is not None and value.dtype != out_dtype:
+            value = xp.astype(value, out_dtype)
+        if grad is not None and grad.dtype != out_dtype:
+            grad = xp.astype(grad, out_dtype)
+        return (value if want_value else None), grad
+
+    def _index_forward(self, xp, x, t, w):
+        """Loss only, class indices: O(N x chunk_size) working memory, no (N, C) copy.
+
+        Row max ``m`` first (it also serves the finite check), then
+        ``s = sum exp(x - m)`` accumulated over blocks of classes; the loss is
+        ``a log s + b (m - x_y) - ck sum_c w_c (x_c - m)``, each term computed
+        from differences to ``m`` so large logits lose no precision.
+        """
+        hi, lo = xp.max(x, axis=1), xp.min(x, axis=1)
+        self._check_logits(xp, x, hi, lo)
+        keep, t_safe, a, b, ck, denom = self._coefficients(xp, x, t, w)
+        N, C = x.shape
+        with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            m = xp.where(xp.isfinite(hi), hi, xp.zeros_like(hi))[:, None]
+            s = zw = None
+            for start in range(0, C, self.chunk_size):
+                stop = min(start + self.chunk_size, C)  # array API: no out-of-bounds slices
+                z = x[:, start:stop] - m
+                part = xp.sum(xp.exp(z), axis=1)
+                s = part if s is None else s + part
+                if ck is not None:
+                    zpart = xp.sum(z, axis=1) if w is None else z @ w[start:stop]
+                    zw = zpart if zw is None else zw + zpart
+            zy = xp.take_along_axis(x, t_safe[:, None], axis=1)[:, 0] - m[:, 0]
+            rows = a * xp.log(s) - b * zy
+            if ck is not None:
+                rows = rows - ck * zw
+            rows = xp.where(keep, rows, xp.zeros_like(rows))
+            return self._reduce(xp, rows, denom, N)
+
+    # ---- forward + backward ----------------------------------------------------------
+
+    def _index_value_and_grad(self, xp, x, t, w):
+        """Value and gradient for class indices in one pass (fast path on NumPy and CuPy)."""
+        keep, t_safe, a, b, ck, denom = self._coefficients(xp, x, t, w)
+        ga, gb, gc = self._grad_scale(xp, keep, denom, a, b, ck)
+        if array_api_compat.is_numpy_namespace(xp):
+            from . import _ce_numpy as kernel
+        elif array_api_compat.is_cupy_namespace(xp):
+            from . import _ce_cupy as kernel
+        else:
+            kernel = None
+        with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            if kernel is not None:
+                grad, logs, zy, zw, hi, lo = kernel.fused_value_and_grad(
+                    x, t_safe, ga, gb, gc, w, want_zw=ck is not None
+                )
+            else:
+                grad, logs, zy, zw, hi, lo = _generic_value_and_grad(
+                    xp, x, t_safe, ga, gb, gc, w, want_zw=ck is not None
+                )
+        self._check_logits(xp, x, hi, lo)
+        with errstate(divide="ignore", invalid="ignore", over="ignore"):
+            rows = a * logs - b * zy
+            if ck is not None:
+                rows = rows - ck * zw
+            rows = xp.where(keep, rows, xp.zeros_like(rows))
+            return self._reduce(xp, rows, denom, x.shape[0]), grad
+
+    def _prob_value_and_grad(self, xp, x, t, w, want_grad):
+        """Probability targets: ``l_i = sum_c w_c t_c (m + log s - x_c)``; mean over N."""
+        hi, lo = xp.max(x, axis=1), xp.min(x, axis=1)
+        self._check_logits(xp, x, hi, lo)
+        eps, (N, C) = self.label_smoothing, x.shape
+        with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            if eps:
+                t = (1.0 - eps) * t + eps / C
+            wt = t if w is None else t * w[None, :]
+            mass = xp.sum(wt, axis=1)  # sum_c w_c t_c per row
+            z = x - xp.where(xp.isfinite(hi), hi, xp.zeros_like(hi))[:, None]
+            e = xp.exp(z)
+            s = xp.sum(e, axis=1)
+            rows = mass * xp.log(s) - xp.sum(wt * z, axis=1)
+            value = self._reduce(xp, rows, None, N)
+            grad = None
+            if want_grad:
+                grad = e * (mass / s)[:, None] - wt
+                if self.reduction == "mean":
+                    grad = grad / float(N)
+        return value, grad
+
+
+def _generic_value_and_grad(xp, x, t_safe, ga, gb, gc, w, *, want_zw):
+    """Any array-API backend: one exp over (N, C), reused for value and gradient.
+
+    Returns ``(grad, log s, x_y - m, sum_c w_c (x_c - m) or None, row max, row min)``
+    with ``grad = exp(x - m) ga / s - gb onehot(y) - gc w`` (row factors pre-scaled).
+    """
+    N, C = x.shape
+    hi, lo = xp.max(x, axis=1), xp.min(x, axis=1)
+    m = xp.where(xp.isfinite(hi), hi, xp.zeros_like(hi))[:, None]
+    z = x - m
+    zy = xp.take_along_axis(z, t_safe[:, None], axis=1)[:, 0]
+    zw = None
+    if want_zw:
+        zw = xp.sum(z, axis=1) if w is None else z @ w
+    e = xp.exp(z)
+    s = xp.sum(e, axis=1)
+    classes = xp.arange(C, dtype=t_safe.dtype, device=array_api_compat.device(x))
+    onehot = xp.astype(classes[None, :] == t_safe[:, None], x.dtype)
+    grad = e * (ga / s)[:, None] - onehot * gb[:, None]
+    if gc is not None:
+        grad = grad - (gc[:, None] if w is None else gc[:, None] * w[None, :])
+    return grad, xp.log(s), zy, zw, hi, lo
+
+
+def _logits_ndim_message(where, x) -> str:
+    shape = tuple(x.shape)
+    if x.ndim == 0:
+        fix = "a scalar is not a set of class scores; pass an (N, C) array"
+    elif x.ndim == 1:
+        fix = (
+            f"for a single sample with {shape[0]} classes use x[None, :] (shape (1, "
+            f"{shape[0]})) and a target of shape (1,); for N binary scores use BCEWithLogitsLoss"
+        )
+    else:
+        fix = (
+            "losskit supports only (N, C); for PyTorch's (N, C, d1, ...) layout move the class "
+            "axis last and flatten, e.g. moveaxis(x, 1, -1).reshape(-1, C) with targets "
+            "reshaped to (-1,)"
+        )
+    return (
+        f"{where}: logits must be 2-D (N, C): one row of class scores per sample; got a "
+        f"{x.ndim}-D array of shape {shape}. Fix: {fix}."
+    )

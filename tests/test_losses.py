@@ -1,0 +1,440 @@
+"""Losses over the backend matrix: shapes, dtypes, devices, finite differences, fast paths.
+
+Values against PyTorch live in test_losses_reference.py, bad input in
+test_losses_errors.py, algebraic properties in test_losses_properties.py.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+import warnings
+
+import array_api_compat
+import numpy as np
+import pytest
+
+import losskit
+from losskit import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    _ce_numpy,
+)
+from losskit.losses import _generic_value_and_grad
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _case(name, reduction, rng):
+    """(loss, input, target) on the host for one named configuration; float64."""
+    x = rng.standard_normal((5, 4))
+    if name == "mse":
+        return MSELoss(reduction=reduction), x, rng.standard_normal((5, 4))
+    if name == "l1":
+        y = x + rng.choice([-1.0, 1.0], size=x.shape) * rng.uniform(0.05, 1.0, size=x.shape)
+        return L1Loss(reduction=reduction), x, y
+    if name == "huber":
+        d = rng.choice([-1.0, 1.0], size=x.shape) * rng.choice([0.3, 0.5, 1.2, 2.0], size=x.shape)
+        return HuberLoss(0.8, reduction=reduction), x, x - d
+    if name == "bce":
+        return BCELoss(reduction=reduction), rng.uniform(0.05, 0.95, (5, 4)), rng.random((5, 4))
+    if name == "bce_weight":
+        p = rng.uniform(0.05, 0.95, (5, 4))
+        return BCELoss(rng.uniform(0.5, 2, 4), reduction=reduction), p, rng.random((5, 4))
+    if name == "bcel":
+        return BCEWithLogitsLoss(reduction=reduction), 3 * x, rng.random((5, 4))
+    if name == "bcel_weights":
+        loss = BCEWithLogitsLoss(
+            rng.uniform(0.5, 2, (5, 1)), rng.uniform(0.5, 3, 4), reduction=reduction
+        )
+        return loss, 3 * x, (rng.random((5, 4)) < 0.5).astype(float)
+    t = rng.integers(0, 4, 5)
+    if name == "ce":
+        return CrossEntropyLoss(reduction=reduction), x, t
+    if name == "ce_weight_ignore_smooth":
+        t[[1, 3]] = -100
+        loss = CrossEntropyLoss(rng.uniform(0.2, 2, 4), label_smoothing=0.15, reduction=reduction)
+        return loss, x, t
+    if name == "ce_ignore_class":
+        t[:] = [0, 2, 2, 1, 3]
+        return CrossEntropyLoss(ignore_index=2, label_smoothing=0.3, reduction=reduction), x, t
+    if name == "ce_prob":
+        p = rng.random((5, 4))
+        p /= p.sum(axis=1, keepdims=True)
+        loss = CrossEntropyLoss(rng.uniform(0.2, 2, 4), label_smoothing=0.1, reduction=reduction)
+        return loss, x, p
+    raise AssertionError(name)
+
+
+CASES = [
+    "mse",
+    "l1",
+    "huber",
+    "bce",
+    "bce_weight",
+    "bcel",
+    "bcel_weights",
+    "ce",
+    "ce_weight_ignore_smooth",
+    "ce_ignore_class",
+    "ce_prob",
+]
+
+
+def _on(backend, x, y, dtype=None):
+    xb = backend.asarray(x, dtype=dtype)
+    yb = backend.asarray(y, dtype=dtype if y.dtype.kind == "f" else None)
+    return xb, yb
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_shapes_dtypes_devices(backend, name, reduction, dtype):
+    loss, x, y = _case(name, reduction, np.random.default_rng(1))
+    xb, yb = _on(backend, x, y, getattr(backend.xp, dtype))
+    value, grad = loss.value_and_grad(xb, yb)
+    expected_shape = (
+        () if reduction != "none" else (x.shape[:1] if name.startswith("ce") else x.shape)
+    )
+    assert tuple(value.shape) == expected_shape
+    assert value.dtype == xb.dtype and grad.dtype == xb.dtype
+    assert tuple(grad.shape) == tuple(xb.shape)
+    assert array_api_compat.device(value) == array_api_compat.device(xb)
+    assert array_api_compat.device(grad) == array_api_compat.device(xb)
+    assert type(grad) is type(xb)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", CASES)
+def test_finite_differences(backend, name, reduction):
+    """Central differences in float64 at a handful of random coordinates."""
+    rng = np.random.default_rng(2)
+    loss, x, y = _case(name, reduction, rng)
+    xb, yb = _on(backend, x, y)
+    grad = backend.to_host(loss.grad(xb, yb))
+
+    def total(xh):
+        return float(backend.to_host(backend.xp.sum(loss(backend.asarray(xh), yb))))
+
+    h = 1e-6
+    flat = rng.choice(x.size, size=6, replace=False)
+    for k in flat:
+        i = np.unravel_index(k, x.shape)
+        xp_, xm = x.copy(), x.copy()
+        xp_[i] += h
+        xm[i] -= h
+        fd = (total(xp_) - total(xm)) / (2 * h)
+        assert grad[i] == pytest.approx(fd, rel=1e-6, abs=1e-8), (name, i)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", CASES)
+def test_value_and_grad_equals_loss_and_grad(backend, name, reduction):
+    loss, x, y = _case(name, reduction, np.random.default_rng(3))
+    xb, yb = _on(backend, x, y)
+    value, grad = loss.value_and_grad(xb, yb)
+    np.testing.assert_allclose(
+        backend.to_host(value), backend.to_host(loss(xb, yb)), rtol=1e-13, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        backend.to_host(grad), backend.to_host(loss.grad(xb, yb)), rtol=0, atol=0
+    )
+
+
+def test_weights_given_as_backend_arrays(backend):
+    rng = np.random.default_rng(4)
+    x, t = rng.standard_normal((6, 3)), rng.integers(0, 3, 6)
+    w = rng.uniform(0.5, 2, 3)
+    host = CrossEntropyLoss(w, label_smoothing=0.1).value_and_grad(x, t)
+    xb, tb = _on(backend, x, t)
+    on_backend = CrossEntropyLoss(backend.asarray(w), label_smoothing=0.1).value_and_grad(xb, tb)
+    for a, b in zip(host, on_backend, strict=True):
+        np.testing.assert_allclose(backend.to_host(b), a, rtol=1e-13)
+    pw = backend.asarray(rng.uniform(1, 2, 3))
+    y = backend.asarray((rng.random((6, 3)) < 0.5).astype(float))
+    v = BCEWithLogitsLoss(pos_weight=pw)(xb, y)
+    assert array_api_compat.device(v) == array_api_compat.device(xb)
+
+
+# ---- the lesson's facts ------------------------------------------------------------------
+
+
+def test_bce_on_saturated_sigmoid_hits_clamp_but_logits_do_not(backend):
+    """float32 sigmoid(20) rounds to 1: BCE gives the clamp 100, BCE-with-logits the true 20."""
+    xp = backend.xp
+    logit = backend.asarray(np.array([20.0]), dtype=xp.float32)
+    prob = 1.0 / (1.0 + xp.exp(-logit))
+    assert float(backend.to_host(prob)[0]) == 1.0
+    zero = backend.asarray(np.array([0.0]), dtype=xp.float32)
+    assert float(backend.to_host(BCELoss()(prob, zero))) == 100.0
+    assert float(backend.to_host(BCEWithLogitsLoss()(logit, zero))) == 20.0
+    assert float(backend.to_host(BCEWithLogitsLoss().grad(logit, zero))[0]) == pytest.approx(1.0)
+
+
+def test_gradient_formulas_from_the_lesson(backend):
+    """MSE 2(x-y)/n, CE (softmax - onehot)/N, BCE-with-logits sigmoid(x) - y, smoothing."""
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    xb, yb = _on(backend, x, y)
+    np.testing.assert_allclose(backend.to_host(MSELoss().grad(xb, yb)), 2 * (x - y) / 12)
+    t = np.array([0, 2, 1, 2])
+    p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    onehot = np.eye(3)[t]
+    tb = backend.asarray(t)
+    np.testing.assert_allclose(
+        backend.to_host(CrossEntropyLoss().grad(xb, tb)), (p - onehot) / 4, rtol=1e-12
+    )
+    eps = 0.2
+    np.testing.assert_allclose(
+        backend.to_host(CrossEntropyLoss(label_smoothing=eps).grad(xb, tb)),
+        (p - ((1 - eps) * onehot + eps / 3)) / 4,
+        rtol=1e-12,
+        atol=1e-15,
+    )
+    yb01 = backend.asarray((y > 0).astype(float))
+    np.testing.assert_allclose(
+        backend.to_host(BCEWithLogitsLoss(reduction="sum").grad(xb, yb01)),
+        1 / (1 + np.exp(-x)) - (y > 0),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+
+
+def test_weighted_mean_divides_by_target_weights(backend):
+    rng = np.random.default_rng(6)
+    x, t = rng.standard_normal((5, 3)), np.array([0, 1, 1, 2, -100])
+    w = np.array([1.0, 2.0, 5.0])
+    xb, tb = _on(backend, x, t)
+    total = float(backend.to_host(CrossEntropyLoss(w, reduction="sum")(xb, tb)))
+    mean = float(backend.to_host(CrossEntropyLoss(w)(xb, tb)))
+    assert mean == pytest.approx(total / (1 + 2 + 2 + 5), rel=1e-13)
+
+
+def test_probability_targets_mean_divides_by_batch(backend):
+    rng = np.random.default_rng(7)
+    x, p = rng.standard_normal((6, 4)), rng.dirichlet(np.ones(4), size=6)
+    w = rng.uniform(0.2, 3, 4)
+    xb, pb = _on(backend, x, p)
+    total = float(backend.to_host(CrossEntropyLoss(w, reduction="sum")(xb, pb)))
+    assert float(backend.to_host(CrossEntropyLoss(w)(xb, pb))) == pytest.approx(total / 6)
+
+
+def test_one_hot_probability_targets_equal_class_indices(backend):
+    rng = np.random.default_rng(8)
+    x, t = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
+    xb, tb = _on(backend, x, t)
+    pb = backend.asarray(np.eye(4)[t])
+    loss = CrossEntropyLoss(label_smoothing=0.1)
+    for a, b in zip(loss.value_and_grad(xb, tb), loss.value_and_grad(xb, pb), strict=True):
+        np.testing.assert_allclose(backend.to_host(a), backend.to_host(b), rtol=1e-12, atol=1e-15)
+
+
+def test_all_targets_ignored_mean_is_nan_with_zero_gradient(backend):
+    """Documented choice: match PyTorch (NaN value, zero gradient) and warn."""
+    x = backend.asarray(np.random.default_rng(9).standard_normal((3, 4)))
+    t = backend.asarray(np.full(3, -100))
+    with pytest.warns(UserWarning, match="all 3 targets equal ignore_index=-100"):
+        value, grad = CrossEntropyLoss().value_and_grad(x, t)
+    assert np.isnan(backend.to_host(value))
+    assert np.all(backend.to_host(grad) == 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(backend.to_host(CrossEntropyLoss(reduction="sum")(x, t))) == 0.0
+
+
+def test_large_logits_stay_finite_and_exact(backend):
+    x = np.array([[1e4, 0.0, -1e4], [1e4, 1e4 - 1.0, 0.0]])
+    t = np.array([1, 0])
+    for dtype in (backend.xp.float32, backend.xp.float64):
+        xb, tb = backend.asarray(x, dtype=dtype), backend.asarray(t)
+        value, grad = CrossEntropyLoss(reduction="none").value_and_grad(xb, tb)
+        v = backend.to_host(value)
+        assert np.all(np.isfinite(v)) and np.all(np.isfinite(backend.to_host(grad)))
+        assert v[0] == pytest.approx(1e4, rel=1e-6)
+        assert v[1] == pytest.approx(np.log1p(np.exp(-1.0)), rel=1e-5)
+        np.testing.assert_allclose(backend.to_host(CrossEntropyLoss(reduction="none")(xb, tb)), v)
+
+
+def test_float16_input_keeps_its_dtype():
+    rng = np.random.default_rng(10)
+    x, t = rng.standard_normal((4, 50)).astype(np.float16), rng.integers(0, 50, 4)
+    value, grad = CrossEntropyLoss().value_and_grad(x, t)
+    assert value.dtype == np.float16 and grad.dtype == np.float16
+    ref = CrossEntropyLoss()(x.astype(np.float32), t)
+    assert float(value) == pytest.approx(float(ref), rel=1e-3)
+    y = rng.standard_normal((4, 50)).astype(np.float16)
+    assert MSELoss().grad(x, y).dtype == np.float16
+
+
+def test_softmax_output_passed_as_logits_warns(backend):
+    rng = np.random.default_rng(11)
+    p = rng.dirichlet(np.ones(5), size=8)
+    pb, tb = _on(backend, p, rng.integers(0, 5, 8))
+    with pytest.warns(UserWarning, match="look like probabilities"):
+        CrossEntropyLoss()(pb, tb)
+    with pytest.warns(UserWarning, match="look like probabilities"):
+        CrossEntropyLoss().value_and_grad(pb, tb)
+    with warnings.catch_warnings():  # genuine logits: silent
+        warnings.simplefilter("error")
+        CrossEntropyLoss()(backend.asarray(np.log(p) * 3), tb)
+
+
+def test_check_finite_switch(backend):
+    x = np.array([[0.0, np.nan], [1.0, 2.0]])
+    xb, tb = _on(backend, x, np.array([0, 1]))
+    with pytest.raises(ValueError, match="1 NaN"):
+        CrossEntropyLoss()(xb, tb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = CrossEntropyLoss(check_finite=False, reduction="none")(xb, tb)
+    v = backend.to_host(value)
+    assert np.isnan(v[0]) and np.isfinite(v[1])
+    yb = backend.asarray(np.zeros((2, 2)))
+    assert np.isnan(backend.to_host(MSELoss(check_finite=False)(xb, yb)))
+
+
+def test_reprs_and_exports():
+    assert repr(CrossEntropyLoss(label_smoothing=0.1)) == (
+        "CrossEntropyLoss(label_smoothing=0.1, reduction='mean')"
+    )
+    assert repr(HuberLoss(2.0, reduction="sum")) == "HuberLoss(delta=2.0, reduction='sum')"
+    assert "check_finite=False" in repr(MSELoss(check_finite=False))
+    for name in ("MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "BCELoss"):
+        assert name in losskit.__all__ and hasattr(losskit, name)
+    assert "BCEWithLogitsLoss" in losskit.__all__
+
+
+def test_integer_and_bool_binary_targets_are_cast(backend):
+    x = backend.asarray(np.array([0.5, -1.0, 2.0]))
+    y_int = backend.asarray(np.array([1, 0, 1]))
+    y_float = backend.asarray(np.array([1.0, 0.0, 1.0]))
+    a = BCEWithLogitsLoss()(x, y_int)
+    b = BCEWithLogitsLoss()(x, y_float)
+    assert float(backend.to_host(a)) == float(backend.to_host(b))
+
+
+# ---- fast paths --------------------------------------------------------------------------
+
+
+def _factors(rng, n, with_c):
+    ga, gb = rng.uniform(0.1, 2, n), rng.uniform(0.1, 2, n)
+    gc = rng.uniform(0.0, 0.1, n) if with_c else None
+    return ga, gb, gc
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("with_c", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_numpy_kernel_equals_generic(monkeypatch, threads, weighted, with_c, dtype):
+    """Several row chunks (small CHUNK_BYTES) and the thread pool against the array-API path."""
+    import array_api_strict as xs
+
+    rng = np.random.default_rng(12)
+    N, C = 37, 1000
+    x = (rng.standard_normal((N, C)) * 5).astype(dtype)
+    t = rng.integers(0, C, N)
+    ga, gb, gc = (None if f is None else f.astype(dtype) for f in _factors(rng, N, with_c))
+    w = rng.uniform(0.5, 2, C).astype(dtype) if weighted else None
+    monkeypatch.setattr(_ce_numpy, "CHUNK_BYTES", 3 * C * np.dtype(dtype).itemsize)
+    monkeypatch.setattr(_ce_numpy, "MIN_PARALLEL_ELEMENTS", 0)
+    old = _ce_numpy.get_num_threads()
+    _ce_numpy.set_num_threads(threads)
+    try:
+        fast = _ce_numpy.fused_value_and_grad(x, t, ga, gb, gc, w, want_zw=with_c)
+    finally:
+        _ce_numpy.set_num_threads(old)
+
+    def s(a):
+        return None if a is None else xs.asarray(a)
+
+    slow = _generic_value_and_grad(xs, s(x), s(t), s(ga), s(gb), s(gc), s(w), want_zw=with_c)
+    tol = dict(rtol=2e-5, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-15)
+    for a, b in zip(fast, slow, strict=True):
+        if a is None:
+            assert b is None
+            continue
+        np.testing.assert_allclose(a, np.asarray(b), **tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cross_entropy_numpy_fast_path_equals_strict_generic_path(dtype, monkeypatch):
+    import array_api_strict as xs
+
+    monkeypatch.setattr(_ce_numpy, "CHUNK_BYTES", 1 << 14)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((64, 3000)).astype(dtype) * 4
+    t = rng.integers(0, 3000, 64)
+    t[::7] = -100
+    w = rng.uniform(0.5, 2, 3000)
+    loss = CrossEntropyLoss(w, label_smoothing=0.05)
+    v_np, g_np = loss.value_and_grad(x, t)
+    v_s, g_s = loss.value_and_grad(xs.asarray(x), xs.asarray(t))
+    tol = dict(rtol=1e-5, atol=1e-9) if dtype == "float32" else dict(rtol=1e-12, atol=1e-17)
+    np.testing.assert_allclose(v_np, np.asarray(v_s), **tol)
+    np.testing.assert_allclose(g_np, np.asarray(g_s), **tol)
+
+
+def _cupy_or_skip():
+    try:
+        import cupy
+    except Exception:
+        pytest.skip("CuPy is not installed")
+    if not cupy.cuda.is_available():
+        pytest.skip("cupy.cuda.is_available() is False")
+    return cupy
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("with_c", [False, True])
+def test_cupy_kernel_equals_generic(weighted, with_c):
+    cupy = _cupy_or_skip()
+    from losskit import _ce_cupy
+
+    rng = np.random.default_rng(14)
+    N, C = 33, 5000
+    x = rng.standard_normal((N, C)).astype(np.float32) * 5
+    t = rng.integers(0, C, N)
+    ga, gb, gc = (None if f is None else f.astype(np.float32) for f in _factors(rng, N, with_c))
+    w = rng.uniform(0.5, 2, C).astype(np.float32) if weighted else None
+
+    def g(a):
+        return None if a is None else cupy.asarray(a)
+
+    fast = _ce_cupy.fused_value_and_grad(g(x), g(t), g(ga), g(gb), g(gc), g(w), want_zw=with_c)
+    slow = _ce_numpy.fused_value_and_grad(x, t, ga, gb, gc, w, want_zw=with_c)
+    for a, b in zip(fast, slow, strict=True):
+        if a is None:
+            assert b is None
+            continue
+        np.testing.assert_allclose(cupy.asnumpy(a), b, rtol=2e-5, atol=1e-7)
+
+
+# ---- memory (allocation counts, not timings) ---------------------------------------------
+
+
+def _peak_bytes(fn):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    out = fn()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    del out
+    return peak
+
+
+def test_streaming_forward_and_fused_gradient_memory():
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((64, 20_000)).astype(np.float32)
+    t = rng.integers(0, 20_000, 64)
+    loss = CrossEntropyLoss(chunk_size=1024)
+    loss.value_and_grad(x, t)  # warm-up (thread pool, caches)
+    forward_peak = _peak_bytes(lambda: loss(x, t))
+    assert forward_peak < 0.25 * x.nbytes, forward_peak
+    fused_peak = _peak_bytes(lambda: loss.value_and_grad(x, t))
+    assert fused_peak < 1.1 * x.nbytes, fused_peak

@@ -1,0 +1,93 @@
+"""Argument checks for the training layer and the experiments built on it.
+
+Every check raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right
+kind, bad value) with a message that says what was wrong, what was expected,
+what was given and the likely fix. Widgets show these messages verbatim, so
+they name the argument as the user typed it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["check_choice", "check_fraction", "check_int", "check_learning_rate", "check_real"]
+
+
+def check_int(value, name: str, where: str, *, minimum: int | None = None, maximum=None) -> int:
+    """``value`` as a Python ``int`` (NumPy integers accepted; bools and floats refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        fix = ""
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            if math.isfinite(value) and float(value).is_integer():
+                fix = f" Pass {name}={int(value)} (an int)."
+        raise TypeError(
+            f"{where}: {name} must be an int; got {type(value).__name__} {value!r}.{fix}"
+        )
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(
+            f"{where}: {name} must be >= {minimum}; got {value}. Choose {name}={minimum} or more."
+        )
+    if maximum is not None and value > maximum:
+        raise ValueError(
+            f"{where}: {name} must be <= {maximum}; got {value}. Choose {name}={maximum} or less."
+        )
+    return value
+
+
+def check_real(
+    value,
+    name: str,
+    where: str,
+    *,
+    minimum: float | None = None,
+    strict_minimum: bool = False,
+    maximum: float | None = None,
+    strict_maximum: bool = False,
+) -> float:
+    """``value`` as a finite Python ``float`` within the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{where}: {name} must be a real number (int or float); "
+            f"got {type(value).__name__} {value!r}."
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {name} must be finite; got {value!r}. Pass a finite number.")
+    if minimum is not None and (value <= minimum if strict_minimum else value < minimum):
+        op = ">" if strict_minimum else ">="
+        raise ValueError(f"{where}: {name} must be {op} {minimum:g}; got {value:g}.")
+    if maximum is not None and (value >= maximum if strict_maximum else value > maximum):
+        op = "<" if strict_maximum else "<="
+        raise ValueError(f"{where}: {name} must be {op} {maximum:g}; got {value:g}.")
+    return value
+
+
+def check_learning_rate(lr, where: str, name: str = "lr") -> float:
+    """A learning rate: a finite Python ``float`` > 0 (learning rates stay Python floats)."""
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        raise TypeError(
+            f"{where}: {name} must be a positive real number such as 0.01; "
+            f"got {type(lr).__name__} {lr!r}. Pass a Python float."
+        )
+    lr = float(lr)
+    if math.isnan(lr) or math.isinf(lr) or lr <= 0.0:
+        raise ValueError(
+            f"{where}: {name} must be a finite number > 0; got {lr!r}. "
+            f"Typical values are 1e-3 to 1e-1; a learning rate <= 0 does not descend."
+        )
+    return lr
+
+
+def check_fraction(value, name: str, where: str) -> float:
+    """A number strictly between 0 and 1."""
+    return check_real(
+        value, name, where, minimum=0.0, strict_minimum=True, maximum=1.0, strict_maximum=True
+    )
+
+
+def check_choice(value, name: str, where: str, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{where}: {name} must be one of {list(choices)}; got {value!r}.")
+    return value

@@ -1,0 +1,226 @@
+"""losskit.numerics: stable log-sum-exp family, its edge cases, streaming, properties, errors."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from losskit.numerics import (
+    log_softmax,
+    logsumexp,
+    naive_log_softmax,
+    naive_softmax,
+    softmax,
+    streaming_logsumexp,
+)
+
+STABLE = (logsumexp, log_softmax, softmax)
+ALL = (*STABLE, naive_softmax, naive_log_softmax)
+
+
+def _ref_logsumexp(x, axis):
+    """Float64 host reference (exact enough for float32 inputs; float64 checked against torch)."""
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.squeeze(m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)), axis=axis)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -2, -3])
+def test_stable_functions_along_any_axis(backend, to_np, rng, axis):
+    host = rng.standard_normal((3, 4, 5)) * 30
+    x = backend.asarray(host, dtype=backend.xp.float64)
+    ref = _ref_logsumexp(host, axis)
+    got = to_np(logsumexp(x, axis=axis))
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(
+        to_np(logsumexp(x, axis=axis, keepdims=True)), np.expand_dims(ref, axis), rtol=1e-13
+    )
+    logp = to_np(log_softmax(x, axis=axis))
+    np.testing.assert_allclose(logp, host - np.expand_dims(ref, axis), rtol=1e-12, atol=1e-12)
+    p = to_np(softmax(x, axis=axis))
+    np.testing.assert_allclose(p, np.exp(logp), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(np.sum(p, axis=axis), 1.0, rtol=1e-14)
+
+
+def test_matches_naive_where_naive_is_safe(backend, to_np, rng):
+    x = backend.asarray(rng.standard_normal((6, 7)), dtype=backend.xp.float64)
+    np.testing.assert_allclose(to_np(softmax(x)), to_np(naive_softmax(x)), rtol=1e-14)
+    np.testing.assert_allclose(to_np(log_softmax(x)), to_np(naive_log_softmax(x)), atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("fn", ALL, ids=lambda f: f.__name__)
+def test_dtype_and_device_preserved(backend, dtype, fn):
+    x = backend.asarray(np.linspace(-3, 3, 12).reshape(3, 4), dtype=getattr(backend.xp, dtype))
+    out = fn(x)
+    assert out.dtype == x.dtype
+    assert type(out) is type(x)
+    if backend.device is not None:
+        assert out.device == x.device
+
+
+@pytest.mark.parametrize("fn", ALL, ids=lambda f: f.__name__)
+def test_float16_preserved_and_accurate(fn):
+    x = np.linspace(-3, 3, 12, dtype=np.float16).reshape(3, 4)
+    out = fn(x)
+    assert out.dtype == np.float16
+    ref = {
+        logsumexp: _ref_logsumexp(x, -1),
+        log_softmax: x - _ref_logsumexp(x, -1)[:, None],
+        naive_log_softmax: x - _ref_logsumexp(x, -1)[:, None],
+    }.get(fn)
+    if ref is None:
+        ref = np.exp(x.astype(np.float64) - _ref_logsumexp(x, -1)[:, None])
+    np.testing.assert_allclose(out.astype(np.float64), ref, rtol=4e-3, atol=4e-3)
+
+
+def test_minus_inf_entries_get_probability_zero(backend, to_np):
+    xp = backend.xp
+    x = backend.asarray(np.array([[-np.inf, 0.0, np.log(3.0)], [1.0, -np.inf, 1.0]]), xp.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = to_np(softmax(x))
+        logp = to_np(log_softmax(x))
+        lse = to_np(logsumexp(x))
+    np.testing.assert_allclose(p, [[0.0, 0.25, 0.75], [0.5, 0.0, 0.5]], rtol=1e-15)
+    assert logp[0, 0] == -np.inf and logp[1, 1] == -np.inf
+    np.testing.assert_allclose(logp[0, 1:], np.log([0.25, 0.75]), rtol=1e-14)
+    np.testing.assert_allclose(lse, [np.log(4.0), 1.0 + np.log(2.0)], rtol=1e-15)
+
+
+def test_all_minus_inf_row_is_documented_nan(backend, to_np):
+    """logsumexp of an all -inf slice is -inf; softmax/log_softmax have no distribution: NaN."""
+    x = backend.asarray(
+        np.array([[-np.inf, -np.inf, -np.inf], [0.0, 0.0, 0.0]]), backend.xp.float32
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning leaks out for the intended -inf/NaN
+        lse = to_np(logsumexp(x))
+        p = to_np(softmax(x))
+        logp = to_np(log_softmax(x))
+        s_lse = to_np(streaming_logsumexp(x, chunk_size=2))
+    assert lse[0] == -np.inf
+    assert np.all(np.isnan(p[0])) and np.all(np.isnan(logp[0]))
+    np.testing.assert_allclose(p[1], 1 / 3, rtol=1e-6)
+    np.testing.assert_allclose(lse[1], np.log(3.0), rtol=1e-6)
+    assert s_lse[0] == -np.inf
+    np.testing.assert_allclose(s_lse[1], np.log(3.0), rtol=1e-6)
+
+
+def test_plus_inf_entry(backend, to_np):
+    x = backend.asarray(np.array([[0.0, np.inf, 1.0]]), backend.xp.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # inf - inf inside softmax is not what is asserted here
+        assert to_np(logsumexp(x))[0] == np.inf
+        assert to_np(streaming_logsumexp(x, chunk_size=1))[0] == np.inf
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_streaming_equals_logsumexp_for_random_chunk_sizes(backend, to_np, rng, dtype):
+    xp = backend.xp
+    n_classes = 37
+    host = rng.standard_normal((5, n_classes)) * 50
+    host[1, :20] = -np.inf  # -inf blocks before finite ones
+    host[2, :] = -np.inf  # a whole row
+    host[3, 30:] = 400.0  # the max arrives late, in the last chunk
+    x = backend.asarray(host, dtype=getattr(xp, dtype))
+    want = to_np(logsumexp(x))
+    chunks = sorted({1, 2, n_classes - 1, n_classes, n_classes + 5, 4096, *rng.integers(1, 40, 6)})
+    tol = 1e-13 if dtype == "float64" else 2e-6
+    for chunk in chunks:
+        got = to_np(streaming_logsumexp(x, chunk_size=int(chunk)))
+        assert got.dtype == want.dtype
+        assert got[2] == -np.inf
+        np.testing.assert_allclose(got, want, rtol=tol, err_msg=f"chunk_size={chunk}")
+        kept = streaming_logsumexp(x, chunk_size=int(chunk), keepdims=True)
+        assert tuple(kept.shape) == (5, 1)
+
+
+def test_streaming_works_on_3d_input(rng):
+    x = rng.standard_normal((2, 3, 11))
+    np.testing.assert_allclose(streaming_logsumexp(x, chunk_size=4), logsumexp(x), rtol=1e-14)
+
+
+@pytest.mark.parametrize("chunk", [0, -1, 2.0, True, None])
+def test_streaming_bad_chunk_size(chunk):
+    with pytest.raises(ValueError, match="chunk_size must be a positive int"):
+        streaming_logsumexp(np.zeros((2, 3)), chunk_size=chunk)
+
+
+def test_agrees_with_torch_reference(rng):
+    torch = pytest.importorskip("torch")
+    host = rng.standard_normal((8, 33)) * 40
+    host[0, 3] = -np.inf
+    for dtype in (np.float32, np.float64):
+        x = host.astype(dtype)
+        t = torch.from_numpy(x)
+        np.testing.assert_allclose(logsumexp(x), torch.logsumexp(t, dim=-1).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(
+            log_softmax(x, axis=0), torch.log_softmax(t, dim=0).numpy(), rtol=1e-5, atol=1e-5
+        )
+        np.testing.assert_allclose(softmax(x), torch.softmax(t, dim=-1).numpy(), atol=1e-6)
+
+
+finite_rows = hnp.arrays(
+    np.float64,
+    hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=8),
+    elements=st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False),
+)
+
+
+@given(finite_rows, st.floats(-1e3, 1e3, allow_nan=False))
+def test_log_softmax_is_shift_invariant(x, c):
+    a, b = log_softmax(x), log_softmax(x + c)
+    scale = np.max(np.abs(x)) + abs(c) + 1.0
+    np.testing.assert_allclose(a, b, atol=64 * np.finfo(np.float64).eps * scale)
+
+
+@given(finite_rows)
+def test_softmax_sums_to_one_and_is_a_distribution(x):
+    p = softmax(x)
+    assert np.all((p >= 0) & (p <= 1))
+    np.testing.assert_allclose(np.sum(p, axis=-1), 1.0, rtol=1e-13)
+
+
+@given(finite_rows)
+def test_logsumexp_between_max_and_max_plus_log_n(x):
+    lse = logsumexp(x)
+    m = np.max(x, axis=-1)
+    assert np.all(lse >= m)
+    assert np.all(lse <= m + math.log(x.shape[-1]) + 1e-12 * (1 + np.abs(m)))
+
+
+@given(finite_rows, st.integers(1, 9))
+def test_streaming_matches_logsumexp_property(x, chunk):
+    np.testing.assert_allclose(
+        streaming_logsumexp(x, chunk_size=chunk), logsumexp(x), rtol=1e-13, atol=1e-13
+    )
+
+
+@pytest.mark.parametrize("fn", [*ALL, streaming_logsumexp], ids=lambda f: f.__name__)
+def test_bad_inputs_raise_clear_errors(fn):
+    with pytest.raises(TypeError, match=r"real floating array.*got dtype int"):
+        fn(np.arange(6).reshape(2, 3))
+    with pytest.raises(TypeError, match="expected an array"):
+        fn([[1.0, 2.0]])
+    with pytest.raises(ValueError, match="at least one dimension"):
+        fn(np.ones(()))
+
+
+@pytest.mark.parametrize("fn", ALL, ids=lambda f: f.__name__)
+def test_bad_axis(fn):
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"axis 2 is out of range for a 2-D array \(valid -2..1\)"):
+        fn(x, axis=2)
+    with pytest.raises(ValueError, match="axis -3 is out of range"):
+        fn(x, axis=-3)
+    with pytest.raises(TypeError, match="axis must be an int"):
+        fn(x, axis=1.0)
+    with pytest.raises(TypeError, match="axis must be an int"):
+        fn(x, axis=True)

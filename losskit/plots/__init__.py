@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from ._builder import FigureBuilder, LineSet, builder_of, set_limits, update_figure
 from ._style import COLORS, FONT, PALETTE, new_figure
+from .overflow import plot_lse_overflow, update_lse_overflow
 
 __all__ = [
     "COLORS",
@@ -37,8 +38,10 @@ __all__ = [
     "LineSet",
     "builder_of",
     "new_figure",
+    "plot_lse_overflow",
     "set_limits",
     "update_figure",
+    "update_lse_overflow",
 ]
 
 
@@ -55,4 +58,8 @@ class FigureSpec:
     kwargs: dict = field(default_factory=dict)
 
 
-FIGURES: list[FigureSpec] = []
+FIGURES: list[FigureSpec] = [
+    FigureSpec(
+        "lesson3_lse_overflow", "Lesson 3: the log-sum-exp trick", "lse_overflow", plot_lse_overflow
+    ),
+]

@@ -55,8 +55,8 @@ class FigureBuilder:
     def update(self, result):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def __call__(self, result):
-        self.update(result)
+    def __call__(self, result, **options):
+        self.update(result, **options)
         self.result = result
         return self.fig
 
@@ -88,14 +88,14 @@ def _build(cls, fig):
 def make_plot_functions(cls, name: str):
     """``plot_<name>`` and ``update_<name>`` for builder class ``cls``."""
 
-    def plot(result, fig=None):
+    def plot(result, fig=None, **options):
         builder = builder_of(fig) if fig is not None else None
         if not isinstance(builder, cls):
             builder = _build(cls, fig)
         builder.check(result)
-        return builder(result)
+        return builder(result, **options)
 
-    def update(fig, result):
+    def update(fig, result, **options):
         builder = builder_of(fig)
         if not isinstance(builder, cls):
             raise TypeError(
@@ -104,7 +104,7 @@ def make_plot_functions(cls, name: str):
                 f"call plot_{name}(result, fig=fig) to draw into it."
             )
         builder.check(result)
-        return builder(result)
+        return builder(result, **options)
 
     plot.__name__ = plot.__qualname__ = f"plot_{name}"
     update.__name__ = update.__qualname__ = f"update_{name}"
@@ -112,7 +112,8 @@ def make_plot_functions(cls, name: str):
     plot.__doc__ = (
         f"{what}\n\nTakes a ``{cls.result_type}`` and returns a matplotlib Figure. Given "
         f"``fig`` that this function drew before, updates its artists in place instead "
-        f"of rebuilding (any other ``fig`` is cleared and drawn into)."
+        f"of rebuilding (any other ``fig`` is cleared and drawn into). Keyword "
+        f"options go to ``{cls.__name__}.update``."
     )
     update.__doc__ = (
         f"Update a figure made by ``plot_{name}`` in place from a new ``{cls.result_type}``; "

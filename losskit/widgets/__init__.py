@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from ._base import Panel, detect_mode
 from ._fuzz import random_value
+from .overflow import LSEOverflowPanel
 
-__all__ = ["PANELS", "Panel", "detect_mode", "random_value"]
+__all__ = ["PANELS", "LSEOverflowPanel", "Panel", "detect_mode", "random_value"]
 
-PANELS: dict[str, type[Panel]] = {}
+PANELS: dict[str, type[Panel]] = {
+    "lse_overflow": LSEOverflowPanel,
+}

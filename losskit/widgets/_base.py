@@ -216,7 +216,7 @@ class Panel:
         )
         controls = W.Box(
             list(self.controls.values()),
-            layout=W.Layout(display="flex", flex_flow="row wrap", gap="4px 16px"),
+            layout=W.Layout(display="flex", flex_flow="row wrap", align_items="center"),
         )
         view = self.figure.canvas if self.mode == "ipympl" else self._image
         return W.VBox([head, controls, self.message, view, self.readout])

@@ -1,0 +1,160 @@
+"""Lesson 3 figure: naive vs stable log-softmax over logit scales, with each dtype's log(max).
+
+Left: the cross-entropy of the target class against the logit scale (log-log),
+naive (solid, markers) and stable (dashed) per dtype over the float64 reference.
+A dotted vertical line per dtype marks the theory, ``scale * max(pattern) =
+log(finfo.max)`` (11.09 / 88.72 / 709.78): the naive curve stops there (an X
+marks its first non-finite value) while the stable one runs on.
+
+Right: where each computation is finite (blue square) or NaN/inf (vermillion
+cross), per dtype and method, over the same scales.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.transforms import blended_transform_factory
+
+from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
+from ._style import COLORS, FONT, color, style_axes
+
+__all__ = ["plot_lse_overflow", "update_lse_overflow"]
+
+_DTYPE_COLOR = {"float16": 1, "float32": 0, "float64": 2}  # vermillion, blue, green
+
+
+def _dtype_color(name, i):
+    return color(_DTYPE_COLOR.get(name, i))
+
+
+class LSEOverflowFigure(FigureBuilder):
+    """Naive vs stable log-softmax over logit scales, with each dtype's exp-overflow line."""
+
+    result_type = "LSEOverflowResult"
+    figsize = (13.0, 4.8)
+
+    def layout(self):
+        self.ax_ce, self.ax_ok = self.fig.subplots(1, 2, width_ratios=(1.6, 1))
+        style_axes(
+            self.ax_ce,
+            title="Cross-entropy of the target class",
+            xlabel="logit scale s   (logits = s × pattern)",
+            ylabel="−log p(target)   (nats)",
+            xlog=True,
+            ylog=True,
+        )
+        style_axes(
+            self.ax_ok,
+            title="Finite output?",
+            xlabel="logit scale s",
+            xlog=True,
+        )
+        self.ax_ok.grid(False, axis="y")
+        self.reference = LineSet(self.ax_ce, color=COLORS["black"], linewidth=1.2, zorder=1)
+        self.naive = LineSet(self.ax_ce, marker="o", markersize=4)
+        self.stable = LineSet(self.ax_ce, linestyle="--", zorder=2)
+        self.failures = LineSet(self.ax_ce, linestyle="none", marker="X", markersize=13, zorder=4)
+        # vertical lines: x in data, y in axes coordinates (0..1), whatever the y scale
+        vertical = {"transform": self.ax_ce.get_xaxis_transform()}
+        self.limit_lines = LineSet(self.ax_ce, linestyle=":", linewidth=2.0, zorder=1, **vertical)
+        self.mark_lines = LineSet(self.ax_ce, color="0.35", linewidth=1.4, zorder=0, **vertical)
+        self.mark_ok = LineSet(
+            self.ax_ok,
+            color="0.35",
+            linewidth=1.4,
+            zorder=0,
+            transform=self.ax_ok.get_xaxis_transform(),
+        )
+        self.ok_rows = LineSet(self.ax_ok, linestyle="none", marker="s", markersize=6)
+        self.bad_rows = LineSet(self.ax_ok, linestyle="none", marker="x", markersize=7)
+        self.texts = []
+        self.ax_ce.legend(
+            handles=[
+                self.ax_ce.plot([], [], color="0.3", marker="o", label="naive log(softmax)")[0],
+                self.ax_ce.plot([], [], color="0.3", linestyle="--", label="stable (max-shift)")[0],
+                self.ax_ce.plot(
+                    [], [], color="0.3", linestyle=":", label="exp overflows: s·max = log(max)"
+                )[0],
+                self.ax_ce.plot(
+                    [], [], color="0.3", linestyle="none", marker="X", label="naive: first NaN/inf"
+                )[0],
+            ],
+            fontsize=FONT["legend"],
+            loc="upper left",
+        )
+
+    def update(self, r, *, marker=None, methods=("naive", "stable")):
+        """``marker``: a scale to mark with a grey line; ``methods``: which curves to draw."""
+        for t in self.texts:
+            t.remove()
+        self.texts = []
+        s = np.asarray(r.scales, dtype=float)
+        dtypes = list(r.dtypes)
+        ref_y = np.asarray(r.reference_ce, dtype=float)
+        self.reference.set([(s, ref_y[-1], {"label": "_float64 reference"})])
+        naive, stable, fails, limits = [], [], [], []
+        for i, name in enumerate(dtypes):
+            c = _dtype_color(name, i)
+            if "naive" in methods:
+                naive.append((s, r.naive_ce[i], {"color": c, "zorder": 3 + len(dtypes) - i}))
+                bad = np.flatnonzero(~np.asarray(r.naive_finite[i]))
+                if bad.size:
+                    j = bad[0]
+                    fails.append(([s[j]], [ref_y[i, j]], {"color": c, "zorder": 9}))
+            if "stable" in methods:
+                stable.append((s, r.stable_ce[i], {"color": c}))
+            x = r.exp_threshold_scale.get(name, np.nan)
+            if np.isfinite(x):
+                limits.append(([x, x], [0, 1], {"color": c}))
+                self.texts.append(
+                    self.ax_ce.text(
+                        x,
+                        0.03 + 0.1 * i,
+                        f" {name}\n log max {r.log_max[name]:.2f}",
+                        transform=blended_transform_factory(
+                            self.ax_ce.transData, self.ax_ce.transAxes
+                        ),
+                        color=c,
+                        fontsize=FONT["note"] - 1,
+                        va="bottom",
+                    )
+                )
+        self.naive.set(naive)
+        self.stable.set(stable)
+        self.failures.set(fails)
+        self.limit_lines.set(limits)
+        self.mark_lines.set([([marker, marker], [0, 1], {})] if marker else [])
+        self.mark_ok.set([([marker, marker], [0, 1], {})] if marker else [])
+
+        ok, bad, labels = [], [], []
+        row = 0
+        for i, name in enumerate(dtypes):
+            c = _dtype_color(name, i)
+            for method, finite in (("naive", r.naive_finite[i]), ("stable", r.stable_finite[i])):
+                if method not in methods:
+                    continue
+                finite = np.asarray(finite, dtype=bool)
+                ok.append((s[finite], np.full(finite.sum(), row), {"color": COLORS["blue"]}))
+                bad.append(
+                    (s[~finite], np.full((~finite).sum(), row), {"color": COLORS["vermillion"]})
+                )
+                labels.append((row, f"{name} {method}", c))
+                row += 1
+        self.ok_rows.set(ok)
+        self.bad_rows.set(bad)
+        self.ax_ok.set_yticks([y for y, _, _ in labels], [t for _, t, _ in labels])
+        for tick, (_, _, c) in zip(self.ax_ok.get_yticklabels(), labels, strict=True):
+            tick.set_color(c)
+        self.ax_ok.set_ylim(row - 0.5, -0.5)
+
+        xs = [s] + ([[marker]] if marker else [])
+        set_limits(self.ax_ce, x=xs, y=[ref_y, *[y for _, y, _ in naive + stable]])
+        set_limits(self.ax_ok, x=xs)
+        pattern = ", ".join(f"{v:g}" for v in r.pattern)
+        self.ax_ce.set_title(
+            f"Cross-entropy of class {r.target}, logits = s × ({pattern})", fontsize=FONT["title"]
+        )
+        return self.fig
+
+
+plot_lse_overflow, update_lse_overflow = make_plot_functions(LSEOverflowFigure, "lse_overflow")

@@ -1,0 +1,115 @@
+"""Lesson 3 panel: drag the logit scale and watch naive log(softmax) break where exp overflows."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import numpy as np
+
+from .. import experiments
+from ..experiments.overflow import default_scales
+from ..plots import plot_lse_overflow
+from ._base import Panel
+
+__all__ = ["LSEOverflowPanel"]
+
+PATTERNS = {
+    "1, 2, 3": (1.0, 2.0, 3.0),
+    "10, 11, 12": (10.0, 11.0, 12.0),
+    "−1, −2, −3 (underflow)": (-1.0, -2.0, -3.0),
+}
+DTYPE_CHOICES = {
+    "float16": ("float16",),
+    "float32": ("float32",),
+    "float64": ("float64",),
+    "all three": ("float16", "float32", "float64"),
+}
+
+
+def _fmt(values) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in np.asarray(values, dtype=float)) + "]"
+
+
+class LSEOverflowPanel(Panel):
+    """Logits ``s × pattern`` in one dtype: naive ``log(softmax)`` vs the max-shifted one.
+
+    Controls: ``scale`` (logit scale s, 1 to 10^5, log slider), ``dtype``
+    (float16/32/64 or all three), ``method`` (naive, stable or both curves),
+    ``pattern`` (the logit shape; the negative one shows underflow). The figure
+    sweeps the scale (``lse_overflow``) with the chosen scale marked; the readout
+    gives both outputs at that scale and where the naive one first breaks.
+    Logits beyond the dtype's range (float16 past 65504) are rejected with the
+    experiment's message.
+    """
+
+    title = "The log-sum-exp trick: where naive log(softmax) overflows"
+    lesson = "Lesson 3 · logits = s × pattern; exp overflows once s·max(pattern) > log(finfo.max)"
+    figsize = (13.0, 4.8)
+
+    def make_controls(self):
+        wide = {"description_width": "initial"}
+        return {
+            "scale": W.FloatLogSlider(
+                value=100.0,
+                base=10,
+                min=0,
+                max=5,
+                step=0.02,
+                description="logit scale s",
+                readout_format=".4g",
+                continuous_update=False,
+                style=wide,
+                layout=W.Layout(width="380px"),
+            ),
+            "dtype": W.Dropdown(
+                options=list(DTYPE_CHOICES), value="float32", description="dtype", style=wide
+            ),
+            "method": W.ToggleButtons(
+                options=["both", "naive", "stable"], value="both", description="show", style=wide
+            ),
+            "pattern": W.Dropdown(
+                options=list(PATTERNS), value="1, 2, 3", description="pattern", style=wide
+            ),
+        }
+
+    def setup_figure(self):
+        pass  # the builder lays the figure out on first draw
+
+    def compute(self, values, backend):
+        dtypes = DTYPE_CHOICES[values["dtype"]]
+        pattern = PATTERNS[values["pattern"]]
+        sweep = default_scales(pattern, dtypes)
+        # the sweep stays inside the logits' representable range; the chosen scale
+        # does not, so the experiment says when the logits themselves overflow
+        largest = max(abs(v) for v in pattern)
+        fits = sweep * largest <= min(float(np.finfo(d).max) for d in dtypes)
+        scales = np.append(sweep[fits], values["scale"])
+        # target: the least likely class, whose cross-entropy grows with s in every pattern
+        target = min(range(len(pattern)), key=pattern.__getitem__)
+        return experiments.lse_overflow(
+            scales=scales, pattern=pattern, dtypes=dtypes, target=target, backend=backend
+        )
+
+    def draw(self, result):
+        methods = {"both": ("naive", "stable")}.get(self.controls["method"].value)
+        methods = methods or (self.controls["method"].value,)
+        plot_lse_overflow(
+            result, fig=self.figure, marker=self.controls["scale"].value, methods=methods
+        )
+
+    def readout_rows(self, r):
+        s = self.controls["scale"].value
+        j = int(np.argmin(np.abs(r.scales - s)))
+        rows = [("logits at s", f"s = {r.scales[j]:.4g}: {_fmt(r.logits[-1, j])}")]
+        for i, name in enumerate(r.dtypes):
+            rows.append((f"{name} naive", _fmt(r.naive_log_softmax[i, j])))
+            rows.append((f"{name} stable", _fmt(r.stable_log_softmax[i, j])))
+            first = r.first_failure[name]
+            theory = r.threshold_scale[name]
+            broke = (
+                f"from s = {first:.4g} on the grid (theory: sum of exp reaches max at "
+                f"s = {theory:.4g}; log max = {r.log_max[name]:.2f})"
+                if np.isfinite(first)
+                else "never on this sweep"
+            )
+            rows.append((f"{name} naive breaks", broke))
+        return rows

@@ -1,0 +1,429 @@
+"""Many independent training runs as one batched computation: what makes sweeps interactive.
+
+``fit_runs(make_model, loss, X, y, seeds=[0, 1, ...], batch_size=..., lr=..., epochs=...)``
+trains ``R = len(seeds)`` models at once. Every parameter carries a leading run
+axis (``W (R, D, O)``), every epoch gathers each run's own shuffled copy of the
+data (``(R, N, D)``), and every step is a handful of batched array operations
+over all runs instead of R Python loops.
+
+**Same seed, same run.** Run ``k`` uses the model ``make_model(seeds[k])`` and the
+sample orders of ``BatchLoader(seed=seeds[k])`` (see
+:func:`~losskit.batching.epoch_orders`), so it reproduces
+``fit(make_model(seeds[k]), ..., seed=seeds[k])`` to rounding, and its result does
+not depend on which other seeds share the batch.
+
+Two step implementations compute the same update:
+
+- the general one calls the loss (with ``reduction="none"``, reduced per run)
+  and ``model.backward``, for any model and any elementwise or per-row loss;
+- a fused one for ``LinearRegression`` + ``MSELoss`` (the sweep lessons), which
+  folds the bias into the weights (``[X, 1] @ [W; b]``) and the MSE gradient
+  ``2 (pred - y) / n`` into one matmul per step, and reduces the per-step losses
+  once per epoch. Pass ``fused=False`` to force the general one; the tests check
+  both agree.
+
+Runs never stop early: a run whose loss turns NaN/inf is marked in
+``RunsHistory.diverged`` and simply continues as NaN, without disturbing the
+others (they are independent arrays).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ._argcheck import check_int
+from .backend import backend_of, errstate
+from .batching import batch_plan, epoch_orders
+from .fit import _check_data, loss_reduction
+from .models import LinearRegression, Model, stack_models
+from .optim import SGD
+
+__all__ = ["RunsHistory", "fit_runs"]
+
+_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
+
+
+@dataclass(frozen=True)
+class RunsHistory:
+    """What :func:`fit_runs` recorded, per run; host NumPy arrays, run axis first.
+
+    Attributes
+    ----------
+    seeds : tuple of the R seeds.
+    batch_loss : ``(R, n_updates)`` loss value of each update, as the loss reduces it.
+    batch_size : ``(n_updates,)`` int, examples per update (same for every run).
+    epoch_train_loss : ``(R, epochs)`` size-weighted per-example training loss.
+    epoch_val_loss : ``(R, epochs)`` per-example validation loss on end-of-epoch
+        weights (shape ``(R, 0)`` without validation data).
+    diverged : tuple of R entries, None or a message.
+    diverged_update : ``(R,)`` int, first update with a non-finite loss, -1 if none.
+    epoch_time : ``(epochs,)`` wall-clock seconds since the start, end of each epoch.
+    params_trajectory : dict name -> ``(R, n_updates + 1, ...)`` parameters before
+        every update and after the last (only with ``record_params=True``, else None).
+    model : the trained stacked model (device arrays; ``model.run(k)`` is run k).
+    """
+
+    seeds: tuple
+    batch_loss: Any
+    batch_size: Any
+    epoch_train_loss: Any
+    epoch_val_loss: Any
+    diverged: tuple
+    diverged_update: Any
+    epoch_time: Any
+    lr: float
+    reduction: str
+    updates_per_epoch: int
+    fused: bool
+    params_trajectory: dict | None = None
+    model: Any = None
+
+
+def _none_variant(loss):
+    """A copy of ``loss`` with ``reduction="none"`` (gradient of the sum), other settings kept.
+
+    Its finite-input check is switched off: a diverged run's NaNs must not stop
+    the other runs (they are reported in ``RunsHistory.diverged`` instead).
+    """
+    clone = copy.copy(loss)
+    clone.reduction = "none"
+    if hasattr(clone, "check_finite"):
+        clone.check_finite = False
+    return clone
+
+
+def _check_loss_per_run(loss, where):
+    if type(loss).__name__ == "CrossEntropyLoss" and getattr(loss, "weight", None) is not None:
+        raise ValueError(
+            f"{where}: a class-weighted CrossEntropyLoss divides its mean by the summed weights "
+            f"of each batch's targets, which batched runs do not reproduce; use fit() per run, "
+            f"or weight=None."
+        )
+
+
+def _seeds(seeds, where):
+    if isinstance(seeds, int | str) or not hasattr(seeds, "__iter__"):
+        raise TypeError(
+            f"{where}: seeds must be a list of ints such as list(range(16)); got "
+            f"{type(seeds).__name__} {seeds!r}."
+        )
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError(f"{where}: seeds is empty; pass at least one seed, e.g. seeds=[0].")
+    return tuple(check_int(s, "each seed", where, minimum=0) for s in seeds)
+
+
+def fit_runs(
+    make_model,
+    loss,
+    X,
+    y,
+    *,
+    seeds,
+    batch_size,
+    lr,
+    epochs,
+    momentum=0.0,
+    weight_decay=0.0,
+    validation_data=None,
+    shuffle=True,
+    drop_last=False,
+    orders=None,
+    record_params=False,
+    fused=None,
+) -> RunsHistory:
+    """Train ``len(seeds)`` independent runs of ``make_model(seed)`` in one batched loop.
+
+    Parameters mirror :func:`~losskit.fit.fit` (no early stopping, no
+    accumulation). ``make_model``: a callable ``seed -> model``. ``orders``: the
+    ``(epochs, R, N)`` int64 sample orders from
+    :func:`~losskit.batching.epoch_orders`, to reuse one draw across several
+    calls (a sweep over batch sizes); drawn here when None. ``fused``: None picks
+    the fused step when it applies (LinearRegression + MSELoss), False forces
+    the general one. ``record_params`` keeps every run's parameter trajectory.
+    """
+    where = "fit_runs"
+    seeds = _seeds(seeds, where)
+    reduction = loss_reduction(loss, where)
+    if isinstance(make_model, Model) or not callable(make_model):
+        raise TypeError(
+            f"{where}: make_model must be a callable seed -> model, e.g. "
+            f"lambda s: LinearRegression(1, seed=s, backend=be); got {type(make_model).__name__}."
+        )
+    model = stack_models([make_model(s) for s in seeds])
+    xp = _check_data(model, X, y, where)
+    opt = SGD(lr, momentum=momentum, weight_decay=weight_decay)
+    epochs = check_int(epochs, "epochs", where, minimum=1)
+    n = X.shape[0]
+    sizes = batch_plan(n, batch_size, bool(drop_last), where)
+    if validation_data is not None:
+        X_val, y_val = validation_data
+        _check_data(model, X_val, y_val, where, name="X_val")
+    _check_loss_per_run(loss, where)
+    be = backend_of(X)
+    R = len(seeds)
+    if orders is None:
+        orders = epoch_orders(seeds, n, epochs, shuffle=shuffle, backend=be)
+    elif tuple(orders.shape) != (epochs, R, n):
+        raise ValueError(
+            f"{where}: orders must have shape (epochs, runs, n_samples) = {(epochs, R, n)}; "
+            f"got {tuple(orders.shape)}. Build it with epoch_orders(seeds, n_samples, epochs)."
+        )
+    can_fuse = type(model) is LinearRegression and type(loss).__name__ == "MSELoss"
+    if fused is None:
+        fused = can_fuse
+    elif fused and not can_fuse:
+        raise ValueError(
+            f"{where}: fused=True needs LinearRegression with MSELoss; got "
+            f"{type(model).__name__} with {type(loss).__name__}. Leave fused=None."
+        )
+    run = _run_fused if fused else _run_general
+    t0 = time.perf_counter()
+    with errstate(**_QUIET):
+        out = run(
+            xp,
+            be,
+            model,
+            loss,
+            reduction,
+            opt,
+            X,
+            y,
+            validation_data,
+            orders,
+            sizes,
+            epochs,
+            record_params,
+            t0,
+        )
+    batch_loss, epoch_train, epoch_val, epoch_time, trajectory = out
+    bl = be.to_host(batch_loss)
+    finite = _host_isfinite(bl)
+    diverged_update, messages = [], []
+    for k in range(R):
+        bad = [i for i, ok in enumerate(finite[k]) if not ok]
+        diverged_update.append(bad[0] if bad else -1)
+        messages.append(
+            None
+            if not bad
+            else f"run {k} (seed {seeds[k]}) diverged: the loss became {bl[k, bad[0]]} at update "
+            f"{bad[0]} (epoch {bad[0] // len(sizes)}; lr={opt.lr:g}, batch_size={sizes[0]}, "
+            f"reduction={reduction!r}). Try lr={opt.lr / 10:g}."
+        )
+    return RunsHistory(
+        seeds=seeds,
+        batch_loss=bl,
+        batch_size=be.to_host(list(sizes) * epochs).astype(int),
+        epoch_train_loss=be.to_host(epoch_train),
+        epoch_val_loss=be.to_host(epoch_val)
+        if epoch_val is not None
+        else be.to_host([[] for _ in range(R)]).reshape(R, 0),
+        diverged=tuple(messages),
+        diverged_update=be.to_host(diverged_update).astype(int),
+        epoch_time=be.to_host(epoch_time).astype(float),
+        lr=opt.lr,
+        reduction=reduction,
+        updates_per_epoch=len(sizes),
+        fused=bool(fused),
+        params_trajectory=None
+        if trajectory is None
+        else {k: be.to_host(v) for k, v in trajectory.items()},
+        model=model,
+    )
+
+
+def _host_isfinite(a):
+    """Elementwise finiteness of a host array (``x - x == 0`` is False for NaN and inf)."""
+    with errstate(invalid="ignore"):
+        return (a - a) == 0
+
+
+def _gather(xp, A, order, R, n):
+    """Each run's shuffled copy of ``A``: ``(R, n, ...)`` from ``order`` ``(R, n)``."""
+    flat = xp.take(A, xp.reshape(order, (R * n,)), axis=0)
+    return xp.reshape(flat, (R, n) + tuple(A.shape[1:]))
+
+
+def _epoch_summary(xp, values, sizes, reduction):
+    """``values (R, n_batches)`` -> size-weighted per-example epoch loss ``(R,)``."""
+    dtype = values.dtype
+    w = xp.asarray(sizes, dtype=dtype, device=values.device)
+    total = float(sum(sizes))
+    if reduction == "mean":
+        return xp.sum(values * w, axis=1) / total
+    return xp.sum(values, axis=1) / total
+
+
+def _run_general(
+    xp,
+    be,
+    model,
+    loss,
+    reduction,
+    opt,
+    X,
+    y,
+    validation_data,
+    orders,
+    sizes,
+    epochs,
+    record_params,
+    t0,
+):
+    R = model.n_runs
+    n = X.shape[0]
+    none = _none_variant(loss)
+    mean = reduction == "mean"
+    starts = [sum(sizes[:j]) for j in range(len(sizes))]
+    batch_loss, epoch_train, epoch_val, epoch_time = [], [], [], []
+    traj = {k: [v] for k, v in model.params.items()} if record_params else None
+
+    def per_run(out, target):
+        flat_out = xp.reshape(out, (R * out.shape[1],) + tuple(out.shape[2:]))
+        flat_t = xp.reshape(target, (R * target.shape[1],) + tuple(target.shape[2:]))
+        return flat_out, flat_t
+
+    for e in range(epochs):
+        Xe = _gather(xp, X, orders[e, ...], R, n)
+        Ye = _gather(xp, y, orders[e, ...], R, n)
+        values = []
+        for s, b in zip(starts, sizes, strict=True):
+            xb, yb = Xe[:, s : s + b, ...], Ye[:, s : s + b, ...]
+            out = model.forward(xb)
+            per, g = none.value_and_grad(*per_run(out, yb))
+            per = xp.reshape(per, (R, -1))
+            count = per.shape[1]
+            v = xp.sum(per, axis=1)
+            g = xp.reshape(g, out.shape)
+            if mean:
+                v, g = v / count, g / count
+            opt.step(model.params, model.backward(xb, g))
+            values.append(v)
+            if traj is not None:
+                for k, p in model.params.items():
+                    traj[k].append(p)
+        values = xp.stack(values, axis=1)
+        batch_loss.append(values)
+        epoch_train.append(_epoch_summary(xp, values, sizes, reduction))
+        if validation_data is not None:
+            Xv, yv = validation_data
+            out = model.forward(Xv)
+            yr = xp.broadcast_to(yv, (R,) + tuple(yv.shape))
+            per = xp.reshape(none(*per_run(out, yr)), (R, -1))
+            v = xp.sum(per, axis=1)
+            epoch_val.append(v / per.shape[1] if mean else v / Xv.shape[0])
+        be.synchronize()
+        epoch_time.append(time.perf_counter() - t0)
+    return (
+        xp.concat(batch_loss, axis=1),
+        xp.stack(epoch_train, axis=1),
+        xp.stack(epoch_val, axis=1) if epoch_val else None,
+        epoch_time,
+        None if traj is None else {k: xp.stack(v, axis=1) for k, v in traj.items()},
+    )
+
+
+def _run_fused(
+    xp,
+    be,
+    model,
+    loss,
+    reduction,
+    opt,
+    X,
+    y,
+    validation_data,
+    orders,
+    sizes,
+    epochs,
+    record_params,
+    t0,
+):
+    """LinearRegression + MSELoss: ``r = [x, 1] @ Wa - y``; ``grad Wa = c [x, 1]^T r``.
+
+    ``c = 2 / (B * n_out)`` for a mean, ``2`` for a sum: the MSE gradient. Without
+    momentum or weight decay the factor ``-lr * c`` is folded into a transposed
+    copy of the epoch's data, so a step is two matmuls, a subtraction and two
+    writes. Per-step losses come from the residuals, reduced once per epoch.
+    """
+    R = model.n_runs
+    n, d = X.shape
+    dtype = X.dtype
+    dev = be.device
+    n_out = model.n_outputs
+    ones = xp.ones((n, 1), dtype=dtype, device=dev)
+    Xa = xp.concat([X, ones], axis=1)
+    Wa = xp.concat([model.params["W"], model.params["b"][:, None, :]], axis=1)  # (R, d+1, n_out)
+    mean = reduction == "mean"
+    lr, mom, wd = opt.lr, opt.momentum, opt.weight_decay
+    plain = not mom and not wd
+    velocity = None
+    nb = len(sizes)
+    B = sizes[0]
+    n_full = sum(1 for b in sizes if b == B)
+    starts = [j * B for j in range(nb)]
+    used = sum(sizes)
+    batch_loss, epoch_train, epoch_val, epoch_time = [], [], [], []
+    traj = [Wa] if record_params else None
+    resid = xp.empty((R, used, n_out), dtype=dtype, device=dev)
+
+    def scale(b):
+        return 2.0 / (b * n_out) if mean else 2.0
+
+    for e in range(epochs):
+        Xe = _gather(xp, Xa, orders[e, ...], R, n)
+        Ye = _gather(xp, y, orders[e, ...], R, n)
+        if plain:
+            steps_T = {b: (-lr * scale(b)) * Xe.mT for b in set(sizes)}
+        for s, b in zip(starts, sizes, strict=True):
+            xb = Xe[:, s : s + b, :]
+            r = xb @ Wa - Ye[:, s : s + b, :]
+            resid[:, s : s + b, :] = r
+            if plain:
+                Wa = Wa + steps_T[b][:, :, s : s + b] @ r
+            else:
+                g = scale(b) * (xb.mT @ r)
+                if wd:
+                    g = g + wd * Wa
+                if mom:
+                    velocity = g if velocity is None else mom * velocity + g
+                    g = velocity
+                Wa = Wa - lr * g
+            if traj is not None:
+                traj.append(Wa)
+        sq = resid * resid
+        full = xp.sum(xp.reshape(sq[:, : n_full * B, :], (R, n_full, B * n_out)), axis=2)
+        parts = [full]
+        if n_full < nb:
+            parts.append(xp.sum(xp.reshape(sq[:, n_full * B :, :], (R, -1)), axis=1)[:, None])
+        values = xp.concat(parts, axis=1) if len(parts) > 1 else full
+        if mean:
+            counts = xp.asarray([b * n_out for b in sizes], dtype=dtype, device=dev)
+            values = values / counts
+        batch_loss.append(values)
+        epoch_train.append(_epoch_summary(xp, values, sizes, reduction))
+        if validation_data is not None:
+            Xv, yv = validation_data
+            Xva = xp.concat([Xv, xp.ones((Xv.shape[0], 1), dtype=dtype, device=dev)], axis=1)
+            rv = Xva @ Wa - yv
+            v = xp.sum(xp.reshape(rv * rv, (R, -1)), axis=1)
+            epoch_val.append(v / (Xv.shape[0] * n_out) if mean else v / Xv.shape[0])
+        be.synchronize()
+        epoch_time.append(time.perf_counter() - t0)
+    model.params = {"W": Wa[:, :d, :], "b": Wa[:, d, :]}
+    if velocity is not None:
+        opt.velocity = {"W": velocity[:, :d, :], "b": velocity[:, d, :]}
+    trajectory = None
+    if traj is not None:
+        stacked = xp.stack(traj, axis=1)  # (R, T+1, d+1, n_out)
+        trajectory = {"W": stacked[:, :, :d, :], "b": stacked[:, :, d, :]}
+    return (
+        xp.concat(batch_loss, axis=1),
+        xp.stack(epoch_train, axis=1),
+        xp.stack(epoch_val, axis=1) if epoch_val else None,
+        epoch_time,
+        trajectory,
+    )

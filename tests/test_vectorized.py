@@ -1,0 +1,211 @@
+"""fit_runs: R seeds in one batched loop reproduce R separate fit() calls, seed by seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from losskit.batching import epoch_orders
+from losskit.data import make_blobs, make_linear_regression, make_moons
+from losskit.fit import fit
+from losskit.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from losskit.models import MLP, LinearRegression, LogisticRegression, SoftmaxRegression
+from losskit.vectorized import fit_runs
+
+
+def _linreg(backend, n=40, d=2):
+    f64 = backend.xp.float64
+    X, y = make_linear_regression(n, d, noise=0.3, seed=0, backend=backend, dtype=f64)
+    Xv, yv = make_linear_regression(15, d, noise=0.3, seed=0, backend=backend, dtype=f64)
+    return X, y, (Xv, yv), (lambda s: LinearRegression(d, seed=s, backend=backend, dtype=f64))
+
+
+CASES = {
+    "linear-fused": lambda be: (*_linreg(be), MSELoss(), None),
+    "linear-general": lambda be: (*_linreg(be), MSELoss(), False),
+    "linear-sum-fused": lambda be: (*_linreg(be), MSELoss(reduction="sum"), None),
+    "mlp": lambda be: (
+        *_linreg(be)[:3],
+        lambda s: MLP(2, 4, seed=s, backend=be, dtype=be.xp.float64),
+        MSELoss(),
+        None,
+    ),
+}
+
+
+def _classification(kind, be):
+    f64 = be.xp.float64
+    if kind == "logistic":
+        X, y = make_moons(40, seed=0, backend=be, dtype=f64)
+        return (
+            X,
+            y,
+            (X[:10, ...], y[:10]),
+            (lambda s: LogisticRegression(2, seed=s, backend=be, dtype=f64)),
+            BCEWithLogitsLoss(),
+        )
+    X, y = make_blobs(40, 3, seed=0, backend=be, dtype=f64)
+    return (
+        X,
+        y,
+        (X[:10, ...], y[:10]),
+        (lambda s: SoftmaxRegression(2, 3, seed=s, backend=be, dtype=f64)),
+        CrossEntropyLoss(),
+    )
+
+
+def _compare_with_fit(runs, seeds, make, loss, X, y, val, to_np, **kw):
+    for k, s in enumerate(seeds):
+        model = make(s)
+        h = fit(model, loss, X, y, seed=s, validation_data=val, **kw)
+        np.testing.assert_allclose(runs.batch_loss[k], h.batch_loss, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(runs.epoch_train_loss[k], h.epoch_train_loss, rtol=1e-10)
+        np.testing.assert_allclose(runs.epoch_val_loss[k], h.epoch_val_loss, rtol=1e-10)
+        for name, p in runs.model.run(k).params.items():
+            np.testing.assert_allclose(to_np(p), to_np(model.params[name]), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_runs_equal_separate_fits(case, backend, to_np):
+    X, y, val, make, loss, fused = CASES[case](backend)
+    seeds = [0, 3, 7]
+    kw = {"batch_size": 6, "lr": 0.05, "epochs": 3}
+    runs = fit_runs(make, loss, X, y, seeds=seeds, validation_data=val, fused=fused, **kw)
+    assert runs.fused == (fused is None and "mlp" not in case)
+    assert runs.batch_loss.shape == (3, 3 * 7) and runs.epoch_val_loss.shape == (3, 3)
+    assert runs.batch_size.tolist()[:7] == [6] * 6 + [4]
+    _compare_with_fit(runs, seeds, make, loss, X, y, val, to_np, **kw)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "softmax"])
+def test_classification_runs_equal_separate_fits(kind, backend, to_np):
+    X, y, val, make, loss = _classification(kind, backend)
+    kw = {"batch_size": 8, "lr": 0.1, "epochs": 2}
+    runs = fit_runs(make, loss, X, y, seeds=[1, 2], validation_data=val, **kw)
+    _compare_with_fit(runs, [1, 2], make, loss, X, y, val, to_np, **kw)
+
+
+@pytest.mark.parametrize("fused", [None, False])
+def test_a_seed_gives_the_same_run_whatever_its_companions(fused, backend, to_np):
+    X, y, _, make = _linreg(backend)
+    kw = {"batch_size": 4, "lr": 0.05, "epochs": 2, "fused": fused}
+    many = fit_runs(make, MSELoss(), X, y, seeds=[5, 11, 2, 9], **kw)
+    alone = fit_runs(make, MSELoss(), X, y, seeds=[11], **kw)
+    np.testing.assert_allclose(many.batch_loss[1], alone.batch_loss[0], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(
+        to_np(many.model.run(1).params["W"]),
+        to_np(alone.model.run(0).params["W"]),
+        rtol=1e-14,
+        atol=0,
+    )
+
+
+def test_fused_and_general_agree_with_momentum_weight_decay_and_drop_last(backend, to_np):
+    X, y, val, make = _linreg(backend)
+    kw = {
+        "seeds": [0, 1],
+        "batch_size": 16,
+        "lr": 0.03,
+        "epochs": 4,
+        "momentum": 0.9,
+        "weight_decay": 0.01,
+        "drop_last": True,
+        "validation_data": val,
+        "record_params": True,
+    }
+    a = fit_runs(make, MSELoss(), X, y, fused=None, **kw)
+    b = fit_runs(make, MSELoss(), X, y, fused=False, **kw)
+    assert a.fused and not b.fused and a.batch_loss.shape == (2, 8)
+    np.testing.assert_allclose(a.batch_loss, b.batch_loss, rtol=1e-12)
+    np.testing.assert_allclose(a.epoch_val_loss, b.epoch_val_loss, rtol=1e-12)
+    for name in ("W", "b"):
+        assert a.params_trajectory[name].shape[:2] == (2, 9)
+        np.testing.assert_allclose(
+            a.params_trajectory[name], b.params_trajectory[name], rtol=1e-12, atol=1e-15
+        )
+    h = fit(
+        make(1),
+        MSELoss(),
+        X,
+        y,
+        batch_size=16,
+        lr=0.03,
+        epochs=4,
+        momentum=0.9,
+        weight_decay=0.01,
+        drop_last=True,
+        seed=1,
+    )
+    np.testing.assert_allclose(a.batch_loss[1], h.batch_loss, rtol=1e-12)
+
+
+def test_shared_orders_and_a_diverging_run_leave_the_others_alone(backend, to_np):
+    X, y, _, make = _linreg(backend)
+    orders = epoch_orders([0, 1, 2], 40, 3, backend=backend)
+
+    def make_wild(s):
+        m = make(s)
+        if s == 1:  # a run started far away diverges at this lr; the others must not notice
+            m.params["W"] = m.params["W"] * 1e200
+        return m
+
+    for fused in (None, False):
+        runs = fit_runs(
+            make_wild,
+            MSELoss(),
+            X,
+            y,
+            seeds=[0, 1, 2],
+            batch_size=8,
+            lr=0.05,
+            epochs=3,
+            orders=orders,
+            fused=fused,
+        )
+        ref = fit_runs(
+            make, MSELoss(), X, y, seeds=[0, 2], batch_size=8, lr=0.05, epochs=3, fused=fused
+        )
+        assert runs.diverged[0] is None and runs.diverged[2] is None
+        assert "run 1 (seed 1) diverged" in runs.diverged[1]
+        assert runs.diverged_update.tolist()[::2] == [-1, -1] and runs.diverged_update[1] >= 0
+        np.testing.assert_allclose(runs.batch_loss[[0, 2]], ref.batch_loss, rtol=1e-14)
+
+
+def test_errors_are_explained():
+    X, y = make_linear_regression(20, 1, backend="numpy")
+    make = lambda s: LinearRegression(1, seed=s, backend="numpy")  # noqa: E731
+    kw = {"batch_size": 4, "lr": 0.1, "epochs": 2}
+    with pytest.raises(TypeError, match="seeds must be a list of ints"):
+        fit_runs(make, MSELoss(), X, y, seeds=3, **kw)
+    with pytest.raises(ValueError, match="seeds is empty"):
+        fit_runs(make, MSELoss(), X, y, seeds=[], **kw)
+    with pytest.raises(TypeError, match="each seed must be an int"):
+        fit_runs(make, MSELoss(), X, y, seeds=[0.5], **kw)
+    with pytest.raises(TypeError, match="make_model must be a callable"):
+        fit_runs(LinearRegression(1), MSELoss(), X, y, seeds=[0], **kw)
+    with pytest.raises(ValueError, match="fused=True needs LinearRegression"):
+        fit_runs(
+            lambda s: MLP(1, 2, seed=s, backend="numpy"),
+            MSELoss(),
+            X,
+            y,
+            seeds=[0],
+            fused=True,
+            **kw,
+        )
+    with pytest.raises(ValueError, match="orders must have shape"):
+        fit_runs(
+            make, MSELoss(), X, y, seeds=[0], orders=epoch_orders([0], 20, 1, backend="numpy"), **kw
+        )
+    with pytest.raises(ValueError, match="larger than the 20 samples"):
+        fit_runs(make, MSELoss(), X, y, seeds=[0], **{**kw, "batch_size": 21})
+    Xc, yc = make_blobs(20, 3, backend="numpy")
+    with pytest.raises(ValueError, match="class-weighted"):
+        fit_runs(
+            lambda s: SoftmaxRegression(2, 3, seed=s, backend="numpy"),
+            CrossEntropyLoss(weight=np.ones(3)),
+            Xc,
+            yc,
+            seeds=[0],
+            **kw,
+        )

@@ -1,7 +1,18 @@
 """losskit: how losses, reductions and mini-batches shape learning, on NumPy or CuPy."""
 
 from .backend import Backend, available_backends, get_backend
+from .batching import BatchLoader
+from .data import (
+    load_digits,
+    make_blobs,
+    make_linear_regression,
+    make_moons,
+    make_sine,
+    train_val_split,
+)
+from .fit import EarlyStopping, History, fit
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
+from .models import MLP, LinearRegression, LogisticRegression, SoftmaxRegression
 from .numerics import (
     log_softmax,
     logsumexp,
@@ -10,6 +21,7 @@ from .numerics import (
     softmax,
     streaming_logsumexp,
 )
+from .optim import SGD
 from .summation import (
     SUMMATION_METHODS,
     sum_float64,
@@ -17,10 +29,28 @@ from .summation import (
     sum_pairwise,
     sum_sequential,
 )
+from .vectorized import RunsHistory, fit_runs
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "MLP",
+    "SGD",
+    "BatchLoader",
+    "EarlyStopping",
+    "History",
+    "LinearRegression",
+    "LogisticRegression",
+    "RunsHistory",
+    "SoftmaxRegression",
+    "fit",
+    "fit_runs",
+    "load_digits",
+    "make_blobs",
+    "make_linear_regression",
+    "make_moons",
+    "make_sine",
+    "train_val_split",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",

@@ -38,7 +38,7 @@ def require_float(xp, x, name: str, where: str) -> None:
     if not is_floating(xp, x):
         raise TypeError(
             f"{where}: {name} must be a real floating array (float16, float32 or float64); "
-            f"got dtype {x.dtype}. Convert it first, e.g. {name}.astype(float32)."
+            f"got dtype {x.dtype}. Convert it first, e.g. {name.split()[0]}.astype(float32)."
         )
 
 
@@ -135,7 +135,9 @@ def require_number(value, name: str, where: str, *, low=None, high=None, low_ope
     if bad:
         lo = "-inf" if low is None else f"{low}"
         hi = "inf" if high is None else f"{high}"
-        interval = f"{'(' if low_open else '['}{lo}, {hi}]"
+        interval = (
+            f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high is None else ']'}"
+        )
         raise ValueError(f"{where}: {name} must lie in {interval}; got {value!r}.{hint}")
     return v
 
@@ -211,7 +213,10 @@ def as_param_array(xp, value, like, dtype, name: str, where: str):
         if array_api_compat.device(arr) != dev:
             arr = array_api_compat.to_device(arr, dev)
     if not xp.isdtype(arr.dtype, ("real floating", "integral")):
-        raise TypeError(f"{where}: {name} must hold real numbers; got dtype {arr.dtype}.")
+        raise TypeError(
+            f"{where}: {name} must hold real numbers; got dtype {arr.dtype} (from a "
+            f"{type(value).__name__}). Pass one number per entry, e.g. a list of floats."
+        )
     return arr if arr.dtype == dtype else xp.astype(arr, dtype)
 
 

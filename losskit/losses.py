@@ -129,8 +129,8 @@ class _PointwiseLoss(_Loss):
         """Loss-specific value checks (BCE: probabilities in [0, 1])."""
 
     def _run(self, input, target, want_value, want_grad):
-        out_dtype = input.dtype
         xp, x, y = self._prepare(input, target)
+        out_dtype = input.dtype
         with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             elems, g = self._pointwise(xp, x, y, want_grad)
         value = grad = None
@@ -651,8 +651,8 @@ class CrossEntropyLoss(_Loss):
     # ---- forward ---------------------------------------------------------------------
 
     def _run(self, input, target, want_value, want_grad):
-        out_dtype = input.dtype
         xp, x, t, mode, w = self._parse(input, target)
+        out_dtype = input.dtype
         if mode == "prob":
             value, grad = self._prob_value_and_grad(xp, x, t, w, want_grad)
         elif want_grad:

@@ -209,14 +209,15 @@ def get_backend(name: str | Backend = "auto", *, device=None) -> Backend:
 
 
 def _from_preferences(env: str, device) -> Backend:
-    wanted = [w.strip().lower() for w in env.split(",") if w.strip()]
-    reasons = []
-    for i, name in enumerate(wanted):
+    wanted = [w.strip().lower().replace("-", "_") for w in env.split(",") if w.strip()]
+    for name in wanted:  # check every name first: a typo later in the list must not hide
         if name not in KNOWN:
             raise ValueError(
                 f"{ENV_VAR}={env!r} names unknown backend {name!r}: expected a name or a "
                 f"comma-separated list from {list(KNOWN)}."
             )
+    reasons = []
+    for i, name in enumerate(wanted):
         ok, why = _probe(name)
         if ok:
             if i:

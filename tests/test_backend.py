@@ -114,7 +114,9 @@ def test_auto_warns_when_cupy_is_installed_without_gpu(cupy_without_gpu):
         assert get_backend("auto").name == "numpy"
 
 
-@pytest.mark.parametrize("value", ["array_api_strict", " array_api_strict ", "ARRAY_API_STRICT"])
+@pytest.mark.parametrize(
+    "value", ["array_api_strict", " array_api_strict ", "ARRAY_API_STRICT", "array-api-strict"]
+)
 def test_auto_honours_env(clean_env, value):
     clean_env.setenv(ENV, value)
     assert get_backend("auto").name == "array_api_strict"
@@ -163,10 +165,12 @@ def test_preference_list_first_usable_wins_silently(clean_env):
         assert get_backend("auto").name == "array_api_strict"
 
 
-def test_env_unknown_name(clean_env):
-    clean_env.setenv(ENV, "numpy,torch")
+@pytest.mark.parametrize("value", ["numpy,torch", "torch,numpy", "torch"])
+def test_env_unknown_name_anywhere_in_the_list(clean_env, value):
+    """A typo after a usable name must not be ignored."""
+    clean_env.setenv(ENV, value)
     with pytest.raises(
-        ValueError, match=r"LOSSKIT_BACKEND='numpy,torch' names unknown backend 'torch'"
+        ValueError, match=rf"LOSSKIT_BACKEND='{value}' names unknown backend 'torch'"
     ):
         get_backend("auto")
 

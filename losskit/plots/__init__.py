@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 
 from ._builder import FigureBuilder, LineSet, builder_of, set_limits, update_figure
 from ._style import COLORS, FONT, PALETTE, new_figure
+from .noise import plot_gradient_noise, update_gradient_noise
 from .overflow import plot_lse_overflow, update_lse_overflow
+from .precision import (
+    plot_ce_memory,
+    plot_summation_precision,
+    update_ce_memory,
+    update_summation_precision,
+)
 
 __all__ = [
     "COLORS",
@@ -38,10 +45,16 @@ __all__ = [
     "LineSet",
     "builder_of",
     "new_figure",
+    "plot_ce_memory",
+    "plot_gradient_noise",
     "plot_lse_overflow",
+    "plot_summation_precision",
     "set_limits",
     "update_figure",
+    "update_ce_memory",
+    "update_gradient_noise",
     "update_lse_overflow",
+    "update_summation_precision",
 ]
 
 
@@ -61,5 +74,20 @@ class FigureSpec:
 FIGURES: list[FigureSpec] = [
     FigureSpec(
         "lesson3_lse_overflow", "Lesson 3: the log-sum-exp trick", "lse_overflow", plot_lse_overflow
+    ),
+    FigureSpec(
+        "lesson4_gradient_noise",
+        "Lesson 4: gradient noise and batch size",
+        "gradient_noise",
+        plot_gradient_noise,
+    ),
+    FigureSpec(
+        "lesson8_summation_precision",
+        "Lesson 8: summing many numbers",
+        "summation_precision",
+        plot_summation_precision,
+    ),
+    FigureSpec(
+        "lesson8_ce_memory", "Lesson 8: cross-entropy memory at scale", "ce_memory", plot_ce_memory
     ),
 ]

@@ -16,6 +16,8 @@ that ``plot_<name>`` made. :func:`update_figure` does the latter for any builder
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.cbook import normalize_kwargs
+from matplotlib.lines import Line2D
 
 from ._style import LW, finite, new_figure
 
@@ -142,13 +144,13 @@ class LineSet:
 
     def __init__(self, ax, **default_style):
         self.ax = ax
-        self.default = {"linewidth": LW, **default_style}
+        self.default = {"linewidth": LW, **normalize_kwargs(default_style, Line2D)}
         self.lines = []
 
     def set(self, series):
         series = list(series)
         for i, (x, y, style) in enumerate(series):
-            style = {**self.default, **style}
+            style = {**self.default, **normalize_kwargs(style, Line2D)}
             if i < len(self.lines):
                 line = self.lines[i]
                 line.set_data(x, y)

@@ -37,9 +37,10 @@ __all__ = [
 ]
 
 # PyTorch's constants: BCE clamps each log term at -100 and its backward divides
-# by max((1 - x) * x, 1e-12).
+# by max((1 - x) * x, EPSILON), EPSILON being the C++ float 1e-12 (float32(1e-12)
+# = 9.9999999600419720025e-13, also in float64 arithmetic).
 _BCE_LOG_CLAMP = -100.0
-_BCE_EPS = 1e-12
+_BCE_EPS = 9.9999999600419720025e-13
 
 
 def _work_dtype(xp, dtype):
@@ -253,7 +254,7 @@ class BCELoss(_WeightedPointwise):
     ``l = -w [y log(x) + (1 - y) log(1 - x)]`` with each log clamped at -100,
     as PyTorch does, so a saturated probability (0 or 1) costs at most 100
     instead of inf. Gradient, as PyTorch's backward:
-    ``w (x - y) / max((1 - x) x, 1e-12)``.
+    ``w (x - y) / max((1 - x) x, 1e-12)`` (1e-12 rounded to float32, as in PyTorch).
 
     ``input``: probabilities in [0, 1]; ``target``: the same shape, in [0, 1]
     (float, int or bool labels are accepted and cast); ``weight``: optional,

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..backend import get_backend
 
-__all__ = ["GradientNoiseResult", "gradient_noise"]
+__all__ = ["GradientNoiseResult", "default_batch_sizes", "gradient_noise", "regression_data"]
 
 _WHERE = "gradient_noise"
 _CHUNK_ELEMENTS = 1 << 23  # draws are processed in blocks of at most this many draws x N x d values
@@ -108,6 +108,20 @@ def _real(value, name, low=None):
         want = "a finite number" if low is None else f"a finite number >= {low}"
         raise ValueError(f"{_WHERE}: {name} must be {want}; got {value}.")
     return value
+
+
+def regression_data(n_samples: int, n_features: int, noise: float, rng):
+    """The experiment's data on the host: ``X`` (N, d), ``y`` (N,), ``w*`` (d,), all float64.
+
+    ``X`` and ``w*`` standard normal, ``y = X w* + noise * eps``, drawn in that
+    order from ``rng`` (a seed or a NumPy ``Generator``), so a test or a
+    notebook can rebuild exactly what :func:`gradient_noise` used.
+    """
+    rng = np.random.default_rng(rng)
+    X = rng.standard_normal((n_samples, n_features))
+    w_star = rng.standard_normal(n_features)
+    y = X @ w_star + noise * rng.standard_normal(n_samples)
+    return X, y, w_star
 
 
 def default_batch_sizes(n_samples: int, count: int = 13) -> np.ndarray:
@@ -188,9 +202,7 @@ def gradient_noise(
     rng = b.rng(seed)
 
     # Data and per-sample gradients, centred on the full gradient.
-    X_host = rng.standard_normal((n, d))
-    w_star = rng.standard_normal(d)
-    y_host = X_host @ w_star + noise * rng.standard_normal(n)
+    X_host, y_host, w_star = regression_data(n, d, noise, rng)
     X = b.asarray(X_host, dtype=dt)
     y = b.asarray(y_host, dtype=dt)
     w = b.asarray(progress * w_star, dtype=dt)

@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 
 from ._builder import FigureBuilder, LineSet, builder_of, set_limits, update_figure
 from ._style import COLORS, FONT, PALETTE, new_figure
-from .noise import plot_gradient_noise, update_gradient_noise
+from .noise import (
+    plot_batch_size_sweep,
+    plot_gradient_noise,
+    update_batch_size_sweep,
+    update_gradient_noise,
+)
 from .overflow import plot_lse_overflow, update_lse_overflow
 from .precision import (
     plot_ce_memory,
@@ -45,12 +50,14 @@ __all__ = [
     "LineSet",
     "builder_of",
     "new_figure",
+    "plot_batch_size_sweep",
     "plot_ce_memory",
     "plot_gradient_noise",
     "plot_lse_overflow",
     "plot_summation_precision",
     "set_limits",
     "update_figure",
+    "update_batch_size_sweep",
     "update_ce_memory",
     "update_gradient_noise",
     "update_lse_overflow",
@@ -80,6 +87,12 @@ FIGURES: list[FigureSpec] = [
         "Lesson 4: gradient noise and batch size",
         "gradient_noise",
         plot_gradient_noise,
+    ),
+    FigureSpec(
+        "lesson4_batch_size_sweep",
+        "Lessons 4-5: loss curves per batch size",
+        "batch_size_sweep",
+        plot_batch_size_sweep,
     ),
     FigureSpec(
         "lesson8_summation_precision",

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.cbook import normalize_kwargs
 from matplotlib.lines import Line2D
 
-from ._style import LW, finite, new_figure
+from ._style import LW, finite, log_ticks, new_figure
 
 __all__ = [
     "FigureBuilder",
@@ -45,13 +45,17 @@ class FigureBuilder:
 
     result_type: str = ""
     figsize: tuple[float, float] = (12.0, 4.6)
+    #: keyword options fixed when the figure is laid out (which axes exist); the
+    #: other keywords of ``plot_<name>`` are per-update options
+    layout_options: tuple[str, ...] = ()
 
-    def __init__(self, fig):
+    def __init__(self, fig, **options):
         self.fig = fig
         self.result = None
-        self.layout()
+        self.options = options
+        self.layout(**options)
 
-    def layout(self) -> None:  # pragma: no cover - abstract
+    def layout(self, **options) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def update(self, result):  # pragma: no cover - abstract
@@ -77,23 +81,31 @@ def builder_of(fig):
     return getattr(fig, ATTR, None)
 
 
-def _build(cls, fig):
+def _build(cls, fig, layout_options):
     if fig is None:
         fig = new_figure(cls.figsize)
     else:
         fig.clear()
-    builder = cls(fig)
+    builder = cls(fig, **layout_options)
     setattr(fig, ATTR, builder)
     return builder
+
+
+def _split(cls, options):
+    fixed = {k: options.pop(k) for k in list(options) if k in cls.layout_options}
+    return fixed, options
 
 
 def make_plot_functions(cls, name: str):
     """``plot_<name>`` and ``update_<name>`` for builder class ``cls``."""
 
     def plot(result, fig=None, **options):
+        fixed, options = _split(cls, options)
         builder = builder_of(fig) if fig is not None else None
-        if not isinstance(builder, cls):
-            builder = _build(cls, fig)
+        if not isinstance(builder, cls) or any(
+            builder.options.get(k) != v for k, v in fixed.items()
+        ):
+            builder = _build(cls, fig, fixed)
         builder.check(result)
         return builder(result, **options)
 
@@ -189,11 +201,15 @@ def set_limits(ax, *, x=(), y=(), margin=0.05, xinclude=(), yinclude=()):
     lines; this looks only at finite values (positive ones on a log axis), adds
     a margin in display space, and leaves an axis alone when it has nothing to show.
     """
-    if len(x):
-        span = _span(x, ax.get_xscale() == "log", margin, xinclude)
+    for data, include, axis, setter in (
+        (x, xinclude, ax.xaxis, ax.set_xlim),
+        (y, yinclude, ax.yaxis, ax.set_ylim),
+    ):
+        if not len(data):
+            continue
+        log = axis.get_scale() == "log"
+        span = _span(data, log, margin, include)
         if span:
-            ax.set_xlim(*span)
-    if len(y):
-        span = _span(y, ax.get_yscale() == "log", margin, yinclude)
-        if span:
-            ax.set_ylim(*span)
+            setter(*span)
+            if log:
+                log_ticks(axis, *span)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 __all__ = ["COLORS", "FONT", "LW", "PALETTE", "color", "new_figure", "style_axes"]
 
@@ -96,3 +96,31 @@ def finite(a, *, positive=False) -> np.ndarray:
     if positive:
         keep &= a > 0
     return a[keep]
+
+
+_SUPERSCRIPT = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
+
+
+def _log_label(value, _pos=None) -> str:
+    """``0.2``, ``50``, ``10⁻⁵``, ``2×10⁻⁵``: plain text (mathtext costs a lot per draw)."""
+    if not np.isfinite(value) or value <= 0:
+        return ""
+    exponent = int(np.floor(np.log10(value) + 1e-9))
+    mantissa = value / 10.0**exponent
+    if -2 <= exponent <= 3:
+        return f"{value:g}"
+    power = "10" + str(exponent).translate(_SUPERSCRIPT)
+    return power if abs(mantissa - 1) < 1e-6 else f"{mantissa:g}×{power}"
+
+
+LOG_FORMATTER = FuncFormatter(_log_label)
+
+
+def log_ticks(axis, lo: float, hi: float) -> None:
+    """Ticks for a log axis spanning ``lo..hi``: 1-2-5 within two decades, decades beyond."""
+    decades = np.log10(hi) - np.log10(lo) if lo > 0 and hi > lo else 0.0
+    subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    axis.set_major_formatter(LOG_FORMATTER)

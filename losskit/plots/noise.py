@@ -12,12 +12,19 @@ Bottom: measured / theory, which should sit at 1 within the band.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, LW, style_axes
+from ._style import COLORS, FONT, LW, color, style_axes
 
-__all__ = ["plot_gradient_noise", "update_gradient_noise"]
+__all__ = [
+    "plot_batch_size_sweep",
+    "plot_gradient_noise",
+    "update_batch_size_sweep",
+    "update_gradient_noise",
+]
 
 
 class GradientNoiseFigure(FigureBuilder):
@@ -26,7 +33,7 @@ class GradientNoiseFigure(FigureBuilder):
     result_type = "GradientNoiseResult"
     figsize = (8.5, 6.0)
 
-    def layout(self):
+    def layout(self, **options):
         self.ax, self.ax_ratio = self.fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.1))
         style_axes(
             self.ax,
@@ -106,4 +113,123 @@ class GradientNoiseFigure(FigureBuilder):
 
 plot_gradient_noise, update_gradient_noise = make_plot_functions(
     GradientNoiseFigure, "gradient_noise"
+)
+
+
+class BatchSizeSweepFigure(FigureBuilder):
+    """Loss curves per batch size (a band over seeds per epoch) and the per-update jitter.
+
+    ``views`` (layout option): ``("epoch", "jitter")`` (default) or either alone.
+    ``"epoch"``: whole-training-set loss after each epoch, median over seeds
+    with a min..max band, and the least-squares floor. ``"jitter"``: standard
+    deviation of the per-update batch losses over the last epoch against B
+    (log-log, band over seeds), each point labelled with its updates per epoch.
+    """
+
+    result_type = "BatchSizeSweepResult"
+    figsize = (13.0, 4.8)
+    layout_options = ("views",)
+
+    def layout(self, views=("epoch", "jitter")):
+        views = tuple(views)
+        if not views or set(views) - {"epoch", "jitter"}:
+            raise ValueError(f"views must be some of ('epoch', 'jitter'); got {views!r}.")
+        axes = self.fig.subplots(1, len(views), squeeze=False)[0]
+        found = dict(zip(views, axes, strict=True))
+        self.ax_epoch, self.ax_jitter = found.get("epoch"), found.get("jitter")
+        note_ax = self.ax_epoch if self.ax_epoch is not None else self.ax_jitter
+        if self.ax_epoch is not None:
+            style_axes(
+                self.ax_epoch,
+                title="Loss per epoch (band: all seeds)",
+                xlabel="epoch",
+                ylabel="training-set MSE",
+                ylog=True,
+            )
+            self.medians = LineSet(self.ax_epoch, marker="o", markersize=4)
+            self.bands = []
+            (self.floor,) = self.ax_epoch.plot(
+                [], [], color=COLORS["black"], lw=1.5, ls="--", label="least-squares floor"
+            )
+        if self.ax_jitter is not None:
+            style_axes(
+                self.ax_jitter,
+                title="Per-update loss jitter (last epoch)",
+                xlabel="batch size B (samples)",
+                ylabel="std of batch losses",
+                xlog=True,
+                ylog=True,
+            )
+            self.jitter_band = self.ax_jitter.fill_between(
+                [1, 2], [1, 1], [2, 2], color=COLORS["blue"], alpha=0.2, lw=0
+            )
+            (self.jitter,) = self.ax_jitter.plot([], [], color=COLORS["blue"], marker="o", ms=8)
+            self.update_labels = []
+        self.note = note_ax.text(
+            0.02,
+            0.03,
+            "",
+            transform=note_ax.transAxes,
+            va="bottom",
+            fontsize=FONT["note"],
+            color=COLORS["vermillion"],
+        )
+
+    def update(self, r):
+        sizes = np.asarray(r.batch_sizes)
+        k = len(sizes)
+        if self.ax_epoch is not None:
+            epochs = np.arange(r.epochs + 1)
+            start = np.broadcast_to(
+                np.asarray(r.initial_loss, dtype=float)[None, :, None], (k, len(r.seeds), 1)
+            )
+            curves = np.concatenate([start, np.asarray(r.epoch_loss, dtype=float)], axis=2)
+            curves = np.where(np.isfinite(curves), curves, np.nan)
+            with warnings.catch_warnings():  # all-NaN columns (diverged everywhere) stay NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                median = np.nanmedian(curves, axis=1)
+                lo, hi = np.nanmin(curves, axis=1), np.nanmax(curves, axis=1)
+            for band in self.bands:
+                band.remove()
+            self.bands = [
+                self.ax_epoch.fill_between(epochs, lo[i], hi[i], color=color(i), alpha=0.18, lw=0)
+                for i in range(k)
+            ]
+            self.medians.set(
+                (epochs, median[i], {"color": color(i), "label": f"B = {sizes[i]}"})
+                for i in range(k)
+            )
+            self.floor.set_data([0, r.epochs], [r.optimal_loss, r.optimal_loss])
+            set_limits(self.ax_epoch, x=[epochs], y=[median, lo, hi, [r.optimal_loss]], margin=0.05)
+            self.ax_epoch.legend(fontsize=FONT["legend"], loc="upper right", ncols=2)
+        if self.ax_jitter is not None:
+            B = sizes.astype(float)
+            per_seed = np.asarray(r.jitter_per_seed, dtype=float)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lo, hi = np.nanmin(per_seed, axis=1), np.nanmax(per_seed, axis=1)
+            self.jitter.set_data(B, r.jitter)
+            self.jitter_band.set_data(B, lo, hi)
+            for t in self.update_labels:
+                t.remove()
+            self.update_labels = [
+                self.ax_jitter.annotate(
+                    f"{u} upd/epoch",
+                    (b, j),
+                    textcoords="offset points",
+                    xytext=(6, 6),
+                    fontsize=FONT["note"] - 2,
+                    color="0.3",
+                )
+                for b, j, u in zip(B, r.jitter, r.updates_per_epoch, strict=True)
+                if np.isfinite(j) and j > 0
+            ]
+            set_limits(self.ax_jitter, x=[B], y=[r.jitter, lo, hi], margin=0.12)
+        bad = [f"B = {sizes[i]}" for i in range(k) if np.any(r.diverged[i])]
+        self.note.set_text(f"diverged: {', '.join(bad)}" if bad else "")
+        return self.fig
+
+
+plot_batch_size_sweep, update_batch_size_sweep = make_plot_functions(
+    BatchSizeSweepFigure, "batch_size_sweep"
 )

@@ -33,7 +33,7 @@ class LSEOverflowFigure(FigureBuilder):
     result_type = "LSEOverflowResult"
     figsize = (13.0, 4.8)
 
-    def layout(self):
+    def layout(self, **options):
         self.ax_ce, self.ax_ok = self.fig.subplots(1, 2, width_ratios=(1.6, 1))
         style_axes(
             self.ax_ce,

@@ -45,7 +45,7 @@ class SummationPrecisionFigure(FigureBuilder):
     result_type = "SummationPrecisionResult"
     figsize = (12.0, 4.8)
 
-    def layout(self):
+    def layout(self, **options):
         self.axes = self.fig.subplots(1, 2, sharey=True)
         self.lines, self.floors, self.floor_text = [], [], []
         for k, ax in enumerate(self.axes):
@@ -113,7 +113,7 @@ class CEMemoryFigure(FigureBuilder):
     result_type = "CEMemoryResult"
     figsize = (9.0, 4.8)
 
-    def layout(self):
+    def layout(self, **options):
         self.ax = self.fig.subplots()
         style_axes(self.ax, xlabel="memory (MiB = 2²⁰ bytes)")
         self.ax.grid(False, axis="y")

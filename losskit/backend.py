@@ -148,7 +148,7 @@ def _unusable(name: str, why: str) -> ValueError:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _make(name: str, device) -> Backend:
     ok, why = _probe(name)
     if not ok:
@@ -168,7 +168,7 @@ def _make(name: str, device) -> Backend:
 
 
 def get_backend(name: str | Backend = "auto", *, device=None) -> Backend:
-    """The :class:`Backend` called ``name`` (``"numpy"``, ``"cupy"``, ``"array_api_strict"``, ``"auto"``).
+    """The :class:`Backend` named ``name``: "numpy", "cupy", "array_api_strict" or "auto".
 
     ``"auto"`` honours ``LOSSKIT_BACKEND``; else CuPy when a GPU is usable, else
     NumPy (with a :class:`BackendFallbackWarning` when CuPy is installed but has

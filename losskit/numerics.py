@@ -42,7 +42,7 @@ def _finite_max(xp, x, axis):
 
 
 def logsumexp(x, axis=-1, keepdims=False):
-    """``log(sum(exp(x), axis))`` computed without overflow; dtype of ``x``, shape reduced on ``axis``."""
+    """``log(sum(exp(x), axis))`` without overflow; dtype of ``x``, shape reduced on ``axis``."""
     xp, axis = _prepare(x, axis, "logsumexp")
     m = _finite_max(xp, x, axis)
     with errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf for all -inf slices
@@ -74,7 +74,7 @@ def naive_softmax(x, axis=-1):
 
 
 def naive_log_softmax(x, axis=-1):
-    """Textbook ``log(softmax(x))`` with no shift: NaN on overflow, ``-inf`` on underflow. A demo."""
+    """Textbook ``log(softmax(x))``, no shift: NaN on overflow, ``-inf`` on underflow. A demo."""
     xp, axis = _prepare(x, axis, "naive_log_softmax")
     with errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         return xp.log(naive_softmax(x, axis=axis))

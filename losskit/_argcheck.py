@@ -91,3 +91,52 @@ def check_choice(value, name: str, where: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"{where}: {name} must be one of {list(choices)}; got {value!r}.")
     return value
+
+
+def check_seeds(seeds, where: str, name: str = "seeds") -> tuple:
+    """A non-empty sequence of non-negative ints (run seeds), as a tuple of Python ints."""
+    if isinstance(seeds, str | bytes) or not hasattr(seeds, "__iter__"):
+        raise TypeError(
+            f"{where}: {name} must be a list of ints such as list(range(16)); got "
+            f"{type(seeds).__name__} {seeds!r}."
+        )
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError(f"{where}: {name} is empty; pass at least one seed, e.g. {name}=[0].")
+    return tuple(check_int(s, f"each entry of {name}", where, minimum=0) for s in seeds)
+
+
+def check_int_sequence(values, name: str, where: str, *, minimum: int, maximum: int) -> tuple:
+    """A non-empty sequence of ints within ``[minimum, maximum]``, as a tuple."""
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise TypeError(
+            f"{where}: {name} must be a sequence of ints such as (1, 4, 16); got "
+            f"{type(values).__name__} {values!r}."
+        )
+    values = tuple(values)
+    if not values:
+        raise ValueError(f"{where}: {name} is empty; pass at least one value.")
+    out = []
+    for v in values:
+        v = check_int(v, f"each entry of {name}", where, minimum=minimum)
+        if v > maximum:
+            raise ValueError(
+                f"{where}: {name} contains {v}, more than the {maximum} available; expected "
+                f"values in {minimum}..{maximum}. Lower it or raise n_samples."
+            )
+        out.append(v)
+    return tuple(out)
+
+
+def resolve_dtype(backend, dtype, where: str):
+    """``(xp dtype, name)`` for ``dtype`` None (the backend's default), "float32" or "float64"."""
+    xp = backend.xp
+    if dtype is None:
+        dt = backend.default_dtype
+    elif dtype in ("float32", "float64"):
+        dt = getattr(xp, dtype)
+    elif dtype in (xp.float32, xp.float64):
+        dt = dtype
+    else:
+        raise ValueError(f"{where}: dtype must be 'float32', 'float64' or None; got {dtype!r}.")
+    return dt, ("float64" if dt == xp.float64 else "float32")

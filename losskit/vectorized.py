@@ -201,16 +201,18 @@ def fit_runs(
         )
     batch_loss, epoch_train, epoch_val, epoch_time, trajectory = out
     bl = be.to_host(batch_loss)
-    finite = _host_isfinite(bl)
+    bad = ~xp.isfinite(batch_loss)
+    first_bad = be.to_host(xp.argmax(xp.astype(bad, xp.int8), axis=1))
+    any_bad = be.to_host(xp.any(bad, axis=1))
     diverged_update, messages = [], []
     for k in range(R):
-        bad = [i for i, ok in enumerate(finite[k]) if not ok]
-        diverged_update.append(bad[0] if bad else -1)
+        i = int(first_bad[k]) if bool(any_bad[k]) else -1
+        diverged_update.append(i)
         messages.append(
             None
-            if not bad
-            else f"run {k} (seed {seeds[k]}) diverged: the loss became {bl[k, bad[0]]} at update "
-            f"{bad[0]} (epoch {bad[0] // len(sizes)}; lr={opt.lr:g}, batch_size={sizes[0]}, "
+            if i < 0
+            else f"run {k} (seed {seeds[k]}) diverged: the loss became {bl[k, i]} at update "
+            f"{i} (epoch {i // len(sizes)}; lr={opt.lr:g}, batch_size={sizes[0]}, "
             f"reduction={reduction!r}). Try lr={opt.lr / 10:g}."
         )
     return RunsHistory(
@@ -233,12 +235,6 @@ def fit_runs(
         else {k: be.to_host(v) for k, v in trajectory.items()},
         model=model,
     )
-
-
-def _host_isfinite(a):
-    """Elementwise finiteness of a host array (``x - x == 0`` is False for NaN and inf)."""
-    with errstate(invalid="ignore"):
-        return (a - a) == 0
 
 
 def _gather(xp, A, order, R, n):

@@ -1,0 +1,389 @@
+"""Lessons 5-6: how the reduction and gradient accumulation scale the step.
+
+:func:`sum_vs_mean` trains one linear regression three ways from the same
+initialisation and sample order: mean reduction at ``lr``, sum at ``lr``, and sum
+at ``lr / B``. The gradient of a summed loss is B times that of the mean, so sum
+at ``lr / B`` takes exactly the mean's steps: bitwise when B is a power of two
+(dividing by 2^k is exact in floating point), to rounding otherwise. Sum at the
+same ``lr`` takes B-times larger steps. With weight decay the equivalence needs
+``weight_decay * B`` for the summed run, which the experiment applies.
+
+:func:`accumulation` compares one update on a batch of ``sum(sizes)`` examples
+with the same update accumulated over micro-batches of the given sizes:
+size-weighted (each micro-batch's mean times ``n_m / sum(n)``: exact), naive
+(each micro-batch mean divided by K: right only when all sizes are equal) and
+forgetting the division (K times the learning rate). Both equal (4+4+4+4) and
+unequal (8+2) splits are run.
+
+Both run the library's own losses and models (``MSELoss``, ``LinearRegression``,
+``model.backward``, ``SGD``), not a fused shortcut: the identities are about them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._argcheck import (
+    check_int,
+    check_int_sequence,
+    check_learning_rate,
+    check_real,
+    resolve_dtype,
+)
+from ..backend import errstate, get_backend
+from ..batching import epoch_orders
+from ..data import make_linear_regression
+from ..losses import MSELoss
+from ..models import LinearRegression
+from ..optim import SGD
+from ..vectorized import fit_runs
+from ._results import readonly
+
+__all__ = ["AccumulationResult", "SumVsMeanResult", "accumulation", "sum_vs_mean"]
+
+
+def _flat_trajectory(traj) -> np.ndarray:
+    """``{"W": (1, T+1, D, O), "b": (1, T+1, O)}`` -> ``(T+1, D*O + O)`` host float64."""
+    W, b = traj["W"][0], traj["b"][0]
+    return np.concatenate([W.reshape(W.shape[0], -1), b.reshape(b.shape[0], -1)], axis=1).astype(
+        np.float64
+    )
+
+
+def _max_abs_diff(a, b) -> float:
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+    return float(np.max(d)) if np.all(np.isfinite(d)) else float("inf")
+
+
+@dataclass(frozen=True)
+class SumVsMeanResult:
+    """Three trajectories of one linear regression (host NumPy arrays, read-only).
+
+    ``T`` updates, ``P = n_features + 1`` parameters (weights, then bias).
+
+    - ``params_mean``, ``params_sum_same_lr``, ``params_sum_scaled`` (T+1, P):
+      parameters before every update and after the last, for mean at ``lr``, sum
+      at ``lr`` and sum at ``lr / batch_size`` (with ``weight_decay * batch_size``).
+    - ``loss_mean``, ``loss_sum_same_lr``, ``loss_sum_scaled`` (T,): each
+      update's mini-batch loss per example (sum-reduced values divided by the
+      batch size, so the three are on one scale).
+    - ``epoch_loss_mean``, ``epoch_loss_sum_same_lr``, ``epoch_loss_sum_scaled``
+      (E,): per-example training-set loss at the end of each epoch.
+    - ``max_deviation``: max |params_mean - params_sum_scaled| over the whole
+      trajectory (0.0 for a power-of-two batch size); ``bitwise_equal``: whether
+      the two trajectories are identical bit for bit.
+    - ``max_deviation_same_lr``: the same against sum at ``lr`` (large, or inf
+      when that run diverged).
+    - ``diverged``: dict run name -> None or message, names ``"mean"``,
+      ``"sum_same_lr"``, ``"sum_scaled"``.
+    - ``power_of_two``: whether ``batch_size`` is a power of two.
+
+    Parameters echoed: ``batch_size``, ``lr``, ``weight_decay``, ``epochs``,
+    ``n_samples``, ``n_features``, ``noise``, ``drop_last``, ``dtype``,
+    ``backend``, ``seed``.
+    """
+
+    params_mean: np.ndarray
+    params_sum_same_lr: np.ndarray
+    params_sum_scaled: np.ndarray
+    loss_mean: np.ndarray
+    loss_sum_same_lr: np.ndarray
+    loss_sum_scaled: np.ndarray
+    epoch_loss_mean: np.ndarray
+    epoch_loss_sum_same_lr: np.ndarray
+    epoch_loss_sum_scaled: np.ndarray
+    max_deviation: float
+    bitwise_equal: bool
+    max_deviation_same_lr: float
+    diverged: dict
+    power_of_two: bool
+    batch_size: int
+    lr: float
+    weight_decay: float
+    epochs: int
+    n_samples: int
+    n_features: int
+    noise: float
+    drop_last: bool
+    dtype: str
+    backend: str
+    seed: int
+
+
+def sum_vs_mean(
+    batch_size=32,
+    lr=0.05,
+    epochs=3,
+    n_samples=512,
+    *,
+    n_features=1,
+    noise=0.5,
+    weight_decay=0.0,
+    drop_last=True,
+    backend="auto",
+    dtype=None,
+    seed=0,
+) -> SumVsMeanResult:
+    """Mean at ``lr`` vs sum at ``lr`` vs sum at ``lr / B``; see :class:`SumVsMeanResult`.
+
+    ``seed`` seeds the data, the initialisation and the sample order (shared by
+    the three runs). ``drop_last=True`` (the default) skips a short last batch:
+    with ``drop_last=False`` and ``n_samples`` not a multiple of ``batch_size``
+    that batch breaks the equivalence (sum at ``lr / B`` then takes a smaller
+    step than the mean on it), which is lesson 5's last point. A learning
+    rate that makes a run diverge is reported in ``diverged``, not raised.
+    """
+    where = "sum_vs_mean"
+    n = check_int(n_samples, "n_samples", where, minimum=1)
+    B = check_int_sequence([batch_size], "batch_size", where, minimum=1, maximum=n)[0]
+    lr = check_learning_rate(lr, where)
+    epochs = check_int(epochs, "epochs", where, minimum=1)
+    d = check_int(n_features, "n_features", where, minimum=1)
+    noise = check_real(noise, "noise", where, minimum=0.0)
+    wd = check_real(weight_decay, "weight_decay", where, minimum=0.0)
+    be = get_backend(backend)
+    dt, dtype_name = resolve_dtype(be, dtype, where)
+    X, y = make_linear_regression(n, d, noise=noise, seed=seed, backend=be, dtype=dt)
+    orders = epoch_orders([seed], n, epochs, backend=be)
+
+    def run(reduction, step_lr, step_wd):
+        return fit_runs(
+            lambda s: LinearRegression(d, seed=s, backend=be, dtype=dt),
+            MSELoss(reduction=reduction),
+            X,
+            y,
+            seeds=[int(seed)],
+            batch_size=B,
+            lr=step_lr,
+            epochs=epochs,
+            weight_decay=step_wd,
+            drop_last=drop_last,
+            validation_data=(X, y),
+            orders=orders,
+            record_params=True,
+            fused=False,
+        )
+
+    mean = run("mean", lr, wd)
+    same = run("sum", lr, wd)
+    scaled = run("sum", lr / B, wd * B)
+    sizes = mean.batch_size.astype(np.float64)
+
+    def per_example(r):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return r.batch_loss[0] if r.reduction == "mean" else r.batch_loss[0] / sizes
+
+    p_mean = _flat_trajectory(mean.params_trajectory)
+    p_same = _flat_trajectory(same.params_trajectory)
+    p_scaled = _flat_trajectory(scaled.params_trajectory)
+    return SumVsMeanResult(
+        params_mean=readonly(p_mean),
+        params_sum_same_lr=readonly(p_same),
+        params_sum_scaled=readonly(p_scaled),
+        loss_mean=readonly(per_example(mean)),
+        loss_sum_same_lr=readonly(per_example(same)),
+        loss_sum_scaled=readonly(per_example(scaled)),
+        epoch_loss_mean=readonly(mean.epoch_val_loss[0]),
+        epoch_loss_sum_same_lr=readonly(same.epoch_val_loss[0]),
+        epoch_loss_sum_scaled=readonly(scaled.epoch_val_loss[0]),
+        max_deviation=_max_abs_diff(p_mean, p_scaled),
+        bitwise_equal=bool(np.array_equal(p_mean, p_scaled)),
+        max_deviation_same_lr=_max_abs_diff(p_mean, p_same),
+        diverged={
+            "mean": mean.diverged[0],
+            "sum_same_lr": same.diverged[0],
+            "sum_scaled": scaled.diverged[0],
+        },
+        power_of_two=(B & (B - 1)) == 0,
+        batch_size=B,
+        lr=lr,
+        weight_decay=wd,
+        epochs=epochs,
+        n_samples=n,
+        n_features=d,
+        noise=noise,
+        drop_last=bool(drop_last),
+        dtype=dtype_name,
+        backend=be.name,
+        seed=int(seed),
+    )
+
+
+@dataclass(frozen=True)
+class AccumulationResult:
+    """Accumulated vs one-batch updates, for an equal and an unequal split (host, read-only).
+
+    ``cases = ("equal", "unequal")`` indexes the leading axis of every array.
+    ``T = n_updates``, ``P = n_features + 1`` parameters.
+
+    - ``micro_batch_sizes``: tuple of the two splits, e.g. ``((4, 4, 4, 4), (8, 2))``.
+    - ``params_full``, ``params_correct``, ``params_naive``, ``params_forgot``
+      (2, T+1, P): parameter trajectories for one batch of ``sum(sizes)``;
+      micro-batches weighted ``n_m / sum(n)`` (correct); each micro-batch mean
+      divided by K (naive); micro-batch means summed without dividing (forgot).
+    - ``loss_full``, ``loss_correct``, ``loss_naive``, ``loss_forgot`` (2, T+1):
+      training-set MSE before every update and after the last.
+    - ``first_grad_deviation_correct``, ``first_grad_deviation_naive`` (2,):
+      max |accumulated gradient - batch gradient| at the first update (same weights).
+    - ``max_deviation_correct``, ``max_deviation_naive``, ``max_deviation_forgot``
+      (2,): max |params - params_full| over the trajectory. Correct: rounding
+      only (~1e-16 in float64). Naive: 0 for the equal split, clearly not for
+      the unequal one.
+
+    Parameters echoed: ``lr``, ``n_updates``, ``n_samples``, ``n_features``,
+    ``noise``, ``dtype``, ``backend``, ``seed``.
+    """
+
+    cases: tuple
+    micro_batch_sizes: tuple
+    params_full: np.ndarray
+    params_correct: np.ndarray
+    params_naive: np.ndarray
+    params_forgot: np.ndarray
+    loss_full: np.ndarray
+    loss_correct: np.ndarray
+    loss_naive: np.ndarray
+    loss_forgot: np.ndarray
+    first_grad_deviation_correct: np.ndarray
+    first_grad_deviation_naive: np.ndarray
+    max_deviation_correct: np.ndarray
+    max_deviation_naive: np.ndarray
+    max_deviation_forgot: np.ndarray
+    lr: float
+    n_updates: int
+    n_samples: int
+    n_features: int
+    noise: float
+    dtype: str
+    backend: str
+    seed: int
+
+
+_METHODS = ("full", "correct", "naive", "forgot")
+
+
+def accumulation(
+    equal_sizes=(4, 4, 4, 4),
+    unequal_sizes=(8, 2),
+    lr=0.05,
+    n_updates=40,
+    n_samples=200,
+    *,
+    n_features=1,
+    noise=0.5,
+    backend="auto",
+    dtype=None,
+    seed=0,
+) -> AccumulationResult:
+    """K micro-batches vs one batch, equal and unequal splits; see :class:`AccumulationResult`.
+
+    Each update takes the next ``sum(sizes)`` examples of a seeded shuffled
+    order (a new order each pass over the data), so the four methods see the
+    same examples at every update. ``n_samples`` must be at least the larger
+    ``sum(sizes)``; a diverging ``lr`` shows up as inf/NaN in the arrays.
+    """
+    where = "accumulation"
+    n = check_int(n_samples, "n_samples", where, minimum=1)
+    splits = (
+        check_int_sequence(equal_sizes, "equal_sizes", where, minimum=1, maximum=n),
+        check_int_sequence(unequal_sizes, "unequal_sizes", where, minimum=1, maximum=n),
+    )
+    for name, split in zip(("equal_sizes", "unequal_sizes"), splits, strict=True):
+        if sum(split) > n:
+            raise ValueError(
+                f"{where}: {name} {split} add up to {sum(split)} examples per update, more than "
+                f"n_samples={n}; use smaller micro-batches or more samples."
+            )
+    lr = check_learning_rate(lr, where)
+    T = check_int(n_updates, "n_updates", where, minimum=1)
+    d = check_int(n_features, "n_features", where, minimum=1)
+    noise = check_real(noise, "noise", where, minimum=0.0)
+    be = get_backend(backend)
+    xp = be.xp
+    dt, dtype_name = resolve_dtype(be, dtype, where)
+    X, y = make_linear_regression(n, d, noise=noise, seed=seed, backend=be, dtype=dt)
+    loss = MSELoss()
+
+    def flat(params):
+        return np.concatenate([be.to_host(params["W"]).ravel(), be.to_host(params["b"]).ravel()])
+
+    def full_loss(model):
+        return float(loss(model.forward(X), y))
+
+    results = {m: ([], [], []) for m in _METHODS}  # params, losses, first-grad deviation
+    for split in splits:
+        S, K = sum(split), len(split)
+        per_pass = n // S
+        passes = -(-T // per_pass)
+        orders = epoch_orders([seed], n, passes, backend=be)
+        models = {m: LinearRegression(d, seed=seed, backend=be, dtype=dt) for m in _METHODS}
+        opts = {m: SGD(lr) for m in _METHODS}
+        traj = {m: [flat(models[m].params)] for m in _METHODS}
+        losses = {m: [full_loss(models[m])] for m in _METHODS}
+        first_dev = {}
+        with errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for t in range(T):
+                p, j = divmod(t, per_pass)
+                idx = orders[p, 0, j * S : (j + 1) * S]
+                grads = {}
+                for m in _METHODS:
+                    model = models[m]
+                    if m == "full":
+                        xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+                        grads[m] = model.backward(xb, loss.grad(model.forward(xb), yb))
+                        continue
+                    acc, start = None, 0  # zero the gradient once per update
+                    for size in split:
+                        mi = idx[start : start + size]
+                        start += size
+                        xb, yb = xp.take(X, mi, axis=0), xp.take(y, mi, axis=0)
+                        g = model.backward(xb, loss.grad(model.forward(xb), yb))
+                        scale = {"correct": size / S, "naive": 1.0 / K, "forgot": 1.0}[m]
+                        g = {k: v * scale for k, v in g.items()}
+                        acc = g if acc is None else {k: acc[k] + g[k] for k in acc}
+                    grads[m] = acc
+                if t == 0:
+                    ref = flat(grads["full"])
+                    first_dev = {m: _max_abs_diff(flat(grads[m]), ref) for m in _METHODS}
+                for m in _METHODS:
+                    opts[m].step(models[m].params, grads[m])
+                    traj[m].append(flat(models[m].params))
+                    losses[m].append(full_loss(models[m]))
+        for m in _METHODS:
+            results[m][0].append(np.stack(traj[m]))
+            results[m][1].append(losses[m])
+            results[m][2].append(first_dev[m])
+
+    params = {m: np.asarray(results[m][0], dtype=np.float64) for m in _METHODS}
+
+    def deviation(m):
+        return readonly([_max_abs_diff(params[m][c], params["full"][c]) for c in range(2)])
+
+    return AccumulationResult(
+        cases=("equal", "unequal"),
+        micro_batch_sizes=splits,
+        params_full=readonly(params["full"]),
+        params_correct=readonly(params["correct"]),
+        params_naive=readonly(params["naive"]),
+        params_forgot=readonly(params["forgot"]),
+        loss_full=readonly(results["full"][1], np.float64),
+        loss_correct=readonly(results["correct"][1], np.float64),
+        loss_naive=readonly(results["naive"][1], np.float64),
+        loss_forgot=readonly(results["forgot"][1], np.float64),
+        first_grad_deviation_correct=readonly(results["correct"][2], np.float64),
+        first_grad_deviation_naive=readonly(results["naive"][2], np.float64),
+        max_deviation_correct=deviation("correct"),
+        max_deviation_naive=deviation("naive"),
+        max_deviation_forgot=deviation("forgot"),
+        lr=lr,
+        n_updates=T,
+        n_samples=n,
+        n_features=d,
+        noise=noise,
+        dtype=dtype_name,
+        backend=be.name,
+        seed=int(seed),
+    )

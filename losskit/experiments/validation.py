@@ -1,0 +1,209 @@
+"""Lesson 7: training vs validation loss, per batch and per epoch, and early stopping.
+
+A regime that overfits on purpose: ``n_train`` noisy samples of ``sin(pi x)``,
+featurised with ``n_centers`` narrow Gaussian bumps (more bumps than points),
+fitted by a linear model with mini-batch SGD. Training loss keeps falling as
+the model threads the noise; validation loss (on fresh samples from the same
+curve) falls, bottoms out, then turns up. Early stopping watches the validation
+loss and keeps the best epoch's weights.
+
+Two trainings from the same seed: one with :class:`~losskit.fit.EarlyStopping`
+(``history``) and one running all ``max_epochs`` (``full_*``) to show the curve
+beyond the stop. Up to the stop the two are identical (same seed, same steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._argcheck import check_int, check_learning_rate, check_real, resolve_dtype
+from ..backend import get_backend
+from ..data import make_sine, rbf_features
+from ..fit import EarlyStopping, History, fit
+from ..losses import MSELoss
+from ..models import LinearRegression
+from ._results import readonly
+
+__all__ = ["TrainValResult", "train_val"]
+
+_WHERE = "train_val"
+
+
+@dataclass(frozen=True)
+class TrainValResult:
+    """Per-batch and per-epoch losses, with and without early stopping (host, read-only).
+
+    - ``history``: the :class:`~losskit.fit.History` of the early-stopped run
+      (its ``batch_loss``, ``batch_size``, ``epoch_train_loss``,
+      ``epoch_val_loss``, ``best_epoch``, ``stopped_epoch``, ``diverged``).
+    - ``batch_loss`` (U,), ``batch_size`` (U,), ``epoch_train_loss`` (E,),
+      ``epoch_val_loss`` (E,): copies of the history's, for convenience
+      (``E = history.epochs_run``, ``U = E * updates_per_epoch``).
+    - ``batch_epoch`` (U,) float64: each update's position in epochs (for
+      plotting per-batch and per-epoch curves on one axis: update ``i`` of
+      epoch ``e`` sits at ``e + (i + 1) / updates_per_epoch``).
+    - ``best_epoch``, ``stopped_epoch`` (None if it never stopped), ``diverged``.
+    - ``full_epoch_train_loss``, ``full_epoch_val_loss`` (max_epochs,): the same
+      run continued to ``max_epochs`` without early stopping (shorter only if it
+      diverged).
+    - ``x_train``, ``y_train`` (n_train,), ``x_val``, ``y_val`` (n_val,): the points.
+    - ``x_grid`` (200,), ``true_curve`` (200,): ``sin(pi x)`` on [-1, 1];
+      ``fit_best`` (200,): the early-stopped (restored) model's prediction;
+      ``fit_final`` (200,): the full run's final prediction (the overfit).
+    - ``max_epochs``, ``updates_per_epoch``, and the parameters ``n_train``,
+      ``n_val``, ``noise``, ``n_centers``, ``width``, ``batch_size``, ``lr``,
+      ``patience``, ``min_delta``, ``dtype``, ``backend``, ``seed``.
+    """
+
+    history: History
+    max_epochs: int
+    batch_loss: np.ndarray
+    batch_size: np.ndarray
+    batch_epoch: np.ndarray
+    epoch_train_loss: np.ndarray
+    epoch_val_loss: np.ndarray
+    best_epoch: int | None
+    stopped_epoch: int | None
+    diverged: str | None
+    full_epoch_train_loss: np.ndarray
+    full_epoch_val_loss: np.ndarray
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_grid: np.ndarray
+    true_curve: np.ndarray
+    fit_best: np.ndarray
+    fit_final: np.ndarray
+    updates_per_epoch: int
+    n_train: int
+    n_val: int
+    noise: float
+    n_centers: int
+    width: float
+    batch_size_setting: int
+    lr: float
+    patience: int
+    min_delta: float
+    dtype: str
+    backend: str
+    seed: int
+
+
+def train_val(
+    max_epochs=400,
+    batch_size=5,
+    lr=0.2,
+    patience=20,
+    *,
+    n_train=15,
+    n_val=200,
+    noise=0.3,
+    n_centers=40,
+    width=0.1,
+    min_delta=0.0,
+    backend="auto",
+    dtype=None,
+    seed=0,
+) -> TrainValResult:
+    """Train an overfitting model with validation and early stopping; see the result class.
+
+    ``seed`` seeds the training points (validation points use ``seed + 1``), the
+    initialisation and the sample orders. ``batch_size`` must be 1..``n_train``.
+    An ``lr`` that diverges is reported in ``diverged``, not raised.
+    """
+    max_epochs = check_int(max_epochs, "max_epochs", _WHERE, minimum=1)
+    n_train = check_int(n_train, "n_train", _WHERE, minimum=2)
+    n_val = check_int(n_val, "n_val", _WHERE, minimum=1)
+    B = check_int(batch_size, "batch_size", _WHERE, minimum=1)
+    if B > n_train:
+        raise ValueError(
+            f"{_WHERE}: batch_size {B} is larger than the {n_train} training samples; expected "
+            f"1..{n_train}. Use batch_size={n_train} for full-batch training or raise n_train."
+        )
+    lr = check_learning_rate(lr, _WHERE)
+    patience = check_int(patience, "patience", _WHERE, minimum=1)
+    noise = check_real(noise, "noise", _WHERE, minimum=0.0)
+    k = check_int(n_centers, "n_centers", _WHERE, minimum=1)
+    width = check_real(width, "width", _WHERE, minimum=0.0, strict_minimum=True)
+    min_delta = check_real(min_delta, "min_delta", _WHERE, minimum=0.0)
+    be = get_backend(backend)
+    xp = be.xp
+    dt, dtype_name = resolve_dtype(be, dtype, _WHERE)
+
+    x_tr, y_tr = make_sine(n_train, noise=noise, seed=seed, backend=be, dtype=dt)
+    x_va, y_va = make_sine(n_val, noise=noise, seed=seed + 1, backend=be, dtype=dt)
+    F_tr, F_va = rbf_features(x_tr, k, width), rbf_features(x_va, k, width)
+    grid_h = np.linspace(-1.0, 1.0, 200)
+    grid = be.asarray(grid_h[:, None], dtype=dt)
+    F_grid = rbf_features(grid, k, width)
+
+    def make():
+        return LinearRegression(k, seed=seed, backend=be, dtype=dt)
+
+    kw = {
+        "batch_size": B,
+        "lr": lr,
+        "epochs": max_epochs,
+        "seed": seed,
+        "validation_data": (F_va, y_va),
+    }
+    stopped_model, full_model = make(), make()
+    history = fit(
+        stopped_model,
+        MSELoss(),
+        F_tr,
+        y_tr,
+        early_stopping=EarlyStopping(patience, min_delta, restore_best=True),
+        **kw,
+    )
+    full = fit(full_model, MSELoss(), F_tr, y_tr, **kw)
+
+    u = history.updates_per_epoch
+    n_upd = len(history.batch_loss)
+    batch_epoch = np.arange(n_upd) // u + (np.arange(n_upd) % u + 1) / u
+
+    def curve(model):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return be.to_host(xp.reshape(model.forward(F_grid), (-1,))).astype(np.float64)
+
+    def flat(a):
+        return be.to_host(xp.reshape(a, (-1,))).astype(np.float64)
+
+    return TrainValResult(
+        history=history,
+        max_epochs=max_epochs,
+        batch_loss=readonly(history.batch_loss),
+        batch_size=readonly(history.batch_size),
+        batch_epoch=readonly(batch_epoch),
+        epoch_train_loss=readonly(history.epoch_train_loss),
+        epoch_val_loss=readonly(history.epoch_val_loss),
+        best_epoch=history.best_epoch,
+        stopped_epoch=history.stopped_epoch,
+        diverged=history.diverged,
+        full_epoch_train_loss=readonly(full.epoch_train_loss),
+        full_epoch_val_loss=readonly(full.epoch_val_loss),
+        x_train=readonly(flat(x_tr)),
+        y_train=readonly(flat(y_tr)),
+        x_val=readonly(flat(x_va)),
+        y_val=readonly(flat(y_va)),
+        x_grid=readonly(grid_h),
+        true_curve=readonly(np.sin(np.pi * grid_h)),
+        fit_best=readonly(curve(stopped_model)),
+        fit_final=readonly(curve(full_model)),
+        updates_per_epoch=u,
+        n_train=n_train,
+        n_val=n_val,
+        noise=noise,
+        n_centers=k,
+        width=width,
+        batch_size_setting=B,
+        lr=lr,
+        patience=patience,
+        min_delta=min_delta,
+        dtype=dtype_name,
+        backend=be.name,
+        seed=int(seed),
+    )

@@ -109,7 +109,7 @@ def _log_label(value, _pos=None) -> str:
         return ""
     exponent = int(np.floor(np.log10(value) + 1e-9))
     mantissa = value / 10.0**exponent
-    if -2 <= exponent <= 3:
+    if -2 <= exponent <= 2:
         return f"{value:g}"
     power = "10" + str(exponent).translate(_SUPERSCRIPT)
     return power if abs(mantissa - 1) < 1e-6 else f"{mantissa:g}×{power}"

@@ -69,6 +69,18 @@ class GradientNoiseFigure(FigureBuilder):
         self.noise_line = LineSet(
             self.ax, color=COLORS["green"], lw=2, ls="--", transform=self.ax.get_xaxis_transform()
         )
+        (self.highlight,) = self.ax.plot(
+            [],
+            [],
+            ls="none",
+            marker="o",
+            ms=17,
+            mfc="none",
+            mec=COLORS["vermillion"],
+            mew=2.5,
+            zorder=5,
+            label="_highlight",
+        )
         self.note = self.ax.text(
             0.02, 0.04, "", transform=self.ax.transAxes, fontsize=FONT["note"], va="bottom"
         )
@@ -79,7 +91,8 @@ class GradientNoiseFigure(FigureBuilder):
         self.ax_ratio.axhline(1.0, color=COLORS["black"], lw=1.5)
         (self.ratio,) = self.ax_ratio.plot([], [], color=blue, marker="o", ms=6, lw=1.5)
 
-    def update(self, r):
+    def update(self, r, *, highlight=None):
+        """``highlight``: a batch size to ring (it must be one of ``r.batch_sizes``)."""
         B = np.asarray(r.batch_sizes, dtype=float)
         m = np.asarray(r.measured_variance, dtype=float)
         se = np.asarray(r.measured_variance_se, dtype=float)
@@ -94,6 +107,8 @@ class GradientNoiseFigure(FigureBuilder):
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = m[pos] / th[pos]
             half = 2 * se[pos] / th[pos]
+        hit = (B == highlight) & pos
+        self.highlight.set_data(B[hit], m[hit])
         self.ratio.set_data(B[pos], ratio)
         self.ratio_band.set_data(B[pos], 1 - half, 1 + half)
         bs = r.noise_scale

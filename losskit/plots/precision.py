@@ -115,7 +115,7 @@ class CEMemoryFigure(FigureBuilder):
 
     def layout(self, **options):
         self.ax = self.fig.subplots()
-        style_axes(self.ax, xlabel="memory (MiB = 2²⁰ bytes)")
+        style_axes(self.ax, xlabel="MiB (2²⁰ bytes)   *measured: logits + forward peak")
         self.ax.grid(False, axis="y")
         y = np.arange(len(_BARS))
         self.bars = self.ax.barh(y, np.ones(len(_BARS)), color=[c for _, _, c in _BARS], height=0.7)
@@ -124,16 +124,6 @@ class CEMemoryFigure(FigureBuilder):
         self.labels = [
             self.ax.text(0, i, "", va="center", fontsize=FONT["note"]) for i in range(len(_BARS))
         ]
-        self.ax.text(
-            0.99,
-            0.02,
-            "* logits + peak allocated during the forward (tracemalloc)",
-            transform=self.ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=FONT["note"] - 1,
-            color="0.3",
-        )
 
     def update(self, r):
         values = np.array([float(getattr(r, field)) / MIB for _, field, _ in _BARS])
@@ -145,7 +135,7 @@ class CEMemoryFigure(FigureBuilder):
             text.set_text(f" {v:,.2f}" if np.isfinite(v) else " not measured")
         self.ax.set_xlim(0, top * 1.3)
         self.ax.set_title(
-            f"Cross-entropy memory, {r.dtype} ({r.batch_size:,} × {r.n_classes:,}), "
+            f"Cross-entropy memory, {r.dtype}\nB × C = {r.batch_size:,} × {r.n_classes:,}, "
             f"chunk {r.chunk_size:,}",
             fontsize=FONT["title"],
         )

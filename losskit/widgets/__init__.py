@@ -18,10 +18,22 @@ from __future__ import annotations
 
 from ._base import Panel, detect_mode
 from ._fuzz import random_value
+from .noise import GradientNoisePanel
 from .overflow import LSEOverflowPanel
+from .precision import PrecisionMemoryPanel
 
-__all__ = ["PANELS", "LSEOverflowPanel", "Panel", "detect_mode", "random_value"]
+__all__ = [
+    "PANELS",
+    "GradientNoisePanel",
+    "LSEOverflowPanel",
+    "Panel",
+    "PrecisionMemoryPanel",
+    "detect_mode",
+    "random_value",
+]
 
 PANELS: dict[str, type[Panel]] = {
     "lse_overflow": LSEOverflowPanel,
+    "gradient_noise": GradientNoisePanel,
+    "precision_memory": PrecisionMemoryPanel,
 }

@@ -24,17 +24,22 @@ import asyncio
 import html
 import io
 import logging
+import traceback
 import warnings
 
 import ipywidgets as W
 import numpy as np
 import PIL.Image
 
+from .. import experiments
 from ..backend import available_backends, get_backend
 
 __all__ = ["Panel", "detect_mode"]
 
 log = logging.getLogger("losskit.widgets")
+# A library never prints on its own: without this, logging's last-resort handler
+# would write the traceback of an unexpected error to stderr, i.e. into the cell.
+log.addHandler(logging.NullHandler())
 
 IPYMPL_BACKENDS = ("module://ipympl.backend_nbagg", "ipympl", "widget")
 EXPECTED_ERRORS = (ValueError, TypeError, FloatingPointError, ArithmeticError)
@@ -72,6 +77,14 @@ def _running_loop():
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def _hashable(value):
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, value.tobytes())
+    return value
 
 
 def _table(rows) -> str:
@@ -112,6 +125,7 @@ class Panel:
     title = ""
     lesson = ""
     figsize = (12.0, 4.6)
+    cache_size = 6
 
     def __init__(self, backend="auto", *, mode="auto", debounce=0.12, dpi=80, **values):
         self.mode = detect_mode(mode)
@@ -122,6 +136,8 @@ class Panel:
         self._pending = None
         self._updating = False
         self._startup_note = None
+        self._cache = {}
+        self.last_traceback = None  # text of the last unexpected error, for debugging
         self.controls = dict(self.make_controls())
         self.controls["backend"] = self._backend_control(backend)
         unknown = sorted(set(values) - set(self.controls))
@@ -162,6 +178,27 @@ class Panel:
         return []
 
     # ----- machinery --------------------------------------------------------------------
+    def run(self, experiment: str, **kwargs):
+        """``losskit.experiments.<experiment>(**kwargs)``, remembered for repeated arguments.
+
+        A panel that shows two experiments recomputes only the one whose
+        controls changed; the last few results per experiment are kept.
+        """
+        key = (experiment, tuple(sorted((k, _hashable(v)) for k, v in kwargs.items())))
+        if key in self._cache:
+            self._cache[key] = self._cache.pop(key)  # most recently used last
+            return self._cache[key]
+        result = getattr(experiments, experiment)(**kwargs)
+        self._cache[key] = result
+        while len(self._cache) > self.cache_size:
+            self._cache.pop(next(iter(self._cache)))
+        return result
+
+    def subfigures(self, n: int, width_ratios=None):
+        """``n`` side-by-side SubFigures of ``self.figure``, one per figure builder."""
+        subs = self.figure.subfigures(1, n, width_ratios=width_ratios, wspace=0.02)
+        return list(np.atleast_1d(subs))
+
     def values(self) -> dict:
         """Current control values by name (the backend included)."""
         return {name: control.value for name, control in self.controls.items()}
@@ -266,6 +303,7 @@ class Panel:
             self._show([self._startup_note, str(exc) or type(exc).__name__])
             return False
         except Exception as exc:  # a widget never shows a traceback; the log keeps it
+            self.last_traceback = traceback.format_exc()
             log.exception("%s: unexpected error", type(self).__name__)
             self._show([self._startup_note, f"internal error ({type(exc).__name__}): {exc}"])
             return False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 
-from .. import experiments
 from ..experiments.overflow import default_scales
 from ..plots import plot_lse_overflow
 from ._base import Panel
@@ -85,8 +84,13 @@ class LSEOverflowPanel(Panel):
         scales = np.append(sweep[fits], values["scale"])
         # target: the least likely class, whose cross-entropy grows with s in every pattern
         target = min(range(len(pattern)), key=pattern.__getitem__)
-        return experiments.lse_overflow(
-            scales=scales, pattern=pattern, dtypes=dtypes, target=target, backend=backend
+        return self.run(
+            "lse_overflow",
+            scales=scales,
+            pattern=pattern,
+            dtypes=dtypes,
+            target=target,
+            backend=backend,
         )
 
     def draw(self, result):

@@ -1,0 +1,117 @@
+"""Lesson 4 panel: gradient noise against batch size, measured next to the sampling theory."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import numpy as np
+
+from ..experiments.noise import default_batch_sizes
+from ..plots import plot_batch_size_sweep, plot_gradient_noise
+from ._base import Panel
+
+__all__ = ["GradientNoisePanel"]
+
+_WIDE = {"description_width": "initial"}
+
+
+def _slider(options, value, description, width="330px"):
+    return W.SelectionSlider(
+        options=list(options),
+        value=value,
+        description=description,
+        continuous_update=False,
+        style=_WIDE,
+        layout=W.Layout(width=width),
+    )
+
+
+class GradientNoisePanel(Panel):
+    """Gradient variance vs B (``gradient_noise``) beside loss bands (``batch_size_sweep``).
+
+    Controls: ``batch_size`` (the B ringed on the variance plot and trained
+    beside B = 1 and B = N), ``n_samples`` (dataset size N), ``n_draws``
+    (batches drawn per B for the variance), ``seeds`` (training runs per band),
+    ``epochs``. Left: measured variance over ``σ²/B·(N−B)/(N−1)``; right: the
+    whole-data loss per epoch, a band over seeds per batch size. A batch larger
+    than the dataset is rejected with the experiment's message.
+    """
+
+    title = "Gradient noise vs batch size"
+    lesson = (
+        "Lesson 4 · a mini-batch gradient is an unbiased, noisy estimate: variance σ²/B·(N−B)/(N−1)"
+    )
+    figsize = (13.5, 5.0)
+
+    def make_controls(self):
+        return {
+            "batch_size": _slider(
+                [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], 32, "batch size B"
+            ),
+            "n_samples": _slider([100, 200, 500, 1000], 500, "dataset size N"),
+            "n_draws": _slider([100, 200, 400, 800], 200, "draws per B"),
+            "seeds": W.IntSlider(
+                value=4, min=1, max=12, description="seeds", continuous_update=False, style=_WIDE
+            ),
+            "epochs": W.IntSlider(
+                value=6, min=1, max=20, description="epochs", continuous_update=False, style=_WIDE
+            ),
+        }
+
+    def setup_figure(self):
+        self.fig_noise, self.fig_sweep = self.subfigures(2, width_ratios=(1.1, 1))
+
+    def compute(self, v, backend):
+        n, b = v["n_samples"], v["batch_size"]
+        sizes = np.union1d(default_batch_sizes(n, 9), [b])
+        noise = self.run(
+            "gradient_noise",
+            n_samples=n,
+            batch_sizes=sizes,
+            n_draws=v["n_draws"],
+            backend=backend,
+            seed=0,
+        )
+        trained = sorted({1, b, n})
+        sweep = self.run(
+            "batch_size_sweep",
+            batch_sizes=trained,
+            seeds=list(range(v["seeds"])),
+            epochs=v["epochs"],
+            n_samples=n,
+            backend=backend,
+            seed=0,
+        )
+        return noise, sweep
+
+    def draw(self, result):
+        noise, sweep = result
+        plot_gradient_noise(noise, fig=self.fig_noise, highlight=self.controls["batch_size"].value)
+        plot_batch_size_sweep(sweep, fig=self.fig_sweep, views=("epoch",))
+
+    def readout_rows(self, result):
+        noise, sweep = result
+        b = self.controls["batch_size"].value
+        i = int(np.flatnonzero(noise.batch_sizes == b)[0])
+        k = int(np.flatnonzero(sweep.batch_sizes == b)[0])
+        return [
+            (
+                f"variance at B = {b}",
+                f"measured {noise.measured_variance[i]:.4g} ± {noise.measured_variance_se[i]:.2g}, "
+                f"theory {noise.theory_variance[i]:.4g} "
+                f"(with replacement {noise.with_replacement_variance[i]:.4g})",
+            ),
+            ("σ² (per-sample gradient variance)", f"{noise.trace_sigma:.4g}"),
+            ("noise scale B_simple = tr Σ/|G|²", f"{noise.noise_scale:.3g}"),
+            (f"updates per epoch at B = {b}", f"{sweep.updates_per_epoch[k]}"),
+            (
+                "final loss (median over seeds)",
+                ", ".join(
+                    f"B={s}: {np.median(sweep.final_loss[j]):.4g}"
+                    for j, s in enumerate(sweep.batch_sizes)
+                )
+                + f"  (floor {sweep.optimal_loss:.4g})",
+            ),
+        ]
+
+    def notes(self, result):
+        return [m for m in result[1].diverged_message if m]

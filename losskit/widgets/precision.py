@@ -1,0 +1,127 @@
+"""Lesson 8 panel: summation precision and cross-entropy memory at scale."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import numpy as np
+
+from ..plots import plot_ce_memory, plot_summation_precision
+from ._base import Panel
+
+__all__ = ["PrecisionMemoryPanel"]
+
+_WIDE = {"description_width": "initial"}
+MIB = 2**20
+
+
+def _slider(options, value, description, width="330px"):
+    return W.SelectionSlider(
+        options=list(options),
+        value=value,
+        description=description,
+        continuous_update=False,
+        style=_WIDE,
+        layout=W.Layout(width=width),
+    )
+
+
+class PrecisionMemoryPanel(Panel):
+    """Summation error per method (``summation_precision``) beside CE memory (``ce_memory``).
+
+    Controls: ``batch_size`` B and ``n_classes`` C of the logits, ``dtype``
+    (both experiments), ``chunk_size`` (classes per streaming block),
+    ``n_max`` (largest number of terms summed), ``measure`` (also measure the
+    forwards' peak memory with tracemalloc: slower, off by default). Left: the
+    relative error of sequential, pairwise, Kahan, float64 and ``xp.sum`` against
+    n; right: MiB of logits, softmax, log-softmax vs the streaming working set.
+    """
+
+    title = "Summing many numbers, and what cross-entropy holds in memory"
+    lesson = (
+        "Lesson 8 · a running float32 sum drifts; CE materialises B×C arrays, streaming does not"
+    )
+    figsize = (14.0, 5.0)
+
+    def make_controls(self):
+        return {
+            "batch_size": _slider([2**k for k in range(13)], 128, "batch size B"),
+            "n_classes": _slider(
+                [10, 100, 1_000, 10_000, 50_000, 100_000, 1_000_000], 50_000, "classes C"
+            ),
+            "dtype": W.Dropdown(
+                options=["float16", "float32", "float64"],
+                value="float32",
+                description="dtype",
+                style=_WIDE,
+            ),
+            "chunk_size": _slider([2**k for k in range(8, 17)], 4096, "stream chunk"),
+            "n_max": _slider([10**k for k in range(3, 7)], 10**6, "terms up to n"),
+            "measure": W.Checkbox(
+                value=False, description="measure peak memory (slower)", style=_WIDE, indent=False
+            ),
+        }
+
+    def setup_figure(self):
+        self.fig_sum, self.fig_mem = self.subfigures(2, width_ratios=(1.45, 1))
+
+    def compute(self, v, backend):
+        n_values = [10**k for k in range(2, int(np.log10(v["n_max"])) + 1)]
+        summation = self.run(
+            "summation_precision", n_values=n_values, dtype=v["dtype"], backend=backend
+        )
+        memory = self.run(
+            "ce_memory",
+            batch_size=v["batch_size"],
+            n_classes=v["n_classes"],
+            dtype=v["dtype"],
+            chunk_size=v["chunk_size"],
+            measure=v["measure"],
+            backend=backend,
+            seed=0,
+        )
+        return summation, memory
+
+    def draw(self, result):
+        summation, memory = result
+        plot_summation_precision(summation, fig=self.fig_sum)
+        plot_ce_memory(memory, fig=self.fig_mem)
+
+    def readout_rows(self, result):
+        s, m = result
+        k = len(s.n_values) - 1
+        n = int(s.n_values[k])
+        rows = [
+            (f"1 + small == 1 in {s.dtype}", str(s.one_plus_small_is_one)),
+            (
+                f"1 + {n:,} × {s.small:g}",
+                f"exact {s.exact[0, k]:.8g}; "
+                + ", ".join(f"{name} {s.results[0, j, k]:.8g}" for j, name in enumerate(s.methods)),
+            ),
+            (
+                f"{n:,} × {s.value:g}",
+                f"exact {s.exact[1, k]:.8g}; "
+                + ", ".join(f"{name} {s.results[1, j, k]:.8g}" for j, name in enumerate(s.methods)),
+            ),
+            (
+                f"one ({m.batch_size:,}, {m.n_classes:,}) {m.dtype} array",
+                f"{m.bytes_logits:,} B = {m.bytes_logits / MIB:.2f} MiB",
+            ),
+            (
+                "logits + softmax + log-softmax",
+                f"{m.bytes_naive_total:,} B = {m.bytes_naive_total / MIB:.2f} MiB",
+            ),
+            (
+                f"streaming extra (chunk {m.chunk_size:,})",
+                f"{m.bytes_streaming_working:,} B = {m.bytes_streaming_working / MIB:.2f} MiB",
+            ),
+        ]
+        if m.measured:
+            rows.append(
+                (
+                    "measured naive / stable / streaming",
+                    f"{m.measured_naive_bytes / MIB:.2f} / {m.measured_stable_bytes / MIB:.2f}"
+                    f" / {m.measured_streaming_bytes / MIB:.2f} MiB; mean CE "
+                    f"{m.loss_naive:.5g} / {m.loss_stable:.5g} / {m.loss_streaming:.5g}",
+                )
+            )
+        return rows

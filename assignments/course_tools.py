@@ -30,7 +30,7 @@ COURSE = Path(__file__).resolve().parent
 COURSE_ID = "losskit-101"
 ASSIGNMENTS = ("ps1_losses", "ps2_minibatch_sgd", "ps3_batch_noise")
 CELL_TIMEOUT_S = 10  # c.Execute.timeout in nbgrader_config.py
-LOOP_BUDGET_S = 60  # grading a submission that loops forever must finish within this
+LOOP_BUDGET_S = 90  # wall time to grade a looping submission: one timeout + kernel start
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -102,12 +102,12 @@ def strip_markers(source: str, markers: tuple[str, str]) -> str:
 
 
 def reference_solutions(source_nb: Path) -> dict[str, str]:
-    """grade_id -> the source's solution cell with the solution marker lines removed."""
+    """grade_id -> the source's solution cell (code or written) without solution marker lines."""
     nb = nbformat.read(source_nb, as_version=4)
     return {
         nbgrader_meta(c)["grade_id"]: strip_markers(c.source, SOLUTION_MARKERS)
         for c in nb.cells
-        if nbgrader_meta(c).get("solution") and c.cell_type == "code"
+        if nbgrader_meta(c).get("solution")
     }
 
 
@@ -151,7 +151,7 @@ class Variant:
         for cell in nb.cells:
             meta = nbgrader_meta(cell)
             gid = meta.get("grade_id")
-            if meta.get("solution") and cell.cell_type == "code":
+            if meta.get("solution"):
                 if self.base == "reference":
                     cell.source = solutions[gid]
                 for edit_gid, old, new in self.edits:
@@ -164,6 +164,10 @@ class Variant:
             if self.tamper_tests and meta.get("grade") and not meta.get("solution"):
                 cell.source = "pass  # the student rewrote this test"
                 meta["points"] = 100
+        known = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
+        for gid in [e[0] for e in self.edits] + list(replace):
+            if gid not in known:
+                raise ValueError(f"{self.student}: no cell {gid!r} in {release_nb.name}")
         if self.delete_tests:
             nb.cells = [
                 c
@@ -262,14 +266,86 @@ _PS1_BUGS = [
     ),
 ]
 
-_PS2_BUGS: list[Variant] = []
-_PS3_BUGS: list[Variant] = []
+_PS2_BUGS = [
+    Variant(
+        "sum_not_mean",
+        "linreg_loss_and_grad's gradient sums over the batch instead of averaging",
+        edits=(
+            (
+                "linreg_loss_and_grad",
+                "grad_w = (2.0 / n) * (Xb.T @ r)",
+                "grad_w = 2.0 * (Xb.T @ r)",
+            ),
+            ("linreg_loss_and_grad", "float((2.0 / n) * np.sum(r))", "float(2.0 * np.sum(r))"),
+        ),
+        zero_cells=("test_linreg_loss_and_grad", "hidden_linreg_loss_and_grad"),
+    ),
+    Variant(
+        "accumulate_divide_by_k",
+        "accumulated_grad divides the sum of K micro-batch means by K",
+        replace=(
+            (
+                "accumulated_grad",
+                "def accumulated_grad(w, b, micro_batches):\n"
+                "    grads = [linreg_loss_and_grad(w, b, Xk, yk) for Xk, yk in micro_batches]\n"
+                "    k = len(grads)\n"
+                "    return sum(g[1] for g in grads) / k, sum(g[2] for g in grads) / k",
+            ),
+        ),
+        zero_cells=("hidden_accumulated_grad",),
+    ),
+    Variant(
+        "mean_of_batch_means",
+        "epoch_loss averages the batch means without weighting by size",
+        edits=(
+            (
+                "epoch_loss",
+                "return float(np.sum(losses * sizes) / np.sum(sizes))",
+                "return float(np.mean(losses))",
+            ),
+        ),
+        zero_cells=("test_epoch_loss", "hidden_epoch_loss"),
+    ),
+]
+
+_PS3_BUGS = [
+    Variant(
+        "no_finite_population",
+        "theoretical_variance returns sigma^2 / B (the with-replacement formula)",
+        edits=(
+            (
+                "theoretical_variance",
+                "np.var(values) / batch_size * (n - batch_size) / (n - 1)",
+                "np.var(values) / batch_size",
+            ),
+        ),
+        zero_cells=("test_theoretical_variance", "hidden_theoretical_variance"),
+    ),
+    Variant(
+        "with_replacement",
+        "batch_mean_variance draws batches with replacement",
+        edits=(("batch_mean_variance", "replace=False", "replace=True"),),
+        zero_cells=("test_batch_mean_variance", "hidden_batch_mean_variance"),
+    ),
+    Variant(
+        "last_not_best",
+        "fit_early_stopping returns the last weights instead of the best",
+        edits=(
+            (
+                "fit_early_stopping",
+                '"w": best[2],\n        "b": best[3],',
+                '"w": w,\n        "b": b,',
+            ),
+        ),
+        zero_cells=("test_fit_early_stopping", "hidden_fit_early_stopping"),
+    ),
+]
 
 _BUGS = {"ps1_losses": _PS1_BUGS, "ps2_minibatch_sgd": _PS2_BUGS, "ps3_batch_noise": _PS3_BUGS}
 _FIRST_SOLUTION = {
     "ps1_losses": "mse_loss",
     "ps2_minibatch_sgd": "batch_indices",
-    "ps3_batch_noise": "minibatch_grad_variance",
+    "ps3_batch_noise": "batch_mean_variance",
 }
 
 
@@ -466,6 +542,10 @@ def leaks(release_dir: Path, source_nb: Path) -> list[str]:
     problems = [m for m in SOLUTION_MARKERS + HIDDEN_MARKERS if m in released_text]
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
+        if meta.get("solution") and cell.cell_type == "markdown":  # a model written answer
+            for line in cell.source.splitlines():
+                if len(line.strip()) >= 12 and line.strip() in released_lines:
+                    problems.append(f"{meta.get('grade_id')}: {line.strip()}")
         for markers in (SOLUTION_MARKERS, HIDDEN_MARKERS):
             pattern = re.escape(markers[0]) + r"(.*?)" + re.escape(markers[1])
             for region in re.findall(pattern, cell.source, re.S):

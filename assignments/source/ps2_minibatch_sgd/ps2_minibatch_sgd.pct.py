@@ -1,0 +1,447 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Assignment 2: mini-batch SGD
+#
+# Training never sees "the loss of the dataset": it sees one scalar per
+# mini-batch, takes one step per batch, and summarises an epoch afterwards. You
+# will write, with NumPy only, every piece of that loop for linear regression:
+# a seeded batch iterator, the mini-batch gradient, one epoch of SGD with
+# `mean` or `sum` reduction, the epoch's training loss, and gradient
+# accumulation over micro-batches of unequal size.
+#
+# **How this is graded.** Each exercise has a *visible* test right after it (its
+# message names the likely mistake) and a *hidden* test that runs only when
+# your notebook is graded and decides most of the points.
+#
+# **Your own work.** Write the maths yourself with NumPy. A graded function
+# that just calls losskit's (or any library's) implementation of the same thing
+# scores 0 for its hidden test (`own_work.py`, next to this notebook, is the
+# check). Do not edit or delete the test cells: they are restored from the
+# instructor's copy before grading.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+SEED = 7
+data_rng = np.random.default_rng(SEED)
+N, D = 40, 3
+X = data_rng.normal(size=(N, D))
+true_w, true_b = np.array([1.5, -2.0, 0.5]), 0.3
+y = X @ true_w + true_b + 0.1 * data_rng.normal(size=N)
+np.set_printoptions(precision=4, suppress=True)
+
+
+# %% [markdown]
+# ## Exercise 1: a seeded batch iterator
+#
+# **TODO.** Write `batch_indices(n, batch_size, seed, shuffle=True, drop_last=False)`
+# returning the list of index arrays, one per mini-batch, for one epoch over
+# `n` examples.
+#
+# **APPROACH.** With `shuffle=True` the order is
+# `np.random.default_rng(seed).permutation(n)` (exactly this, so a seed means
+# the same epoch everywhere); without, `np.arange(n)`. Cut it into consecutive
+# chunks of `batch_size`. The last chunk may be shorter: keep it unless
+# `drop_last=True`. A `batch_size` below 1 is a `ValueError`.
+#
+# **EXAMPLE.**
+# ```python
+# >>> [len(b) for b in batch_indices(10, 4, seed=0)]
+# [4, 4, 2]
+# >>> len(batch_indices(50_000, 32, seed=0))   # ceil(50000 / 32) updates per epoch
+# 1563
+# ```
+#
+# **HINTS.** Every example appears exactly once per epoch. `range(0, n, batch_size)`
+# gives the start of each chunk.
+
+
+# %% nbgrader={"grade": false, "grade_id": "batch_indices", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def batch_indices(n, batch_size, seed, shuffle=True, drop_last=False):
+    """One epoch of mini-batch index arrays over ``n`` examples."""
+    ### BEGIN SOLUTION
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    batches = [order[start : start + batch_size] for start in range(0, n, batch_size)]
+    if drop_last and batches and len(batches[-1]) < batch_size:
+        batches.pop()
+    return batches
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_batch_indices", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+batches = batch_indices(10, 4, seed=0)
+sizes = [len(b) for b in batches]
+assert sizes != [4, 4], (
+    "you get N // B batches: the last partial batch is missing (keep it unless drop_last=True)"
+)
+assert sizes == [4, 4, 2], f"10 examples in batches of 4 give sizes [4, 4, 2], got {sizes}"
+assert sorted(np.concatenate(batches).tolist()) == list(range(10)), (
+    "every example must appear exactly once per epoch"
+)
+again = batch_indices(10, 4, seed=0)
+assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True)), (
+    "the same seed must give the same batches: use np.random.default_rng(seed)"
+)
+plain = batch_indices(10, 4, seed=0, shuffle=False)
+assert np.array_equal(np.concatenate(plain), np.arange(10)), "shuffle=False keeps the order 0..n-1"
+print("visible tests for batch_indices passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_batch_indices", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_b = own_work.call_own_work(batch_indices, 50_000, 32, seed=3)
+assert len(_b) == 1563, "50,000 examples at batch 32: 1563 batches (ceil)"
+assert len(_b[-1]) == 50_000 - 1562 * 32
+assert np.array_equal(np.concatenate(_b), np.random.default_rng(3).permutation(50_000))
+assert len(batch_indices(50_000, 32, seed=3, drop_last=True)) == 1562
+assert len(batch_indices(64, 32, seed=3, drop_last=True)) == 2, "drop_last drops only a short batch"
+_one = batch_indices(5, 8, seed=1)
+assert len(_one) == 1 and sorted(_one[0].tolist()) == [0, 1, 2, 3, 4]
+assert batch_indices(5, 8, seed=1, drop_last=True) == []
+_s1 = np.concatenate(batch_indices(100, 10, seed=1))
+_s2 = np.concatenate(batch_indices(100, 10, seed=2))
+assert not np.array_equal(_s1, _s2), "different seeds give different orders"
+for _bad in (0, -3):
+    try:
+        batch_indices(10, _bad, seed=0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("batch_size < 1 must raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 2: the mini-batch gradient of linear regression
+#
+# **TODO.** Write `linreg_loss_and_grad(w, b, Xb, yb)` returning
+# `(loss, grad_w, grad_b)` for the model `Xb @ w + b` and the *mean* squared
+# error over the batch.
+#
+# **APPROACH.** With residuals `r = Xb @ w + b - yb` over a batch of `B` rows,
+# `loss = mean(r**2)`, `grad_w = (2 / B) * Xb.T @ r`, `grad_b = (2 / B) * sum(r)`.
+# Every sample in the batch contributes to the gradient, the first ones
+# included.
+#
+# **EXAMPLE.**
+# ```python
+# >>> linreg_loss_and_grad(np.array([1.0]), 0.0, np.array([[1.0], [2.0]]), np.array([0.0, 0.0]))
+# (2.5, array([5.]), 3.0)
+# ```
+#
+# **HINTS.** `grad_w` has the shape of `w`; `grad_b` is a scalar. Doubling a batch
+# (the same rows twice) must not change the mean loss or its gradient.
+
+
+# %% nbgrader={"grade": false, "grade_id": "linreg_loss_and_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def linreg_loss_and_grad(w, b, Xb, yb):
+    """Mean squared error of ``Xb @ w + b`` against ``yb``, and its gradient in (w, b)."""
+    ### BEGIN SOLUTION
+    r = Xb @ w + b - yb
+    n = len(yb)
+    loss = float(np.mean(r**2))
+    grad_w = (2.0 / n) * (Xb.T @ r)
+    grad_b = float((2.0 / n) * np.sum(r))
+    return loss, grad_w, grad_b
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_linreg_loss_and_grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+loss, gw, gb = linreg_loss_and_grad(
+    np.array([1.0]), 0.0, np.array([[1.0], [2.0]]), np.array([0.0, 0.0])
+)
+assert np.isclose(loss, 2.5), f"mean of [1, 4] is 2.5, got {loss}"
+assert np.shape(gw) == (1,), f"grad_w has the shape of w, (1,), got {np.shape(gw)}"
+assert not np.allclose(gw, [10.0]), (
+    "your gradient is B times too large: it grows with the batch size: did you sum instead of "
+    "averaging?"
+)
+assert np.allclose(gw, [5.0]) and np.isclose(gb, 3.0), f"expected ([5.], 3.0), got ({gw}, {gb})"
+w0 = np.zeros(D)
+l1, g1, c1 = linreg_loss_and_grad(w0, 0.0, X[:8], y[:8])
+l2, g2, c2 = linreg_loss_and_grad(w0, 0.0, np.vstack([X[:8]] * 2), np.concatenate([y[:8]] * 2))
+assert np.isclose(l1, l2) and np.allclose(g1, g2) and np.isclose(c1, c2), (
+    "the same batch twice changed the loss or gradient: your loss grows with the batch size: "
+    "did you sum instead of averaging?"
+)
+print("visible tests for linreg_loss_and_grad passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_linreg_loss_and_grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_r = np.random.default_rng(11)
+_X, _y = _r.normal(size=(13, 4)), _r.normal(size=13)
+_w, _b = _r.normal(size=4), 0.7
+_l, _gw, _gb = own_work.call_own_work(linreg_loss_and_grad, _w, _b, _X, _y)
+
+
+def _L(w, b):
+    return np.mean((_X @ w + b - _y) ** 2)
+
+
+assert np.isclose(_l, _L(_w, _b))
+_h = 1e-6
+_fd_w = np.array([(_L(_w + _h * e, _b) - _L(_w - _h * e, _b)) / (2 * _h) for e in np.eye(4)])
+_fd_b = (_L(_w, _b + _h) - _L(_w, _b - _h)) / (2 * _h)
+assert np.allclose(_gw, _fd_w, atol=1e-6), "grad_w does not match finite differences"
+assert np.isclose(_gb, _fd_b, atol=1e-6), "grad_b does not match finite differences"
+_l1, _g1, _c1 = linreg_loss_and_grad(_w, _b, _X[:1], _y[:1])
+assert np.allclose(_g1, 2 * _X[0] * (_X[0] @ _w + _b - _y[0])), "batch of one"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 3: one epoch of SGD, with `mean` or `sum`
+#
+# **TODO.** Write `sgd_epoch(w, b, X, y, batch_size, lr, seed, reduction="mean")`
+# returning `(w, b, batch_losses, batch_sizes)` after one epoch of plain SGD.
+#
+# **APPROACH.** For each batch of `batch_indices(len(y), batch_size, seed)`:
+# compute `linreg_loss_and_grad` on it (that is the `mean` reduction). With
+# `reduction="sum"` the loss is the *sum* over the batch, so its gradient is
+# `len(batch)` times the mean's. Step: `w = w - lr * grad_w`,
+# `b = b - lr * grad_b`. Record the batch's *mean* loss (before the step) and
+# its size. Do not modify the caller's `w` in place.
+#
+# **EXAMPLE.** Sum reduction at `lr / B` takes exactly the steps of mean
+# reduction at `lr` (when all batches have size `B`); sum at the same `lr` takes
+# `B` times larger steps, and often diverges.
+#
+# **HINTS.** Start from `w = np.array(w, dtype=float)` (a copy). Any other
+# reduction is a `ValueError`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "sgd_epoch", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def sgd_epoch(w, b, X, y, batch_size, lr, seed, reduction="mean"):
+    """One epoch of mini-batch SGD on linear regression: (w, b, batch_losses, batch_sizes)."""
+    ### BEGIN SOLUTION
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
+    w = np.array(w, dtype=float)
+    b = float(b)
+    batch_losses, batch_sizes = [], []
+    for idx in batch_indices(len(y), batch_size, seed):
+        loss, gw, gb = linreg_loss_and_grad(w, b, X[idx], y[idx])
+        scale = len(idx) if reduction == "sum" else 1
+        w = w - lr * scale * gw
+        b = b - lr * scale * gb
+        batch_losses.append(loss)
+        batch_sizes.append(len(idx))
+    return w, b, batch_losses, batch_sizes
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_sgd_epoch", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+w_mean, b_mean, losses_mean, sizes_mean = sgd_epoch(np.zeros(D), 0.0, X, y, 8, 0.05, seed=SEED)
+assert sizes_mean == [8] * 5, f"40 examples at batch 8: five batches of 8, got {sizes_mean}"
+loss_before = linreg_loss_and_grad(np.zeros(D), 0.0, X, y)[0]
+loss_after = linreg_loss_and_grad(w_mean, b_mean, X, y)[0]
+assert loss_after < loss_before, (
+    "one epoch of SGD should lower the loss on the data: step against the gradient, "
+    "w - lr * grad_w"
+)
+w_sum, b_sum, _, _ = sgd_epoch(np.zeros(D), 0.0, X, y, 8, 0.05 / 8, seed=SEED, reduction="sum")
+assert np.allclose(w_sum, w_mean) and np.isclose(b_sum, b_mean), (
+    "sum at lr/B should follow the same path as mean at lr: did you scale the sum's gradient by "
+    "the batch size?"
+)
+print("visible tests for sgd_epoch passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_sgd_epoch", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_r = np.random.default_rng(12)
+_X, _y = _r.normal(size=(30, 2)), _r.normal(size=30)
+
+
+def _ref_epoch(w, b, bs, lr, seed, reduction):
+    w = np.array(w, dtype=float)
+    losses, sizes = [], []
+    for idx in np.array_split(
+        np.random.default_rng(seed).permutation(len(_y)), range(bs, len(_y), bs)
+    ):
+        r = _X[idx] @ w + b - _y[idx]
+        k = len(idx) if reduction == "sum" else 1
+        losses.append(np.mean(r**2))
+        sizes.append(len(idx))
+        w, b = w - lr * k * 2 * _X[idx].T @ r / len(idx), b - lr * k * 2 * r.mean()
+    return w, b, losses, sizes
+
+
+_w0 = np.array([0.5, -0.5])
+_keep = _w0.copy()
+for _red in ("mean", "sum"):
+    _got = own_work.call_own_work(sgd_epoch, _w0, 0.1, _X, _y, 7, 0.01, seed=4, reduction=_red)
+    _ref = _ref_epoch(_w0, 0.1, 7, 0.01, 4, _red)
+    assert np.allclose(_got[0], _ref[0]) and np.isclose(_got[1], _ref[1]), _red
+    assert np.allclose(_got[2], _ref[2]) and list(_got[3]) == _ref[3] == [7, 7, 7, 7, 2]
+assert np.array_equal(_w0, _keep), "do not modify the caller's w in place"
+# one batch of 30: sum at the same lr is a 30x larger step than mean
+_wm = sgd_epoch(_w0, 0.0, _X, _y, 30, 0.001, seed=0)[0]
+_ws = sgd_epoch(_w0, 0.0, _X, _y, 30, 0.001, seed=0, reduction="sum")[0]
+assert np.allclose(_ws - _w0, 30 * (_wm - _w0))
+# power-of-two batches: sum at lr/B equals mean at lr (to rounding)
+_a = sgd_epoch(_w0, 0.0, _X[:16], _y[:16], 4, 0.02, seed=5)
+_c = sgd_epoch(_w0, 0.0, _X[:16], _y[:16], 4, 0.02 / 4, seed=5, reduction="sum")
+assert np.allclose(_a[0], _c[0], rtol=1e-12) and np.isclose(_a[1], _c[1], rtol=1e-12)
+try:
+    sgd_epoch(_w0, 0.0, _X, _y, 4, 0.1, seed=0, reduction="none")
+except ValueError:
+    pass
+else:
+    raise AssertionError("an unknown reduction must raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 4: the epoch's training loss, weighted by batch size
+#
+# **TODO.** Write `epoch_loss(batch_losses, batch_sizes)`: the epoch's training
+# loss from the batches' mean losses and their sizes.
+#
+# **APPROACH.** The per-example mean over the epoch is
+# `sum(loss_i * size_i) / sum(size_i)`. The plain mean of the batch means is
+# wrong as soon as the last batch is short: with `N = 10`, `B = 4` its two
+# examples would count as much as each batch of four.
+#
+# **EXAMPLE.**
+# ```python
+# >>> epoch_loss([1.0, 1.0, 4.0], [4, 4, 2])   # (4 + 4 + 8) / 10, not (1 + 1 + 4) / 3
+# 1.6
+# ```
+#
+# **HINTS.** `np.average` takes `weights=`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "epoch_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def epoch_loss(batch_losses, batch_sizes):
+    """Size-weighted mean of per-batch mean losses."""
+    ### BEGIN SOLUTION
+    losses = np.asarray(batch_losses, dtype=float)
+    sizes = np.asarray(batch_sizes, dtype=float)
+    if losses.shape != sizes.shape or losses.size == 0:
+        raise ValueError("need one size per batch loss, and at least one batch")
+    return float(np.sum(losses * sizes) / np.sum(sizes))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_epoch_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+value = epoch_loss([1.0, 1.0, 4.0], [4, 4, 2])
+assert not np.isclose(value, 2.0), (
+    "you averaged the batch means: the short last batch counts double. Weight each batch by its "
+    "size."
+)
+assert np.isclose(value, 1.6), f"expected (4 + 4 + 8) / 10 = 1.6, got {value}"
+assert np.isclose(epoch_loss([3.0, 3.0], [5, 5]), 3.0)
+print("visible tests for epoch_loss passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_epoch_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_r = np.random.default_rng(13)
+_per_example = _r.uniform(size=23)
+_idx = batch_indices(23, 5, seed=2)
+_means = [_per_example[i].mean() for i in _idx]
+_sizes = [len(i) for i in _idx]
+_v = own_work.call_own_work(epoch_loss, _means, _sizes)
+assert np.isclose(_v, _per_example.mean()), "the epoch loss is the per-example mean"
+assert not np.isclose(np.mean(_means), _per_example.mean())
+assert np.isclose(epoch_loss(np.array([2.0]), np.array([7])), 2.0)
+assert np.isclose(epoch_loss([0.0, 10.0], [9, 1]), 1.0)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 5: gradient accumulation with unequal micro-batches
+#
+# **TODO.** Write `accumulated_grad(w, b, micro_batches)`. `micro_batches` is a
+# list of `(Xk, yk)` pairs, possibly of different sizes; return
+# `(grad_w, grad_b)` equal to the gradient of the mean loss over *all* their
+# examples together, as if they were one batch.
+#
+# **APPROACH.** Accumulate the *sum* of per-example gradients (each micro-batch's
+# mean gradient times its size), then divide once by the total count. Dividing
+# the sum of the `K` micro-batch means by `K` is right only when all
+# micro-batches have the same size: with sizes 8 and 2 it over-weights the 2.
+#
+# **EXAMPLE.** Micro-batches of 8 and 2 rows give exactly
+# `linreg_loss_and_grad` on the 10 rows stacked.
+#
+# **HINTS.** Reuse `linreg_loss_and_grad`. Start the accumulators at zero once,
+# before the loop (as you would zero the gradient once per update).
+
+
+# %% nbgrader={"grade": false, "grade_id": "accumulated_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def accumulated_grad(w, b, micro_batches):
+    """Mean-loss gradient over all examples of the micro-batches, accumulated one at a time."""
+    ### BEGIN SOLUTION
+    grad_w = np.zeros_like(np.asarray(w, dtype=float))
+    grad_b = 0.0
+    total = 0
+    for Xk, yk in micro_batches:
+        _, gw, gb = linreg_loss_and_grad(w, b, Xk, yk)
+        grad_w = grad_w + gw * len(yk)
+        grad_b = grad_b + gb * len(yk)
+        total += len(yk)
+    return grad_w / total, grad_b / total
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_accumulated_grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+w1 = np.array([0.2, -0.1, 0.0])
+_, full_w, full_b = linreg_loss_and_grad(w1, 0.1, X[:16], y[:16])
+acc_w, acc_b = accumulated_grad(w1, 0.1, [(X[:8], y[:8]), (X[8:16], y[8:16])])
+assert not np.allclose(acc_w, 2 * full_w), (
+    "two equal micro-batches gave twice the full-batch gradient: divide the accumulated "
+    "gradient by the number of examples (forgetting it multiplies the learning rate)"
+)
+assert np.allclose(acc_w, full_w) and np.isclose(acc_b, full_b), (
+    "two equal micro-batches of 8 must give the gradient of the batch of 16"
+)
+print("visible tests for accumulated_grad passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_accumulated_grad", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_r = np.random.default_rng(14)
+_X, _y = _r.normal(size=(10, 3)), _r.normal(size=10)
+_w = _r.normal(size=3)
+_full = linreg_loss_and_grad(_w, 0.2, _X, _y)
+_gw, _gb = own_work.call_own_work(accumulated_grad, _w, 0.2, [(_X[:8], _y[:8]), (_X[8:], _y[8:])])
+assert np.allclose(_gw, _full[1]) and np.isclose(_gb, _full[2]), "8 + 2 must equal the batch of 10"
+_parts = [(_X[:1], _y[:1]), (_X[1:4], _y[1:4]), (_X[4:], _y[4:])]
+_gw3, _gb3 = accumulated_grad(_w, 0.2, _parts)
+assert np.allclose(_gw3, _full[1]) and np.isclose(_gb3, _full[2]), "1 + 3 + 6"
+_one = accumulated_grad(_w, 0.2, [(_X, _y)])
+assert np.allclose(_one[0], _full[1])
+### END HIDDEN TESTS

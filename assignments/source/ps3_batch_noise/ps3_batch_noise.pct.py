@@ -1,0 +1,440 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Assignment 3: batch-size noise and validation
+#
+# A mini-batch gradient is an unbiased but noisy estimate of the full-data
+# gradient. You will measure that noise as a function of the batch size,
+# compare it with the exact formula for sampling without replacement, and then
+# train with a validation split and early stopping. One question is answered
+# in words and graded by hand.
+#
+# **How this is graded.** Each exercise has a *visible* test right after it (its
+# message names the likely mistake) and a *hidden* test that runs only when
+# your notebook is graded and decides most of the points. The written answer is
+# graded by your instructor.
+#
+# **Your own work.** Write the maths yourself with NumPy. A graded function
+# that just calls losskit's (or any library's) implementation of the same thing
+# scores 0 for its hidden test (`own_work.py`, next to this notebook, is the
+# check). Do not edit or delete the test cells: they are restored from the
+# instructor's copy before grading.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import os
+
+import numpy as np
+
+SEED = 11
+data_rng = np.random.default_rng(SEED)
+
+# A 1-parameter linear regression at w = 0.5: per-example gradients of (w x - y)^2.
+x_data = data_rng.normal(size=200)
+y_data = 2.0 * x_data + data_rng.normal(scale=0.5, size=200)
+per_example_grads = 2 * x_data * (0.5 * x_data - y_data)
+np.set_printoptions(precision=4, suppress=True)
+
+
+def batch_indices(n, batch_size, seed):
+    """Given (assignment 2): one shuffled epoch of index arrays, the last one possibly short."""
+    order = np.random.default_rng(seed).permutation(n)
+    return [order[start : start + batch_size] for start in range(0, n, batch_size)]
+
+
+def linreg_loss_and_grad(w, b, Xb, yb):
+    """Given (assignment 2): mean squared error of Xb @ w + b and its gradient in (w, b)."""
+    r = Xb @ w + b - yb
+    return float(np.mean(r**2)), (2.0 / len(yb)) * (Xb.T @ r), float(2.0 * np.mean(r))
+
+
+# %% [markdown]
+# ## Exercise 1: measure the noise of a mini-batch mean
+#
+# **TODO.** Write `batch_mean_variance(values, batch_size, n_trials, seed)`:
+# draw `n_trials` batches of `batch_size` entries of `values` *without
+# replacement*, take each batch's mean, and return the variance of those means.
+#
+# **APPROACH.** Make one generator, `rng = np.random.default_rng(seed)`; for each
+# trial `rng.choice(len(values), size=batch_size, replace=False)` picks a batch.
+# Collect the means in an array and return `np.var(means)`.
+#
+# **EXAMPLE.** With the 200 per-example gradients of the setup cell:
+# ```python
+# >>> batch_mean_variance(per_example_grads, 200, n_trials=50, seed=0)   # every batch is everything
+# 0.0   (up to rounding, ~1e-30)
+# ```
+#
+# **HINTS.** Without replacement a batch of `N` is the whole dataset, so its
+# mean never changes. A `batch_size` outside `1..N` is a `ValueError`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "batch_mean_variance", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def batch_mean_variance(values, batch_size, n_trials, seed):
+    """Empirical variance of the mean of a random batch (without replacement)."""
+    ### BEGIN SOLUTION
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be in 1..{n}; got {batch_size}")
+    rng = np.random.default_rng(seed)
+    means = np.array(
+        [values[rng.choice(n, size=batch_size, replace=False)].mean() for _ in range(n_trials)]
+    )
+    return float(np.var(means))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_batch_mean_variance", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+v1 = batch_mean_variance(per_example_grads, 1, n_trials=2000, seed=0)
+v16 = batch_mean_variance(per_example_grads, 16, n_trials=2000, seed=0)
+assert v16 < v1 / 8, f"a batch of 16 should be much less noisy than a batch of 1: {v16} vs {v1}"
+v_all = batch_mean_variance(per_example_grads, len(per_example_grads), n_trials=50, seed=0)
+assert v_all < 1e-20, (
+    f"got {v_all} at B = N: without replacement every batch of N is the whole dataset, so the "
+    "variance is 0: did you sample with replacement?"
+)
+print("visible tests for batch_mean_variance passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_batch_mean_variance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_vals = np.random.default_rng(31).exponential(size=60)
+_s2 = np.var(_vals)
+for _B in (1, 5, 30, 55):
+    _emp = own_work.call_own_work(batch_mean_variance, _vals, _B, n_trials=4000, seed=_B)
+    _theory = _s2 / _B * (60 - _B) / 59
+    assert abs(_emp - _theory) < 0.12 * _theory, (_B, _emp, _theory)
+assert batch_mean_variance(_vals, 60, n_trials=20, seed=1) < 1e-20
+assert batch_mean_variance(_vals, 5, 100, seed=3) == batch_mean_variance(_vals, 5, 100, seed=3)
+for _bad in (0, 61):
+    try:
+        batch_mean_variance(_vals, _bad, 10, seed=0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("batch_size outside 1..N must raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 2: the exact variance, without replacement
+#
+# **TODO.** Write `theoretical_variance(values, batch_size)`: the variance of
+# the mean of a batch of `B` drawn without replacement from `N` values,
+# `sigma^2 / B * (N - B) / (N - 1)`.
+#
+# **APPROACH.** `sigma^2` is the *population* variance of the values: divide by
+# `N` (that is `np.var`, `ddof=0`). The factor `(N - B) / (N - 1)` is the
+# finite-population correction: 1 at `B = 1`, 0 at `B = N`. With replacement
+# the variance would be just `sigma^2 / B`.
+#
+# **EXAMPLE.**
+# ```python
+# >>> theoretical_variance(np.array([0.0, 1.0, 2.0, 3.0]), 2)   # 1.25 / 2 * 2 / 3
+# 0.4166666666666667
+# ```
+#
+# **HINTS.** Compare with your measurement for a few batch sizes: they should
+# agree to a few percent with a few thousand trials.
+
+
+# %% nbgrader={"grade": false, "grade_id": "theoretical_variance", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def theoretical_variance(values, batch_size):
+    """Variance of a without-replacement batch mean: sigma^2 / B * (N - B) / (N - 1)."""
+    ### BEGIN SOLUTION
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be in 1..{n}; got {batch_size}")
+    if n == 1:
+        return 0.0
+    return float(np.var(values) / batch_size * (n - batch_size) / (n - 1))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_theoretical_variance", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+t = theoretical_variance(np.array([0.0, 1.0, 2.0, 3.0]), 2)
+assert not np.isclose(t, 0.625), (
+    "you returned sigma^2 / B, the with-replacement variance: multiply by the finite-population "
+    "factor (N - B) / (N - 1)"
+)
+assert not np.isclose(t, 5 / 9), "sigma^2 is the population variance: divide by N (np.var, ddof=0)"
+assert np.isclose(t, 1.25 / 2 * 2 / 3), f"expected 0.41667, got {t}"
+assert theoretical_variance(per_example_grads, 200) == 0, "at B = N the variance is exactly 0"
+print("visible tests for theoretical_variance passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_theoretical_variance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_vals = np.random.default_rng(32).normal(size=50)
+_s2 = np.mean((_vals - _vals.mean()) ** 2)
+for _B in (1, 7, 25, 49, 50):
+    _t = own_work.call_own_work(theoretical_variance, _vals, _B)
+    assert np.isclose(_t, _s2 / _B * (50 - _B) / 49, rtol=1e-10, atol=1e-15), _B
+assert np.isclose(theoretical_variance(_vals, 1), _s2), "B = 1: the population variance"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Explore (not graded)
+#
+# Drag the slider: the measured variance of the mini-batch gradient against
+# the formula, on a log scale. This cell skips its work while the notebook is
+# graded (nbgrader sets `NBGRADER_EXECUTION`).
+
+# %% nbgrader={"grade": false, "grade_id": "explore_noise", "locked": true, "schema_version": 3, "solution": false, "task": false}
+if os.environ.get("NBGRADER_EXECUTION"):
+    print("explorer skipped while grading")
+else:
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def show_noise(max_batch=64, trials=500):
+        sizes = np.unique(np.geomspace(1, max_batch, 12).astype(int))
+        try:
+            measured = [batch_mean_variance(per_example_grads, b, trials, seed=0) for b in sizes]
+            formula = [theoretical_variance(per_example_grads, b) for b in sizes]
+        except NotImplementedError:
+            print("write batch_mean_variance and theoretical_variance first")
+            return
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.loglog(sizes, measured, "o", label="measured")
+        ax.loglog(sizes, formula, "-", label="sigma^2/B (N-B)/(N-1)")
+        ax.set_xlabel("batch size B")
+        ax.set_ylabel("variance of the batch-mean gradient")
+        ax.legend()
+        plt.show()
+
+    widgets.interact(
+        show_noise,
+        max_batch=widgets.IntSlider(64, 2, 199),
+        trials=widgets.IntSlider(500, 50, 3000, step=50),
+    )
+
+# %% [markdown]
+# ## Exercise 3: a train/validation split
+#
+# **TODO.** Write `train_val_split(n, val_fraction, seed)` returning
+# `(train_idx, val_idx)`, two index arrays that together hold `0..n-1` once.
+#
+# **APPROACH.** `perm = np.random.default_rng(seed).permutation(n)`;
+# `n_val = int(round(n * val_fraction))`; the first `n_val` entries of `perm` are
+# the validation set, the rest the training set. `val_fraction` outside
+# `(0, 1)` is a `ValueError`.
+#
+# **EXAMPLE.**
+# ```python
+# >>> tr, va = train_val_split(10, 0.3, seed=0)
+# >>> len(tr), len(va)
+# (7, 3)
+# ```
+#
+# **HINTS.** The validation set is fixed for the whole training run: the same
+# seed gives the same split.
+
+
+# %% nbgrader={"grade": false, "grade_id": "train_val_split", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_val_split(n, val_fraction, seed):
+    """Seeded split of 0..n-1 into (train_idx, val_idx)."""
+    ### BEGIN SOLUTION
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1); got {val_fraction}")
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * val_fraction))
+    return perm[n_val:], perm[:n_val]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_val_split", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+tr, va = train_val_split(10, 0.3, seed=0)
+assert (len(tr), len(va)) == (7, 3), (
+    f"expected 7 training and 3 validation indices, got {len(tr)}, {len(va)}"
+)
+assert sorted(np.concatenate([tr, va]).tolist()) == list(range(10)), (
+    "training and validation must be disjoint and cover every example once"
+)
+print("visible tests for train_val_split passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_train_val_split", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+_tr, _va = own_work.call_own_work(train_val_split, 101, 0.2, seed=5)
+_perm = np.random.default_rng(5).permutation(101)
+assert np.array_equal(_va, _perm[:20]) and np.array_equal(_tr, _perm[20:])
+_a, _b = train_val_split(50, 0.5, seed=1)
+_c, _d = train_val_split(50, 0.5, seed=1)
+assert np.array_equal(_a, _c) and np.array_equal(_b, _d)
+for _bad in (0.0, 1.0, -0.1):
+    try:
+        train_val_split(10, _bad, seed=0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("val_fraction outside (0, 1) must raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 4: train with early stopping
+#
+# **TODO.** Write `fit_early_stopping(X, y, *, val_fraction, batch_size, lr, max_epochs, patience, min_delta, seed)`
+# for linear regression (start from `w = 0`, `b = 0`) and return a dict with
+# keys `"w"`, `"b"`, `"train_losses"`, `"val_losses"`, `"best_epoch"`,
+# `"stopped_epoch"`.
+#
+# **APPROACH.** Split once with `train_val_split(len(y), val_fraction, seed)`.
+# Epoch `e = 0, 1, ...`: for each batch of
+# `batch_indices(len(train_idx), batch_size, seed + e)` (positions into the
+# training indices) take one SGD step with `linreg_loss_and_grad` (mean
+# reduction); record the epoch's training loss as the size-weighted mean of the
+# batch losses, then the validation loss, once, on the fixed weights. An epoch
+# *improves* when its validation loss is below the best so far minus
+# `min_delta`: then remember it (`best_epoch`, a copy of `w` and `b`). Stop
+# after `patience` epochs in a row without improvement (`stopped_epoch` is the
+# epoch you stopped at, `None` if you ran all `max_epochs`). Return the *best*
+# weights, not the last ones.
+#
+# **EXAMPLE.** Validation losses `[1.0, 0.8, 0.9, 0.85, 0.95]` with `patience=2`,
+# `min_delta=0`: best epoch 1, stop at epoch 3 (epochs 2 and 3 did not improve).
+#
+# **HINTS.** `w.copy()`: a reference to `w` changes when you keep training.
+# The validation loss of the returned weights is `min(val_losses)` when
+# `min_delta=0`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "fit_early_stopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def fit_early_stopping(
+    X, y, *, val_fraction, batch_size, lr, max_epochs, patience, min_delta, seed
+):
+    """Mini-batch SGD for linear regression with a validation split and early stopping."""
+    ### BEGIN SOLUTION
+    train_idx, val_idx = train_val_split(len(y), val_fraction, seed)
+    Xt, yt, Xv, yv = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+    w, b = np.zeros(X.shape[1]), 0.0
+    best = (np.inf, None, w.copy(), b)
+    train_losses, val_losses, stopped, waited = [], [], None, 0
+    for epoch in range(max_epochs):
+        losses, sizes = [], []
+        for idx in batch_indices(len(yt), batch_size, seed + epoch):
+            loss, gw, gb = linreg_loss_and_grad(w, b, Xt[idx], yt[idx])
+            w, b = w - lr * gw, b - lr * gb
+            losses.append(loss)
+            sizes.append(len(idx))
+        train_losses.append(float(np.average(losses, weights=sizes)))
+        val_losses.append(linreg_loss_and_grad(w, b, Xv, yv)[0])
+        if val_losses[-1] < best[0] - min_delta:
+            best, waited = (val_losses[-1], epoch, w.copy(), b), 0
+        else:
+            waited += 1
+            if waited >= patience:
+                stopped = epoch
+                break
+    return {
+        "w": best[2],
+        "b": best[3],
+        "train_losses": train_losses,
+        "val_losses": val_losses,
+        "best_epoch": best[1],
+        "stopped_epoch": stopped,
+    }
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_fit_early_stopping", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+Xf = data_rng.normal(size=(60, 2))
+yf = Xf @ np.array([1.0, -1.0]) + 0.1 * data_rng.normal(size=60)
+res = fit_early_stopping(
+    Xf,
+    yf,
+    val_fraction=0.25,
+    batch_size=8,
+    lr=0.05,
+    max_epochs=30,
+    patience=3,
+    min_delta=0.0,
+    seed=0,
+)
+assert set(res) >= {"w", "b", "train_losses", "val_losses", "best_epoch", "stopped_epoch"}
+assert len(res["train_losses"]) == len(res["val_losses"]) >= 1
+assert res["val_losses"][-1] < res["val_losses"][0] or res["stopped_epoch"] is not None
+_, va_idx = train_val_split(60, 0.25, seed=0)
+best_val = linreg_loss_and_grad(res["w"], res["b"], Xf[va_idx], yf[va_idx])[0]
+assert np.isclose(best_val, min(res["val_losses"])), (
+    "the returned weights should be the best ones (restore the best epoch's copy), not the last"
+)
+print("visible tests for fit_early_stopping passed")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_fit_early_stopping", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import importlib
+
+import own_work
+
+importlib.reload(own_work)
+# few examples, many features: the validation loss turns up while training loss falls
+_r = np.random.default_rng(33)
+_X = _r.normal(size=(50, 30))
+_y = _X[:, :3] @ np.array([1.0, -1.0, 0.5]) + 0.8 * _r.normal(size=50)
+_kw = dict(val_fraction=0.3, batch_size=5, lr=0.02, max_epochs=200, min_delta=0.0, seed=3)
+_res = own_work.call_own_work(fit_early_stopping, _X, _y, patience=5, **_kw)
+_tr, _va = train_val_split(50, 0.3, seed=3)
+_vl = _res["val_losses"]
+assert _res["stopped_epoch"] is not None, "this run overfits: early stopping must trigger"
+assert _res["stopped_epoch"] == len(_vl) - 1 == _res["best_epoch"] + 5
+assert _res["best_epoch"] == int(np.argmin(_vl))
+assert np.isclose(
+    linreg_loss_and_grad(_res["w"], _res["b"], _X[_va], _y[_va])[0], _vl[_res["best_epoch"]]
+)
+assert _res["train_losses"][-1] < _res["train_losses"][0]
+# training loss of epoch 0: the size-weighted mean of that epoch's batch losses
+_w, _b, _ls, _ns = np.zeros(30), 0.0, [], []
+for _idx in batch_indices(len(_tr), 5, 3):
+    _l, _gw, _gb = linreg_loss_and_grad(_w, _b, _X[_tr][_idx], _y[_tr][_idx])
+    _w, _b = _w - 0.02 * _gw, _b - 0.02 * _gb
+    _ls.append(_l)
+    _ns.append(len(_idx))
+assert np.isclose(_res["train_losses"][0], np.average(_ls, weights=_ns))
+assert np.isclose(_vl[0], np.mean((_X[_va] @ _w + _b - _y[_va]) ** 2))
+# min_delta: improvements smaller than it count as none
+_big = fit_early_stopping(_X, _y, patience=3, **{**_kw, "min_delta": 1e6})
+assert _big["best_epoch"] == 0 and _big["stopped_epoch"] == 3
+# patience longer than the run: no stop
+_long = fit_early_stopping(_X, _y, patience=500, **{**_kw, "max_epochs": 12})
+assert _long["stopped_epoch"] is None and len(_long["val_losses"]) == 12
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Question (graded by hand): what does the noise formula tell you?
+#
+# In a few sentences: why is the variance of the mini-batch gradient exactly 0
+# at `B = N` (sampling without replacement), and what does the `1/B` fall-off
+# mean for the benefit of doubling the batch size from 32 to 64 compared with
+# doubling it from 1 to 2? Mention one thing you give up with larger batches.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "noise_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# At B = N a batch drawn without replacement is the whole dataset, so every
+# batch mean equals the full-data gradient and nothing is left to vary: the
+# factor (N - B)/(N - 1) is 0. Below that the variance falls like 1/B, so
+# doubling the batch always halves the variance, but the absolute reduction
+# shrinks: going from 1 to 2 removes half of sigma^2, going from 32 to 64
+# removes only sigma^2/64, while each step costs twice the compute. Larger
+# batches also mean fewer updates per epoch and more memory for activations.

@@ -1,0 +1,149 @@
+"""The whole nbgrader grading pipeline, run for real on every assignment.
+
+Each assignment is graded in its own fresh temporary copy of the course
+(``generate_assignment``, the fixture submissions, ``autograde``), two
+assignments at a time; the tests then assert on nbgrader's Gradebook, never on
+exit codes. Budget: a few minutes on two cores; each cell has a 10 s timeout.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import nbformat
+import pytest
+from nbgrader_helpers import course_tools
+
+ct = course_tools
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("course")
+
+    def one(assignment):
+        root = ct.copy_course(base / assignment)
+        return ct.grade_assignment(root, assignment)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {a: pool.submit(one, a) for a in ct.ASSIGNMENTS}
+        return {a: f.result() for a, f in futures.items()}
+
+
+def _explain(run, student):
+    res = run.results.get(student)
+    cells = {k: (g.score, g.max_score) for k, g in res.cells.items()} if res else None
+    logs = "\n".join(f"--- {k}\n{v[-3000:]}" for k, v in run.logs.items())
+    return f"{run.assignment}/{student}: {cells}\n{logs}"
+
+
+def _bug_params():
+    return [
+        pytest.param(a, v, id=f"{a}-{v.student}")
+        for a in ct.ASSIGNMENTS
+        for v in ct.variants(a)
+        if v.zero_cells
+    ]
+
+
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+def test_release_has_no_solution_code_and_no_hidden_tests(runs, assignment):
+    run = runs[assignment]
+    release_dir = run.root / "release" / assignment
+    assert (release_dir / f"{assignment}.ipynb").is_file(), run.logs["generate_assignment"]
+    assert ct.leaks(release_dir, ct.source_notebook(run.root, assignment)) == []
+    names = sorted(p.name for p in release_dir.iterdir())
+    assert names == [f"{assignment}.ipynb", "own_work.py"], "the jupytext twin must not be released"
+    nb = nbformat.read(release_dir / f"{assignment}.ipynb", as_version=4)
+    stubs = [c for c in nb.cells if ct.nbgrader_meta(c).get("solution") and c.cell_type == "code"]
+    assert stubs and all("raise NotImplementedError()" in c.source for c in stubs)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    hidden_cells = [
+        c for c in nb.cells if ct.nbgrader_meta(c).get("grade_id", "").startswith("hidden_")
+    ]
+    assert hidden_cells, "every assignment has hidden-test cells"
+    for cell in hidden_cells:
+        assert "assert" not in cell.source, cell.source
+
+
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+def test_reference_solution_scores_full_code_marks(runs, assignment):
+    run = runs[assignment]
+    res = run.results["reference"]
+    assert res.graded, _explain(run, "reference")
+    assert res.code_max > 0
+    for name, grade in res.cells.items():
+        if grade.cell_type == "code":
+            assert grade.score == grade.max_score, (name, _explain(run, "reference"))
+
+
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+def test_blank_release_scores_zero(runs, assignment):
+    res = runs[assignment].results["blank"]
+    assert res.graded
+    assert all(g.score == 0 for g in res.cells.values()), _explain(runs[assignment], "blank")
+
+
+@pytest.mark.parametrize(("assignment", "variant"), _bug_params())
+def test_buggy_submission_scores_partial_marks(runs, assignment, variant):
+    run = runs[assignment]
+    res = run.results[variant.student]
+    assert res.graded, _explain(run, variant.student)
+    for cell in variant.zero_cells:
+        assert res.cells[cell].score == 0, (cell, _explain(run, variant.student))
+    assert 0 < res.code_score < res.code_max, _explain(run, variant.student)
+    hidden = [c for c in variant.zero_cells if c.startswith("hidden_")]
+    assert hidden, "each bug is caught by a hidden test"
+
+
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+def test_infinite_loop_scores_zero_within_the_time_budget(runs, assignment):
+    run = runs[assignment]
+    res = run.results["infinite_loop"]
+    assert res.graded, _explain(run, "infinite_loop")
+    assert res.code_score == 0
+    seconds = run.seconds["autograde infinite_loop"]
+    assert seconds < ct.LOOP_BUDGET_S, f"grading the loop took {seconds:.0f} s"
+    nb = json.loads(
+        (run.root / "autograded" / "infinite_loop" / assignment / f"{assignment}.ipynb").read_text()
+    )
+    looped = next(c for c in nb["cells"] if c["source"].startswith("while True"))
+    errors = [o.get("ename") for o in looped["outputs"] if o["output_type"] == "error"]
+    assert errors and errors[0] in {"KeyboardInterrupt", "CellTimeoutError"}, looped["outputs"]
+
+
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+def test_kernel_kill_scores_zero_and_does_not_stop_the_others(runs, assignment):
+    run = runs[assignment]
+    killer = run.results.get("kernel_kill")
+    # nbgrader records the submission, fails it, and removes its autograded copy
+    assert killer is not None and not killer.graded
+    assert killer.code_score == 0
+    assert "kernel_kill" in run.logs["autograde"]
+    # the same `nbgrader autograde` run went on to grade the students after it
+    later = [s for s in run.results if s > "kernel_kill" and s != "infinite_loop"]
+    assert later and all(run.results[s].graded for s in later), later
+    assert run.results["reference"].code_score == run.results["reference"].code_max
+
+
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+@pytest.mark.parametrize("student", ["edited_tests", "deleted_tests"])
+def test_edited_or_deleted_test_cells_do_not_raise_the_score(runs, assignment, student):
+    run = runs[assignment]
+    variant = next(v for v in ct.variants(assignment) if v.student == student)
+    res, honest = run.results[student], run.results[variant.same_as]
+    assert res.graded, _explain(run, student)
+    assert res.code_score == honest.code_score < honest.code_max, _explain(run, student)
+    assert {k: g.max_score for k, g in res.cells.items()} == {
+        k: g.max_score for k, g in honest.cells.items()
+    }, "points come from the gradebook, not the submitted metadata"
+    graded_nb = nbformat.read(
+        run.root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4
+    )
+    for name in ct.test_cell_ids(graded_nb):
+        cell = next(c for c in graded_nb.cells if ct.nbgrader_meta(c).get("grade_id") == name)
+        assert "the student rewrote this test" not in cell.source
+    assert set(ct.test_cell_ids(graded_nb)) >= {k for k in honest.cells if k.startswith("test_")}

@@ -667,17 +667,40 @@ class CrossEntropyLoss(_Loss):
         return (value if want_value else None), grad
 
     def _index_forward(self, xp, x, t, w):
-        """Loss only, class indices: O(N x chunk_size) working memory, no (N, C) copy.
+        """Loss only, class indices: bounded working memory, no (N, C) copy.
 
         Row max ``m`` first (it also serves the finite check), then
-        ``s = sum exp(x - m)`` accumulated over blocks of classes; the loss is
+        ``s = sum exp(x - m)`` accumulated over blocks of ``chunk_size`` classes
+        (O(N x chunk_size) memory); the loss is
         ``a log s + b (m - x_y) - ck sum_c w_c (x_c - m)``, each term computed
-        from differences to ``m`` so large logits lose no precision.
+        from differences to ``m`` so large logits lose no precision. On NumPy the
+        fused kernel does the same per block of rows, in a scratch buffer of
+        about 1 MiB per thread.
         """
-        hi, lo = xp.max(x, axis=1), xp.min(x, axis=1)
-        self._check_logits(xp, x, hi, lo)
         keep, t_safe, a, b, ck, denom = self._coefficients(xp, x, t, w)
         N, C = x.shape
+        if array_api_compat.is_numpy_namespace(xp):
+            from . import _ce_numpy
+
+            with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+                _, logs, zy, zw, hi, lo = _ce_numpy.fused_value_and_grad(
+                    x, t_safe, None, None, None, w, want_zw=ck is not None, want_grad=False
+                )
+            self._check_logits(xp, x, hi, lo)
+        else:
+            hi, lo = xp.max(x, axis=1), xp.min(x, axis=1)
+            self._check_logits(xp, x, hi, lo)
+            logs, zy, zw = self._streaming_stats(xp, x, t_safe, w, hi, want_zw=ck is not None)
+        with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            rows = a * logs - b * zy
+            if ck is not None:
+                rows = rows - ck * zw
+            rows = xp.where(keep, rows, xp.zeros_like(rows))
+            return self._reduce(xp, rows, denom, N)
+
+    def _streaming_stats(self, xp, x, t_safe, w, hi, *, want_zw):
+        """``log s``, ``x_y - m``, ``sum_c w_c (x_c - m)`` from blocks of ``chunk_size`` classes."""
+        C = x.shape[1]
         with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             m = xp.where(xp.isfinite(hi), hi, xp.zeros_like(hi))[:, None]
             s = zw = None
@@ -686,15 +709,11 @@ class CrossEntropyLoss(_Loss):
                 z = x[:, start:stop] - m
                 part = xp.sum(xp.exp(z), axis=1)
                 s = part if s is None else s + part
-                if ck is not None:
+                if want_zw:
                     zpart = xp.sum(z, axis=1) if w is None else z @ w[start:stop]
                     zw = zpart if zw is None else zw + zpart
             zy = xp.take_along_axis(x, t_safe[:, None], axis=1)[:, 0] - m[:, 0]
-            rows = a * xp.log(s) - b * zy
-            if ck is not None:
-                rows = rows - ck * zw
-            rows = xp.where(keep, rows, xp.zeros_like(rows))
-            return self._reduce(xp, rows, denom, N)
+            return xp.log(s), zy, zw
 
     # ---- forward + backward ----------------------------------------------------------
 

@@ -39,6 +39,9 @@ from .precision import (
     update_ce_memory,
     update_summation_precision,
 )
+from .regimes import plot_batch_vs_dataset, update_batch_vs_dataset
+from .scaling import plot_accumulation, plot_sum_vs_mean, update_accumulation, update_sum_vs_mean
+from .validation import plot_train_val, update_train_val
 
 __all__ = [
     "COLORS",
@@ -50,18 +53,26 @@ __all__ = [
     "LineSet",
     "builder_of",
     "new_figure",
+    "plot_accumulation",
     "plot_batch_size_sweep",
+    "plot_batch_vs_dataset",
     "plot_ce_memory",
     "plot_gradient_noise",
     "plot_lse_overflow",
     "plot_summation_precision",
+    "plot_sum_vs_mean",
+    "plot_train_val",
     "set_limits",
     "update_figure",
+    "update_accumulation",
     "update_batch_size_sweep",
+    "update_batch_vs_dataset",
     "update_ce_memory",
     "update_gradient_noise",
     "update_lse_overflow",
     "update_summation_precision",
+    "update_sum_vs_mean",
+    "update_train_val",
 ]
 
 
@@ -80,6 +91,12 @@ class FigureSpec:
 
 FIGURES: list[FigureSpec] = [
     FigureSpec(
+        "lesson1_batch_vs_dataset",
+        "Lesson 1: batch or dataset loss?",
+        "batch_vs_dataset",
+        plot_batch_vs_dataset,
+    ),
+    FigureSpec(
         "lesson3_lse_overflow", "Lesson 3: the log-sum-exp trick", "lse_overflow", plot_lse_overflow
     ),
     FigureSpec(
@@ -93,6 +110,21 @@ FIGURES: list[FigureSpec] = [
         "Lessons 4-5: loss curves per batch size",
         "batch_size_sweep",
         plot_batch_size_sweep,
+    ),
+    FigureSpec(
+        "lesson5_sum_vs_mean",
+        "Lesson 5: sum vs mean and the learning rate",
+        "sum_vs_mean",
+        plot_sum_vs_mean,
+    ),
+    FigureSpec(
+        "lesson6_accumulation", "Lesson 6: gradient accumulation", "accumulation", plot_accumulation
+    ),
+    FigureSpec(
+        "lesson7_train_val",
+        "Lesson 7: training vs validation, early stopping",
+        "train_val",
+        plot_train_val,
     ),
     FigureSpec(
         "lesson8_summation_precision",

@@ -119,8 +119,9 @@ LOG_FORMATTER = FuncFormatter(_log_label)
 
 
 def log_ticks(axis, lo: float, hi: float) -> None:
-    """Ticks for a log axis spanning ``lo..hi``: 1-2-5 within two decades, decades beyond."""
+    """Ticks for a log axis spanning ``lo..hi``: 1-2-3-5-7 within a decade, 1-2-5 within two,
+    decades beyond (numticks caps the count on very wide spans)."""
     decades = np.log10(hi) - np.log10(lo) if lo > 0 and hi > lo else 0.0
-    subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
+    subs = (1.0, 2.0, 3.0, 5.0, 7.0) if decades < 1 else (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
     axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
     axis.set_major_formatter(LOG_FORMATTER)

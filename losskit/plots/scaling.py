@@ -1,0 +1,162 @@
+"""Lessons 5-6 figures: sum vs mean reduction, and gradient accumulation.
+
+``plot_sum_vs_mean``: left, the three parameter trajectories in the (weight,
+bias) plane: mean at lr (solid), sum at lr/B (dashed, on top of it: the same
+steps), sum at lr (B-times larger steps; it can leave the view or diverge).
+Right, each update's per-example batch loss (log scale).
+
+``plot_accumulation``: training-set loss per update for one batch of
+``sum(sizes)`` examples and three ways of accumulating micro-batches, one axes
+for the equal split and one for the unequal split; each legend entry carries
+the largest parameter deviation from the one-batch run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
+from ._style import COLORS, FONT, finite, style_axes
+
+__all__ = [
+    "plot_accumulation",
+    "plot_sum_vs_mean",
+    "update_accumulation",
+    "update_sum_vs_mean",
+]
+
+_RUNS = (
+    # field suffix, label, style
+    ("mean", "mean, lr", {"color": COLORS["blue"], "linewidth": 4.5, "alpha": 0.75}),
+    (
+        "sum_scaled",
+        "sum, lr / B",
+        {"color": COLORS["vermillion"], "linestyle": "--", "linewidth": 2.2},
+    ),
+    ("sum_same_lr", "sum, lr (B× larger steps)", {"color": COLORS["green"], "linewidth": 1.8}),
+)
+
+
+def _span(*arrays):
+    v = np.concatenate([finite(a) for a in arrays])
+    return (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+
+
+class SumVsMeanFigure(FigureBuilder):
+    """Mean at lr vs sum at lr/B vs sum at lr: parameter paths and per-update losses."""
+
+    result_type = "SumVsMeanResult"
+    figsize = (13.0, 4.9)
+
+    def layout(self, **options):
+        self.ax_path, self.ax_loss = self.fig.subplots(1, 2)
+        style_axes(
+            self.ax_path, title="Parameter trajectories", xlabel="weight w₁", ylabel="bias b"
+        )
+        style_axes(
+            self.ax_loss,
+            title="Per-update batch loss",
+            xlabel="update",
+            ylabel="batch MSE per example",
+            ylog=True,
+        )
+        self.paths = LineSet(self.ax_path)
+        self.losses = LineSet(self.ax_loss)
+        (self.start,) = self.ax_path.plot(
+            [], [], ls="none", marker="o", ms=10, color=COLORS["black"], label="start", zorder=5
+        )
+        self.note = self.ax_path.text(
+            0.02, 0.03, "", transform=self.ax_path.transAxes, fontsize=FONT["note"], va="bottom"
+        )
+
+    def update(self, r):
+        paths, losses = [], []
+        for key, label, style in _RUNS:
+            p = np.asarray(getattr(r, f"params_{key}"), dtype=float)
+            bias = p[:, -1]
+            weight = p[:, 0]
+            paths.append((weight, bias, {**style, "label": label}))
+            losses.append((np.arange(1, p.shape[0]), getattr(r, f"loss_{key}"), style))
+        self.paths.set(paths)
+        self.losses.set(losses)
+        self.start.set_data([paths[0][0][0]], [paths[0][1][0]])
+        # frame the mean path (the one the others are compared with); a sum-at-lr path
+        # that flies off or diverges is noted rather than allowed to squash the view
+        mean_w, mean_b = paths[0][0], paths[0][1]
+        lo_w, hi_w = _span(mean_w)
+        lo_b, hi_b = _span(mean_b)
+        pad = 0.25 * max(hi_w - lo_w, hi_b - lo_b, 1e-3)
+        self.ax_path.set_xlim(lo_w - pad, hi_w + pad)
+        self.ax_path.set_ylim(lo_b - pad, hi_b + pad)
+        ref = np.concatenate([finite(losses[0][1]), finite(losses[1][1])])
+        cap = 1e3 * float(ref.max()) if ref.size else np.inf
+        wild = np.asarray(losses[2][1], dtype=float)
+        set_limits(
+            self.ax_loss,
+            x=[losses[0][0]],
+            y=[losses[0][1], losses[1][1], wild[wild <= cap]],
+            margin=0.05,
+        )
+        same = "bit for bit" if r.bitwise_equal else f"max |Δθ| = {r.max_deviation:.2g}"
+        notes = [f"B = {r.batch_size}, lr = {r.lr:g}: sum at lr/B matches mean {same}"]
+        bad = [name for name, msg in r.diverged.items() if msg]
+        if bad:
+            notes.append("diverged: " + ", ".join(bad))
+        else:
+            notes.append(f"sum at lr: max |Δθ| = {r.max_deviation_same_lr:.3g}")
+        self.note.set_text("\n".join(notes))
+        self.ax_path.legend(fontsize=FONT["legend"], loc="upper right")
+        return self.fig
+
+
+_METHODS = (
+    ("full", "one batch of Σn", {"color": COLORS["black"], "linewidth": 4.5, "alpha": 0.45}),
+    ("correct", "micro-batches × nₘ/Σn", {"color": COLORS["blue"], "linestyle": "--"}),
+    ("naive", "micro-batches ÷ K", {"color": COLORS["vermillion"], "linestyle": ":"}),
+    ("forgot", "forgot ÷ K (K× lr)", {"color": COLORS["green"]}),
+)
+
+
+class AccumulationFigure(FigureBuilder):
+    """Gradient accumulation: one batch vs correctly and wrongly scaled micro-batches."""
+
+    result_type = "AccumulationResult"
+    figsize = (13.0, 4.9)
+
+    def layout(self, **options):
+        self.axes = self.fig.subplots(1, 2, sharey=True)
+        self.lines = []
+        for k, ax in enumerate(self.axes):
+            style_axes(
+                ax,
+                xlabel="update",
+                ylabel="training-set MSE" if k == 0 else None,
+                ylog=True,
+            )
+            self.lines.append(LineSet(ax))
+        self.axes[1].tick_params(labelleft=True)
+
+    def update(self, r):
+        ys = []
+        for k, ax in enumerate(self.axes):
+            series = []
+            for name, label, style in _METHODS:
+                y = np.asarray(getattr(r, f"loss_{name}")[k], dtype=float)
+                if name != "full":
+                    dev = float(getattr(r, f"max_deviation_{name}")[k])
+                    label = (
+                        f"{label}: max|Δθ| {dev:.1e}" if np.isfinite(dev) else f"{label}: diverged"
+                    )
+                series.append((np.arange(y.size), y, {**style, "label": label}))
+                ys.append(y)
+            self.lines[k].set(series)
+            sizes = " + ".join(str(s) for s in r.micro_batch_sizes[k])
+            ax.set_title(f"{r.cases[k]} split: {sizes}", fontsize=FONT["title"])
+            ax.legend(fontsize=FONT["legend"] - 1, loc="upper right")
+        for ax in self.axes:
+            set_limits(ax, x=[np.arange(r.n_updates + 1)], y=ys, margin=0.05)
+        return self.fig
+
+
+plot_sum_vs_mean, update_sum_vs_mean = make_plot_functions(SumVsMeanFigure, "sum_vs_mean")
+plot_accumulation, update_accumulation = make_plot_functions(AccumulationFigure, "accumulation")

@@ -340,18 +340,20 @@ def _run_fused(
 ):
     """LinearRegression + MSELoss: ``r = [x, 1] @ Wa - y``; ``grad Wa = c [x, 1]^T r``.
 
-    ``c = 2 / (B * n_out)`` for a mean, ``2`` for a sum: the MSE gradient. Without
-    momentum or weight decay the factor ``-lr * c`` is folded into a transposed
-    copy of the epoch's data, so a step is two matmuls, a subtraction and two
-    writes. Per-step losses come from the residuals, reduced once per epoch.
+    ``c = 2 / (B * n_out)`` for a mean, ``2`` for a sum: the MSE gradient.
+    Without momentum or weight decay, two folds make a step two matmuls and an
+    add: the target joins the data as extra columns with a fixed ``-1`` weight
+    (``[x, 1, y] @ [W; b; -I] = r``), and the factor ``-lr * c`` is folded into a
+    transposed copy of the epoch's data (zero rows for the target columns, so
+    the ``-I`` block never moves). Residuals are kept per step (a list append)
+    and the per-step losses reduced once per epoch.
     """
     R = model.n_runs
     n, d = X.shape
     dtype = X.dtype
     dev = be.device
     n_out = model.n_outputs
-    ones = xp.ones((n, 1), dtype=dtype, device=dev)
-    Xa = xp.concat([X, ones], axis=1)
+    Xa = xp.concat([X, xp.ones((n, 1), dtype=dtype, device=dev)], axis=1)
     Wa = xp.concat([model.params["W"], model.params["b"][:, None, :]], axis=1)  # (R, d+1, n_out)
     mean = reduction == "mean"
     lr, mom, wd = opt.lr, opt.momentum, opt.weight_decay
@@ -361,26 +363,37 @@ def _run_fused(
     B = sizes[0]
     n_full = sum(1 for b in sizes if b == B)
     starts = [j * B for j in range(nb)]
-    used = sum(sizes)
     batch_loss, epoch_train, epoch_val, epoch_time = [], [], [], []
     traj = [Wa] if record_params else None
-    resid = xp.empty((R, used, n_out), dtype=dtype, device=dev)
+    if plain:
+        Z = xp.concat([Xa, y], axis=1)  # (n, d+1+n_out)
+        minus_eye = -xp.eye(n_out, dtype=dtype, device=dev)
+        Wz = xp.concat([Wa, xp.broadcast_to(minus_eye, (R, n_out, n_out))], axis=1)
+        frozen = xp.zeros((R, n_out, n), dtype=dtype, device=dev)
 
     def scale(b):
         return 2.0 / (b * n_out) if mean else 2.0
 
     for e in range(epochs):
-        Xe = _gather(xp, Xa, orders[e, ...], R, n)
-        Ye = _gather(xp, y, orders[e, ...], R, n)
+        rs = []
         if plain:
-            steps_T = {b: (-lr * scale(b)) * Xe.mT for b in set(sizes)}
-        for s, b in zip(starts, sizes, strict=True):
-            xb = Xe[:, s : s + b, :]
-            r = xb @ Wa - Ye[:, s : s + b, :]
-            resid[:, s : s + b, :] = r
-            if plain:
-                Wa = Wa + steps_T[b][:, :, s : s + b] @ r
-            else:
+            Ze = _gather(xp, Z, orders[e, ...], R, n)
+            ZeT = Ze[:, :, : d + 1].mT
+            steps_T = {b: xp.concat([(-lr * scale(b)) * ZeT, frozen], axis=1) for b in set(sizes)}
+            for s, b in zip(starts, sizes, strict=True):
+                r = Ze[:, s : s + b, :] @ Wz
+                rs.append(r)
+                Wz = Wz + steps_T[b][:, :, s : s + b] @ r
+                if traj is not None:
+                    traj.append(Wz[:, : d + 1, :])
+            Wa = Wz[:, : d + 1, :]
+        else:
+            Xe = _gather(xp, Xa, orders[e, ...], R, n)
+            Ye = _gather(xp, y, orders[e, ...], R, n)
+            for s, b in zip(starts, sizes, strict=True):
+                xb = Xe[:, s : s + b, :]
+                r = xb @ Wa - Ye[:, s : s + b, :]
+                rs.append(r)
                 g = scale(b) * (xb.mT @ r)
                 if wd:
                     g = g + wd * Wa
@@ -388,8 +401,9 @@ def _run_fused(
                     velocity = g if velocity is None else mom * velocity + g
                     g = velocity
                 Wa = Wa - lr * g
-            if traj is not None:
-                traj.append(Wa)
+                if traj is not None:
+                    traj.append(Wa)
+        resid = xp.concat(rs, axis=1)
         sq = resid * resid
         full = xp.sum(xp.reshape(sq[:, : n_full * B, :], (R, n_full, B * n_out)), axis=2)
         parts = [full]

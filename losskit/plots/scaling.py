@@ -69,9 +69,13 @@ class SumVsMeanFigure(FigureBuilder):
             0.02, 0.03, "", transform=self.ax_path.transAxes, fontsize=FONT["note"], va="bottom"
         )
 
-    def update(self, r):
+    def update(self, r, *, focus=None):
+        """``focus``: a run (``"mean"``, ``"sum_scaled"``, ``"sum_same_lr"``) to stress;
+        the other runs are drawn faint."""
         paths, losses = [], []
         for key, label, style in _RUNS:
+            if focus is not None and key not in (focus, "mean"):
+                style = {**style, "alpha": 0.25}
             p = np.asarray(getattr(r, f"params_{key}"), dtype=float)
             bias = p[:, -1]
             weight = p[:, 0]
@@ -136,11 +140,15 @@ class AccumulationFigure(FigureBuilder):
             self.lines.append(LineSet(ax))
         self.axes[1].tick_params(labelleft=True)
 
-    def update(self, r):
+    def update(self, r, *, focus=None):
+        """``focus``: a method (``"correct"``, ``"naive"``, ``"forgot"``) to stress against
+        the one-batch run; the others are drawn faint."""
         ys = []
         for k, ax in enumerate(self.axes):
             series = []
             for name, label, style in _METHODS:
+                if focus is not None and name not in (focus, "full"):
+                    style = {**style, "alpha": 0.25}
                 y = np.asarray(getattr(r, f"loss_{name}")[k], dtype=float)
                 if name != "full":
                     dev = float(getattr(r, f"max_deviation_{name}")[k])

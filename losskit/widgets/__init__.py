@@ -21,19 +21,30 @@ from ._fuzz import random_value
 from .noise import GradientNoisePanel
 from .overflow import LSEOverflowPanel
 from .precision import PrecisionMemoryPanel
+from .regimes import BatchVsDatasetPanel
+from .scaling import AccumulationPanel, SumVsMeanPanel
+from .validation import TrainValPanel
 
 __all__ = [
     "PANELS",
+    "AccumulationPanel",
+    "BatchVsDatasetPanel",
     "GradientNoisePanel",
     "LSEOverflowPanel",
     "Panel",
     "PrecisionMemoryPanel",
+    "SumVsMeanPanel",
+    "TrainValPanel",
     "detect_mode",
     "random_value",
 ]
 
 PANELS: dict[str, type[Panel]] = {
-    "lse_overflow": LSEOverflowPanel,
-    "gradient_noise": GradientNoisePanel,
-    "precision_memory": PrecisionMemoryPanel,
+    "batch_vs_dataset": BatchVsDatasetPanel,  # lesson 1
+    "lse_overflow": LSEOverflowPanel,  # lesson 3
+    "gradient_noise": GradientNoisePanel,  # lesson 4
+    "sum_vs_mean": SumVsMeanPanel,  # lesson 5
+    "accumulation": AccumulationPanel,  # lesson 6
+    "train_val": TrainValPanel,  # lesson 7
+    "precision_memory": PrecisionMemoryPanel,  # lesson 8
 }

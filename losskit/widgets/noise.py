@@ -8,21 +8,9 @@ import numpy as np
 from ..experiments.noise import default_batch_sizes
 from ..plots import plot_batch_size_sweep, plot_gradient_noise
 from ._base import Panel
+from ._controls import WIDE, choice_slider
 
 __all__ = ["GradientNoisePanel"]
-
-_WIDE = {"description_width": "initial"}
-
-
-def _slider(options, value, description, width="330px"):
-    return W.SelectionSlider(
-        options=list(options),
-        value=value,
-        description=description,
-        continuous_update=False,
-        style=_WIDE,
-        layout=W.Layout(width=width),
-    )
 
 
 class GradientNoisePanel(Panel):
@@ -44,16 +32,16 @@ class GradientNoisePanel(Panel):
 
     def make_controls(self):
         return {
-            "batch_size": _slider(
+            "batch_size": choice_slider(
                 [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], 32, "batch size B"
             ),
-            "n_samples": _slider([100, 200, 500, 1000], 500, "dataset size N"),
-            "n_draws": _slider([100, 200, 400, 800], 200, "draws per B"),
+            "n_samples": choice_slider([100, 200, 500, 1000], 500, "dataset size N"),
+            "n_draws": choice_slider([100, 200, 400, 800], 200, "draws per B"),
             "seeds": W.IntSlider(
-                value=4, min=1, max=12, description="seeds", continuous_update=False, style=_WIDE
+                value=4, min=1, max=12, description="seeds", continuous_update=False, style=WIDE
             ),
             "epochs": W.IntSlider(
-                value=6, min=1, max=20, description="epochs", continuous_update=False, style=_WIDE
+                value=6, min=1, max=20, description="epochs", continuous_update=False, style=WIDE
             ),
         }
 

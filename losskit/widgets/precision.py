@@ -7,22 +7,9 @@ import numpy as np
 
 from ..plots import plot_ce_memory, plot_summation_precision
 from ._base import Panel
+from ._controls import WIDE, choice_slider
 
 __all__ = ["PrecisionMemoryPanel"]
-
-_WIDE = {"description_width": "initial"}
-MIB = 2**20
-
-
-def _slider(options, value, description, width="330px"):
-    return W.SelectionSlider(
-        options=list(options),
-        value=value,
-        description=description,
-        continuous_update=False,
-        style=_WIDE,
-        layout=W.Layout(width=width),
-    )
 
 
 class PrecisionMemoryPanel(Panel):
@@ -44,20 +31,20 @@ class PrecisionMemoryPanel(Panel):
 
     def make_controls(self):
         return {
-            "batch_size": _slider([2**k for k in range(13)], 128, "batch size B"),
-            "n_classes": _slider(
+            "batch_size": choice_slider([2**k for k in range(13)], 128, "batch size B"),
+            "n_classes": choice_slider(
                 [10, 100, 1_000, 10_000, 50_000, 100_000, 1_000_000], 50_000, "classes C"
             ),
             "dtype": W.Dropdown(
                 options=["float16", "float32", "float64"],
                 value="float32",
                 description="dtype",
-                style=_WIDE,
+                style=WIDE,
             ),
-            "chunk_size": _slider([2**k for k in range(8, 17)], 4096, "stream chunk"),
-            "n_max": _slider([10**k for k in range(3, 7)], 10**6, "terms up to n"),
+            "chunk_size": choice_slider([2**k for k in range(8, 17)], 4096, "stream chunk"),
+            "n_max": choice_slider([10**k for k in range(3, 7)], 10**6, "terms up to n"),
             "measure": W.Checkbox(
-                value=False, description="measure peak memory (slower)", style=_WIDE, indent=False
+                value=False, description="measure peak memory (slower)", style=WIDE, indent=False
             ),
         }
 

@@ -1,0 +1,164 @@
+"""Lessons 5-6 panels: sum vs mean with learning-rate scaling, and gradient accumulation."""
+
+from __future__ import annotations
+
+from ..plots import plot_accumulation, plot_sum_vs_mean
+from ._base import Panel
+from ._controls import checkbox, choice_slider, int_slider, log_slider, toggle
+
+__all__ = ["AccumulationPanel", "SumVsMeanPanel"]
+
+_RUN_NAMES = {
+    "mean": "mean at lr",
+    "sum_scaled": "sum at lr / B",
+    "sum_same_lr": "sum at lr",
+}
+
+
+class SumVsMeanPanel(Panel):
+    """Mean at lr, sum at lr/B and sum at lr from one start (``sum_vs_mean``), overlaid.
+
+    Controls: ``reduction`` and ``scale_lr`` choose the run you are looking at
+    (mean; sum at lr/B; sum at lr), drawn over the mean-at-lr reference, the
+    other runs faint; ``batch_size``, ``lr``, ``epochs``, ``drop_last`` (keeping
+    a short last batch breaks the sum/mean equivalence). A run that diverges
+    says so in the message area.
+    """
+
+    title = "Sum vs mean reduction, and scaling the learning rate"
+    lesson = "Lesson 5 · sum at lr/B takes the mean's steps; sum at lr takes B-times larger ones"
+    figsize = (13.0, 4.9)
+
+    def make_controls(self):
+        return {
+            "reduction": toggle(["mean", "sum"], "sum", "reduction"),
+            "scale_lr": checkbox(True, "scale lr by 1/B (sum)"),
+            "batch_size": choice_slider(
+                [1, 2, 3, 4, 8, 10, 16, 32, 50, 64, 100, 128, 256, 512, 1024], 32, "batch size B"
+            ),
+            "lr": log_slider(0.05, -3, 0, "learning rate"),
+            "epochs": int_slider(2, 1, 5, "epochs"),
+            "drop_last": checkbox(True, "drop last partial batch"),
+        }
+
+    def setup_figure(self):
+        pass
+
+    def focus(self):
+        v = self.controls
+        if v["reduction"].value == "mean":
+            return "mean"
+        return "sum_scaled" if v["scale_lr"].value else "sum_same_lr"
+
+    def compute(self, v, backend):
+        return self.run(
+            "sum_vs_mean",
+            batch_size=v["batch_size"],
+            lr=v["lr"],
+            epochs=v["epochs"],
+            n_samples=512,
+            drop_last=v["drop_last"],
+            backend=backend,
+            seed=0,
+        )
+
+    def draw(self, result):
+        plot_sum_vs_mean(result, fig=self.figure, focus=self.focus())
+
+    def readout_rows(self, r):
+        focus = self.focus()
+        step = {"mean": r.lr, "sum_scaled": r.lr, "sum_same_lr": r.lr * r.batch_size}[focus]
+        final = getattr(r, f"epoch_loss_{focus}")[-1]
+        return [
+            ("your run", f"{_RUN_NAMES[focus]} (B = {r.batch_size}, lr = {r.lr:.3g})"),
+            ("effective step vs mean at lr", f"{step / r.lr:g}× (lr per example {step:.3g})"),
+            ("final training loss", f"{final:.4g} (mean at lr: {r.epoch_loss_mean[-1]:.4g})"),
+            (
+                "sum at lr/B vs mean",
+                "identical bit for bit"
+                if r.bitwise_equal
+                else f"max |Δθ| = {r.max_deviation:.3g}"
+                + ("" if r.power_of_two else " (B not a power of two: rounding)"),
+            ),
+            ("sum at lr vs mean", f"max |Δθ| = {r.max_deviation_same_lr:.3g}"),
+        ]
+
+    def notes(self, r):
+        msg = r.diverged.get(self.focus())
+        return [msg] if msg else []
+
+
+class AccumulationPanel(Panel):
+    """K micro-batches vs one batch of ``sum(sizes)`` (``accumulation``): equal and unequal.
+
+    Controls: the equal split (``micro_batch`` examples × ``k`` micro-batches),
+    the unequal split (``first`` + ``second``), ``scaling`` (which accumulation
+    to stress: weighted by nₘ/Σn, divided by K, or the forgotten division),
+    ``lr``, ``n_updates``. Splits that need more examples per update than the
+    200 samples are rejected with the experiment's message.
+    """
+
+    title = "Gradient accumulation: right and wrong scaling"
+    lesson = "Lesson 6 · K micro-batch means ÷ K equal one batch only when the sizes are equal"
+    figsize = (13.0, 4.9)
+
+    def make_controls(self):
+        return {
+            "micro_batch": choice_slider([1, 2, 4, 8, 16, 32, 64], 4, "equal: micro-batch"),
+            "k": int_slider(4, 1, 8, "× K micro-batches"),
+            "first": int_slider(8, 1, 64, "unequal: first"),
+            "second": int_slider(2, 1, 64, "+ second"),
+            "scaling": toggle(["all", "correct", "naive", "forgot"], "all", "stress"),
+            "lr": log_slider(0.05, -3, 0, "learning rate"),
+            "n_updates": int_slider(30, 5, 60, "updates", step=5),
+        }
+
+    def setup_figure(self):
+        pass
+
+    def compute(self, v, backend):
+        return self.run(
+            "accumulation",
+            equal_sizes=(v["micro_batch"],) * v["k"],
+            unequal_sizes=(v["first"], v["second"]),
+            lr=v["lr"],
+            n_updates=v["n_updates"],
+            n_samples=200,
+            backend=backend,
+            seed=0,
+        )
+
+    def draw(self, result):
+        scaling = self.controls["scaling"].value
+        plot_accumulation(result, fig=self.figure, focus=None if scaling == "all" else scaling)
+
+    def readout_rows(self, r):
+        rows = []
+        for k, case in enumerate(r.cases):
+            sizes = "+".join(str(s) for s in r.micro_batch_sizes[k])
+            rows.append(
+                (
+                    f"{case} ({sizes}) max |Δθ| vs one batch",
+                    f"weighted {r.max_deviation_correct[k]:.2g}, ÷K {r.max_deviation_naive[k]:.2g},"
+                    f" forgot ÷K {r.max_deviation_forgot[k]:.2g}",
+                )
+            )
+            rows.append(
+                (
+                    f"{case}: first-update gradient error",
+                    f"weighted {r.first_grad_deviation_correct[k]:.2g}, "
+                    f"÷K {r.first_grad_deviation_naive[k]:.2g}",
+                )
+            )
+        return rows
+
+    def notes(self, r):
+        import numpy as np
+
+        bad = [
+            f"{case} split: the {name} run diverged (lr {r.lr:.3g} too large for it)"
+            for name in ("full", "correct", "naive", "forgot")
+            for k, case in enumerate(r.cases)
+            if not np.all(np.isfinite(getattr(r, f"loss_{name}")[k]))
+        ]
+        return bad

@@ -1,0 +1,92 @@
+"""Lesson 7 panel: training vs validation loss per batch and per epoch, with early stopping."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from ..plots import plot_train_val
+from ._base import Panel
+from ._controls import WIDE, choice_slider, int_slider, log_slider
+
+__all__ = ["TrainValPanel"]
+
+
+class TrainValPanel(Panel):
+    """An RBF model that overfits 15 points, watched per batch and per epoch (``train_val``).
+
+    Controls: ``patience`` and ``min_delta`` (early stopping), ``n_centers``
+    (model size: more RBF centres overfit more), ``batch_size`` (1..20: more
+    than the 15 training points is rejected), ``lr`` (too large diverges: the
+    message says so), ``max_epochs``.
+    """
+
+    title = "Training vs validation loss, and early stopping"
+    lesson = "Lesson 7 · validation once per epoch on fixed weights; stop when it stops improving"
+    figsize = (13.5, 5.0)
+
+    def make_controls(self):
+        return {
+            "patience": int_slider(20, 1, 60, "patience (epochs)"),
+            "min_delta": W.FloatSlider(
+                value=0.0,
+                min=0.0,
+                max=0.02,
+                step=0.001,
+                readout_format=".3f",
+                description="min_delta",
+                continuous_update=False,
+                style=WIDE,
+                layout=W.Layout(width="330px"),
+            ),
+            "n_centers": int_slider(40, 2, 80, "model size (RBF centres)"),
+            "batch_size": int_slider(5, 1, 20, "batch size"),
+            "lr": log_slider(0.2, -2, 1, "learning rate"),
+            "max_epochs": choice_slider([50, 100, 150, 200, 300], 150, "max epochs"),
+        }
+
+    def setup_figure(self):
+        pass
+
+    def compute(self, v, backend):
+        return self.run(
+            "train_val",
+            max_epochs=v["max_epochs"],
+            batch_size=v["batch_size"],
+            lr=v["lr"],
+            patience=v["patience"],
+            min_delta=v["min_delta"],
+            n_centers=v["n_centers"],
+            backend=backend,
+            seed=0,
+        )
+
+    def draw(self, result):
+        plot_train_val(result, fig=self.figure)
+
+    def readout_rows(self, r):
+        best = r.best_epoch
+        rows = [
+            ("updates per epoch", f"{r.updates_per_epoch} (batch size {r.batch_size_setting})"),
+            (
+                "best epoch (restored)",
+                f"{best + 1}: validation {r.epoch_val_loss[best]:.4g}, "
+                f"training {r.epoch_train_loss[best]:.4g}"
+                if best is not None
+                else "none",
+            ),
+            (
+                "stopped",
+                f"after epoch {r.stopped_epoch + 1} of {r.max_epochs}"
+                if r.stopped_epoch is not None
+                else f"no: ran all {len(r.epoch_train_loss)} epochs",
+            ),
+            (
+                "without stopping, at the end",
+                f"training {r.full_epoch_train_loss[-1]:.4g}, "
+                f"validation {r.full_epoch_val_loss[-1]:.4g}",
+            ),
+        ]
+        return rows
+
+    def notes(self, r):
+        return [r.diverged] if r.diverged else []

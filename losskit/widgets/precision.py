@@ -12,6 +12,9 @@ from ._controls import WIDE, choice_slider
 __all__ = ["PrecisionMemoryPanel"]
 
 
+MIB = 2**20
+
+
 class PrecisionMemoryPanel(Panel):
     """Summation error per method (``summation_precision``) beside CE memory (``ce_memory``).
 

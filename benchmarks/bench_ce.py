@@ -24,6 +24,7 @@ import argparse
 import gc
 import os
 import statistics
+import sys
 import time
 import tracemalloc
 
@@ -182,7 +183,11 @@ def format_table(info, results) -> str:
 
 
 def main(argv=None) -> int:
-    """Command-line entry (``python benchmarks/bench_ce.py``, ``losskit bench``)."""
+    """Entry point: ``python benchmarks/bench_ce.py [options]``, or ``losskit bench ce``.
+
+    ``argv`` None means the defaults (``losskit bench`` calls ``main()`` with its
+    own command line in ``sys.argv``, which is not ours to parse).
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--classes", type=int, default=50_000)
@@ -190,7 +195,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="losskit and torch threads")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)
     info, results = run(
         args.batch, args.classes, args.dtype, args.repeats, args.warmup, args.threads
     )
@@ -199,4 +204,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

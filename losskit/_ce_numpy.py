@@ -51,6 +51,16 @@ def set_num_threads(n: int) -> None:
         _num_threads = n
 
 
+def _forget_pool_after_fork() -> None:
+    # A forked child inherits the pool object but not its threads: start afresh.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:

@@ -16,6 +16,11 @@ its numbers). Bad input raises ``ValueError``/``TypeError`` saying what was wron
 what was expected, what was given and the likely fix; NaN/inf in the input is
 refused unless ``check_finite=False``. float16 input is computed in float32 and
 returned in float16.
+
+Arguments every loss takes (keyword): ``reduction`` (``"mean"``, ``"sum"``,
+``"none"``) and ``check_finite`` (default True: one pass refuses NaN/inf in the
+input, target and weights with a ``ValueError``; False skips it and lets NaN
+propagate, as PyTorch does).
 """
 
 from __future__ import annotations
@@ -142,7 +147,7 @@ class _PointwiseLoss(_Loss):
                 value = xp.sum(elems)
             else:
                 value = elems
-            value = xp.astype(value, out_dtype) if value.dtype != out_dtype else value
+            value = _as_array(xp, value, out_dtype)
         if want_grad:
             if self.reduction == "mean":
                 g = g / float(_size(x))
@@ -152,6 +157,13 @@ class _PointwiseLoss(_Loss):
     def _pointwise(self, xp, x, y, want_grad):
         """Per-element losses and (if ``want_grad``) their derivatives w.r.t. ``x``."""
         raise NotImplementedError
+
+
+def _as_array(xp, value, dtype):
+    """``value`` as a ``dtype`` array (NumPy reductions give scalars; losskit gives 0-d arrays)."""
+    if value.dtype != dtype:
+        value = xp.astype(value, dtype)
+    return xp.asarray(value) if array_api_compat.is_numpy_namespace(xp) else value
 
 
 def _size(x) -> int:
@@ -546,6 +558,11 @@ class CrossEntropyLoss(_Loss):
                     f"{self.ignore_index}); if {value} marks padding, pass "
                     f"ignore_index={value}"
                 )
+            elif C == 1:
+                fix = (
+                    "one output column cannot hold two classes; for binary labels with one "
+                    "logit per sample use BCEWithLogitsLoss, or give the model 2 outputs"
+                )
             else:
                 fix = (
                     f"labels must be 0..{C - 1}; if they start at 1 subtract 1, otherwise the "
@@ -585,6 +602,15 @@ class CrossEntropyLoss(_Loss):
         if self.check_finite and not finite:
             V.require_finite(xp, x, "input (logits)", self._where)  # raises, with counts
         C = x.shape[1]
+        if C == 1:
+            warnings.warn(
+                f"{self._where}: the logits have a single class (shape {tuple(x.shape)}): "
+                f"softmax over one class is 1, so the loss and its gradient are always 0. "
+                f"For binary classification with one output per sample use "
+                f"BCEWithLogitsLoss (targets 0/1), or give the model 2 outputs.",
+                UserWarning,
+                stacklevel=4,
+            )
         if C >= 2 and finite and float(xp.min(lo)) >= 0.0 and float(xp.max(hi)) <= 1.0:
             tol = 1e-3 if x.dtype in (xp.float32, xp.float64) else 1e-2
             row_sums = xp.sum(x, axis=1)
@@ -660,8 +686,8 @@ class CrossEntropyLoss(_Loss):
             value, grad = self._index_value_and_grad(xp, x, t, w)
         else:
             value, grad = self._index_forward(xp, x, t, w), None
-        if value is not None and value.dtype != out_dtype:
-            value = xp.astype(value, out_dtype)
+        if value is not None:
+            value = _as_array(xp, value, out_dtype)
         if grad is not None and grad.dtype != out_dtype:
             grad = xp.astype(grad, out_dtype)
         return (value if want_value else None), grad

@@ -283,6 +283,45 @@ def test_softmax_output_passed_as_logits_warns(backend):
         CrossEntropyLoss()(backend.asarray(np.log(p) * 3), tb)
 
 
+def test_single_class_logits_warn_and_binary_labels_point_to_bce(backend):
+    x = backend.asarray(np.random.default_rng(17).standard_normal((4, 1)))
+    with pytest.warns(UserWarning, match="single class.*always 0.*BCEWithLogitsLoss"):
+        value = CrossEntropyLoss()(x, backend.asarray(np.zeros(4, dtype=np.int64)))
+    assert float(backend.to_host(value)) == 0.0
+    with pytest.raises(ValueError, match="target 1 out of range for 1 classes.*BCEWithLogitsLoss"):
+        CrossEntropyLoss()(x, backend.asarray(np.array([0, 1, 1, 0])))
+
+
+def test_reduced_values_are_zero_d_arrays_on_numpy():
+    rng = np.random.default_rng(18)
+    x, t = rng.standard_normal((4, 3)), rng.integers(0, 3, 4)
+    for value in (
+        CrossEntropyLoss()(x, t),
+        CrossEntropyLoss(reduction="sum").value_and_grad(x, t)[0],
+        MSELoss()(x, x + 1),
+        BCEWithLogitsLoss(reduction="sum")(x, np.ones_like(x)),
+    ):
+        assert isinstance(value, np.ndarray) and value.shape == ()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+: fork of a threaded process
+def test_thread_pool_survives_fork():
+    """A forked child must not wait forever on the parent's (absent) pool threads."""
+    import multiprocessing
+
+    x = np.random.default_rng(19).standard_normal((64, 10_000)).astype(np.float32)
+    t = np.zeros(64, dtype=np.int64)
+    expected = float(CrossEntropyLoss()(x, t))  # starts the pool in the parent
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_ce_value, (x, t)).get(timeout=60)
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+def _ce_value(x, t):
+    return float(CrossEntropyLoss().value_and_grad(x, t)[0])
+
+
 def test_check_finite_switch(backend):
     x = np.array([[0.0, np.nan], [1.0, 2.0]])
     xb, tb = _on(backend, x, np.array([0, 1]))

@@ -50,7 +50,7 @@ def test_against_pytorch(backend, name, dtype):
     for reduction in ("mean", "sum", "none"):
         loss = getattr(losskit, case["loss"])(**case["options"], **arrays, reduction=reduction)
         with warnings.catch_warnings():
-            if name == "ce_all_ignored":  # documented: NaN like PyTorch, with a warning
+            if name in ("ce_all_ignored", "ce_one_class"):  # documented, with a warning
                 warnings.simplefilter("ignore", UserWarning)
             value, grad = loss.value_and_grad(x, y)
             forward = loss(x, y)

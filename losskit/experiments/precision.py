@@ -117,7 +117,7 @@ def summation_precision(
     ``"numpy"``, not ``"auto"``: the lesson's figures (100958.34) are the NumPy
     running sum, while CuPy's prefix sum is a parallel scan (not sequential).
     ``seed`` is accepted for the common signature; nothing is random.
-    Defaults take about 0.1 s.
+    Defaults take about 0.2 s.
     """
     where = "summation_precision"
     b = get_backend(backend)

@@ -46,7 +46,7 @@ def time_panel(cls, n: int, seed: int = 0):
     return np.asarray(times), rejected
 
 
-def main(argv=None) -> int:
+def main(argv=()) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     from losskit.widgets import PANELS
 
@@ -78,4 +78,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(None))

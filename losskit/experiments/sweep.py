@@ -103,7 +103,7 @@ class BatchSizeSweepResult:
 
 def batch_size_sweep(
     batch_sizes=(1, 4, 16, 64, 256),
-    seeds=None,
+    seeds=tuple(range(16)),
     epochs=20,
     n_samples=1000,
     lr=0.05,
@@ -121,7 +121,7 @@ def batch_size_sweep(
     """Train ``len(seeds)`` runs per batch size on noisy linear data; see the result class.
 
     ``seeds``: list of ints, the run seeds (initialisation and sample orders);
-    default ``list(range(16))``. ``seed``: the dataset's seed. ``lr``: learning
+    default ``tuple(range(16))`` (16 runs). ``seed``: the dataset's seed. ``lr``: learning
     rate (> 0); a value that makes some runs diverge is reported in
     ``diverged``, never raised. ``reduction``: ``"mean"`` or ``"sum"``.
     ``dtype``: None (the backend's default), ``"float32"`` or ``"float64"``.
@@ -131,7 +131,7 @@ def batch_size_sweep(
     """
     n = check_int(n_samples, "n_samples", _WHERE, minimum=1)
     sizes = check_int_sequence(batch_sizes, "batch_sizes", _WHERE, minimum=1, maximum=n)
-    seeds = check_seeds(list(range(16)) if seeds is None else seeds, _WHERE)
+    seeds = check_seeds(seeds, _WHERE)
     epochs = check_int(epochs, "epochs", _WHERE, minimum=1)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
     lr = check_learning_rate(lr, _WHERE)

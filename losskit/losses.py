@@ -31,6 +31,7 @@ import array_api_compat
 
 from . import _validation as V
 from .backend import errstate
+from .numerics import log_softmax
 
 __all__ = [
     "BCELoss",
@@ -699,9 +700,13 @@ class CrossEntropyLoss(_Loss):
         ``s = sum exp(x - m)`` accumulated over blocks of ``chunk_size`` classes
         (O(N x chunk_size) memory); the loss is
         ``a log s + b (m - x_y) - ck sum_c w_c (x_c - m)``, each term computed
-        from differences to ``m`` so large logits lose no precision. On NumPy the
-        fused kernel does the same per block of rows, in a scratch buffer of
-        about 1 MiB per thread.
+        from differences to ``m`` so large logits lose no precision. This is
+        :func:`losskit.numerics.streaming_logsumexp` with the max known up front
+        (the finite check needs it anyway), so no rescaling of the running sum,
+        and ``log s`` kept apart from ``m``: ``lse - x_y`` would round to
+        ulp(|m|), about 1e-3 for float32 logits of 1e4. On NumPy the fused
+        kernel does the same per block of rows, in a scratch buffer of about
+        ``_ce_numpy.CHUNK_BYTES`` per thread.
         """
         keep, t_safe, a, b, ck, denom = self._coefficients(xp, x, t, w)
         N, C = x.shape
@@ -771,7 +776,11 @@ class CrossEntropyLoss(_Loss):
             return self._reduce(xp, rows, denom, x.shape[0]), grad
 
     def _prob_value_and_grad(self, xp, x, t, w, want_grad):
-        """Probability targets: ``l_i = sum_c w_c t_c (m + log s - x_c)``; mean over N."""
+        """Probability targets: ``l_i = -sum_c w_c t_c log_softmax(x)_c``; mean over N.
+
+        Through :func:`losskit.numerics.log_softmax` (max-shifted, as PyTorch);
+        the gradient ``softmax(x) sum_c w_c t_c - w t`` reuses its result.
+        """
         hi, lo = xp.max(x, axis=1), xp.min(x, axis=1)
         self._check_logits(xp, x, hi, lo)
         eps, (N, C) = self.label_smoothing, x.shape
@@ -779,15 +788,11 @@ class CrossEntropyLoss(_Loss):
             if eps:
                 t = (1.0 - eps) * t + eps / C
             wt = t if w is None else t * w[None, :]
-            mass = xp.sum(wt, axis=1)  # sum_c w_c t_c per row
-            z = x - xp.where(xp.isfinite(hi), hi, xp.zeros_like(hi))[:, None]
-            e = xp.exp(z)
-            s = xp.sum(e, axis=1)
-            rows = mass * xp.log(s) - xp.sum(wt * z, axis=1)
-            value = self._reduce(xp, rows, None, N)
+            logp = log_softmax(x, axis=1)
+            value = self._reduce(xp, -xp.sum(wt * logp, axis=1), None, N)
             grad = None
             if want_grad:
-                grad = e * (mass / s)[:, None] - wt
+                grad = xp.exp(logp) * xp.sum(wt, axis=1)[:, None] - wt
                 if self.reduction == "mean":
                     grad = grad / float(N)
         return value, grad

@@ -418,6 +418,20 @@ def test_cross_entropy_numpy_fast_path_equals_strict_generic_path(dtype, monkeyp
     np.testing.assert_allclose(g_np, np.asarray(g_s), **tol)
 
 
+def test_fused_path_on_non_contiguous_logits(monkeypatch):
+    monkeypatch.setattr(_ce_numpy, "CHUNK_BYTES", 1 << 12)
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((300, 40))
+    t = rng.integers(0, 40, 300)
+    loss = CrossEntropyLoss(label_smoothing=0.1)
+    expected = loss.value_and_grad(np.ascontiguousarray(x), t)
+    for view in (np.asfortranarray(x), np.repeat(x, 2, axis=1)[:, ::2]):
+        assert not view.flags.c_contiguous
+        for a, b in zip(loss.value_and_grad(view, t), expected, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-16)
+        np.testing.assert_allclose(loss(view, t), expected[0], rtol=1e-13)
+
+
 def _cupy_or_skip():
     try:
         import cupy

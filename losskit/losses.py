@@ -17,8 +17,8 @@ what was expected, what was given and the likely fix; NaN/inf in the input is
 refused unless ``check_finite=False``. float16 input is computed in float32 and
 returned in float16.
 
-Arguments every loss takes (keyword): ``reduction`` (``"mean"``, ``"sum"``,
-``"none"``) and ``check_finite`` (default True: one pass refuses NaN/inf in the
+Arguments every loss takes: ``reduction`` (``"mean"``, ``"sum"``, ``"none"``)
+and the keyword-only ``check_finite`` (default True: one pass refuses NaN/inf in the
 input, target and weights with a ``ValueError``; False skips it and lets NaN
 propagate, as PyTorch does).
 """
@@ -610,7 +610,7 @@ class CrossEntropyLoss(_Loss):
                 f"For binary classification with one output per sample use "
                 f"BCEWithLogitsLoss (targets 0/1), or give the model 2 outputs.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         if C >= 2 and finite and float(xp.min(lo)) >= 0.0 and float(xp.max(hi)) <= 1.0:
             tol = 1e-3 if x.dtype in (xp.float32, xp.float64) else 1e-2
@@ -622,7 +622,7 @@ class CrossEntropyLoss(_Loss):
                     f"applies log-softmax itself. Pass the raw scores (logits); applying "
                     f"softmax twice flattens the loss and shrinks the gradient.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
 
     # ---- per-row coefficients from the targets ---------------------------------------
@@ -655,7 +655,7 @@ class CrossEntropyLoss(_Loss):
                 f"{self.ignore_index}, so the mean is over zero samples: the loss is NaN "
                 f"(as in PyTorch) and the gradient is zero.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return keep, t_safe, a, b, ck, denom
 

@@ -237,8 +237,9 @@ def test_all_targets_ignored_mean_is_nan_with_zero_gradient(backend):
     """Documented choice: match PyTorch (NaN value, zero gradient) and warn."""
     x = backend.asarray(np.random.default_rng(9).standard_normal((3, 4)))
     t = backend.asarray(np.full(3, -100))
-    with pytest.warns(UserWarning, match="all 3 targets equal ignore_index=-100"):
+    with pytest.warns(UserWarning, match="all 3 targets equal ignore_index=-100") as record:
         value, grad = CrossEntropyLoss().value_and_grad(x, t)
+    assert record[0].filename == __file__
     assert np.isnan(backend.to_host(value))
     assert np.all(backend.to_host(grad) == 0)
     with warnings.catch_warnings():
@@ -274,10 +275,15 @@ def test_softmax_output_passed_as_logits_warns(backend):
     rng = np.random.default_rng(11)
     p = rng.dirichlet(np.ones(5), size=8)
     pb, tb = _on(backend, p, rng.integers(0, 5, 8))
-    with pytest.warns(UserWarning, match="look like probabilities"):
+    with pytest.warns(UserWarning, match="look like probabilities") as record:
         CrossEntropyLoss()(pb, tb)
-    with pytest.warns(UserWarning, match="look like probabilities"):
+    assert record[0].filename == __file__  # points at the caller's line
+    with pytest.warns(UserWarning, match="look like probabilities") as record:
         CrossEntropyLoss().value_and_grad(pb, tb)
+    assert record[0].filename == __file__
+    with pytest.warns(UserWarning, match="look like probabilities") as record:
+        CrossEntropyLoss().grad(pb, backend.asarray(np.eye(5)[np.arange(8) % 5]))
+    assert record[0].filename == __file__
     with warnings.catch_warnings():  # genuine logits: silent
         warnings.simplefilter("error")
         CrossEntropyLoss()(backend.asarray(np.log(p) * 3), tb)

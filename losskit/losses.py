@@ -25,6 +25,7 @@ propagate, as PyTorch does).
 
 from __future__ import annotations
 
+import operator
 import warnings
 
 import array_api_compat
@@ -410,12 +411,15 @@ class CrossEntropyLoss(_Loss):
     If every target equals ``ignore_index``, ``"mean"`` is 0/0 = NaN with a zero
     gradient, exactly as PyTorch; losskit also warns (``UserWarning``).
 
-    The forward pass alone (``loss(x, y)`` with class indices) reads the logits
-    in blocks of ``chunk_size`` classes and never builds an ``(N, C)`` copy; the
-    gradient is written once into its ``(N, C)`` output (on NumPy by a fused,
-    row-chunked, multi-threaded kernel; on CuPy by fused GPU kernels).
-    Logits whose rows all lie in [0, 1] and sum to 1 look like probabilities
-    (softmax applied twice): that is legal, but losskit warns.
+    The forward pass alone (``loss(x, y)`` with class indices) never builds an
+    ``(N, C)`` copy: it reads the logits in blocks of ``chunk_size`` classes (on
+    NumPy: blocks of rows, in a ~2 MiB scratch per thread). ``grad`` and
+    ``value_and_grad`` write the gradient once into its ``(N, C)`` output, the
+    only large allocation (on NumPy a fused, row-chunked, multi-threaded kernel,
+    ``losskit._ce_numpy``; on CuPy fused GPU kernels, ``losskit._ce_cupy``).
+
+    Warnings (legal input, likely mistakes): rows that all lie in [0, 1] and sum
+    to 1 (softmax output passed as logits); a single class (the loss is always 0).
     """
 
     def __init__(
@@ -432,8 +436,6 @@ class CrossEntropyLoss(_Loss):
         where = self._where
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
             try:
-                import operator
-
                 ignore_index = operator.index(ignore_index)
             except TypeError:
                 raise TypeError(

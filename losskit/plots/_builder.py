@@ -156,7 +156,8 @@ class LineSet:
 
     def __init__(self, ax, **default_style):
         self.ax = ax
-        self.default = {"linewidth": LW, **normalize_kwargs(default_style, Line2D)}
+        # alpha=None: a property a later style leaves out goes back to its default
+        self.default = {"linewidth": LW, "alpha": None, **normalize_kwargs(default_style, Line2D)}
         self.lines = []
 
     def set(self, series):
@@ -185,13 +186,18 @@ def _span(values, log: bool, margin: float, include=()):
     lo, hi = float(v.min()), float(v.max())
     if log:
         lo, hi = np.log10(lo), np.log10(hi)
-    if hi - lo < 1e-12 * max(1.0, abs(hi)):
-        pad = 0.5 if log else max(abs(hi) * 0.1, 0.5)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not hi - lo >= 1e-12 * max(1.0, abs(hi)):  # also catches inf - inf
+            pad = 0.5 if log else max(min(abs(hi), 1e300) * 0.1, 0.5)
+        else:
+            pad = min((hi - lo) * margin, 1e300)
         lo, hi = lo - pad, hi + pad
-    else:
-        pad = (hi - lo) * margin
-        lo, hi = lo - pad, hi + pad
-    return (10.0**lo, 10.0**hi) if log else (lo, hi)
+    # near the float range a margin can overflow: keep the limits drawable
+    if log:
+        lo, hi = min(max(lo, -280.0), 280.0), min(max(hi, -280.0), 280.0)
+        return (10.0**lo, 10.0**hi) if hi > lo else (10.0 ** (lo - 1), 10.0 ** (lo + 1))
+    lo, hi = max(lo, -1e300), min(hi, 1e300)
+    return (lo, hi) if hi > lo else (lo - 1.0, lo + 1.0)
 
 
 def set_limits(ax, *, x=(), y=(), margin=0.05, xinclude=(), yinclude=()):

@@ -298,7 +298,8 @@ class Panel:
                 notes = list(self.notes(result))
                 rows = self.readout_rows(result)
                 self._render()
-            notes += [f"{w.category.__name__}: {w.message}" for w in caught]
+            if not notes:  # a divergence note already tells what the overflow warnings would
+                notes = [f"{w.category.__name__}: {w.message}" for w in caught]
         except EXPECTED_ERRORS as exc:
             self._show([self._startup_note, str(exc) or type(exc).__name__])
             return False
@@ -321,6 +322,9 @@ class Panel:
             for ax in self.figure.get_axes()
         ]
 
+    def _draw_canvas(self):
+        self.figure.canvas.draw()
+
     def _render(self):
         fig = self.figure
         if self.mode == "ipympl":
@@ -328,7 +332,9 @@ class Panel:
             return
         # Constrained layout costs as much as a draw: run it only when tick labels
         # grew past the margins it made (or shrank a lot), else keep the margins.
-        fig.canvas.draw()
+        # (errstate: matplotlib's log locator may overflow on data near 1e300.)
+        with np.errstate(over="ignore"):
+            self._draw_canvas()
         widths, laid = self._label_widths(), getattr(self, "_laid_out_for", None)
         if (
             laid is None
@@ -336,7 +342,8 @@ class Panel:
             or any(w > old or w < old - 3 for w, old in zip(widths, laid, strict=True))
         ):
             fig.set_layout_engine("constrained")
-            fig.canvas.draw()
+            with np.errstate(over="ignore"):
+                self._draw_canvas()
             fig.set_layout_engine("none")
             self._laid_out_for = self._label_widths()
         buf = io.BytesIO()

@@ -13,9 +13,12 @@ __all__ = ["PrecisionMemoryPanel"]
 
 
 MIB = 2**20
+MEASURE_LIMIT = 256 * MIB  # one (B, C) array larger than this is not measured live
 
 
 class PrecisionMemoryPanel(Panel):
+    _skipped = False
+
     """Summation error per method (``summation_precision``) beside CE memory (``ce_memory``).
 
     Controls: ``batch_size`` B and ``n_classes`` C of the logits, ``dtype``
@@ -59,13 +62,17 @@ class PrecisionMemoryPanel(Panel):
         summation = self.run(
             "summation_precision", n_values=n_values, dtype=v["dtype"], backend=backend
         )
+        # tracemalloc over a forward of more than a few hundred MiB takes seconds:
+        # too slow for a slider; the computed byte counts stay exact
+        itemsize = {"float16": 2, "float32": 4, "float64": 8}[v["dtype"]]
+        self._skipped = v["measure"] and v["batch_size"] * v["n_classes"] * itemsize > MEASURE_LIMIT
         memory = self.run(
             "ce_memory",
             batch_size=v["batch_size"],
             n_classes=v["n_classes"],
             dtype=v["dtype"],
             chunk_size=v["chunk_size"],
-            measure=v["measure"],
+            measure=v["measure"] and not self._skipped,
             backend=backend,
             seed=0,
         )
@@ -75,6 +82,16 @@ class PrecisionMemoryPanel(Panel):
         summation, memory = result
         plot_summation_precision(summation, fig=self.fig_sum)
         plot_ce_memory(memory, fig=self.fig_mem)
+
+    def notes(self, result):
+        if not self._skipped:
+            return []
+        return [
+            f"Not measured: one ({result[1].batch_size:,}, {result[1].n_classes:,}) array is "
+            f"{result[1].bytes_logits / MIB:,.0f} MiB, and tracing a forward that large takes "
+            f"seconds. The computed byte counts are exact; call ce_memory(measure=True) in a "
+            f"cell to measure it."
+        ]
 
     def readout_rows(self, result):
         s, m = result

@@ -1,0 +1,334 @@
+"""Lesson panels driven headless: set a control's ``.value``, read the artists and the readout.
+
+Panels run in inline mode on the Agg canvas with ``debounce=0`` (no event loop
+here, so every change refreshes synchronously); the fuzz tests make hundreds of
+random changes a student could make and require an answer for each: an updated
+figure, or a message in the panel, never an exception or an internal error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import ipywidgets as W
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from losskit import available_backends
+from losskit.plots import builder_of
+from losskit.widgets import (
+    PANELS,
+    AccumulationPanel,
+    BatchVsDatasetPanel,
+    GradientNoisePanel,
+    LSEOverflowPanel,
+    Panel,
+    PrecisionMemoryPanel,
+    SumVsMeanPanel,
+    TrainValPanel,
+    detect_mode,
+    random_value,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def make(cls, **values):
+    return cls(backend="numpy", mode="inline", debounce=0, **values)
+
+
+@pytest.fixture(params=list(PANELS), ids=list(PANELS))
+def panel(request):
+    return make(PANELS[request.param])
+
+
+def test_registry_lists_every_lesson_panel():
+    assert set(PANELS.values()) == {
+        GradientNoisePanel,
+        LSEOverflowPanel,
+        SumVsMeanPanel,
+        AccumulationPanel,
+        TrainValPanel,
+        BatchVsDatasetPanel,
+        PrecisionMemoryPanel,
+    }
+    assert all(issubclass(cls, Panel) for cls in PANELS.values())
+
+
+def test_panel_contract(panel):
+    assert panel.error is None, panel.error
+    assert panel.result is not None
+    assert isinstance(panel.figure, Figure)
+    assert isinstance(panel.readout, W.HTML) and "<table" in panel.readout.value
+    assert isinstance(panel.widget, W.Box)
+    assert all(isinstance(c, W.ValueWidget) for c in panel.controls.values())
+    assert panel.controls["backend"].value == "numpy"
+    assert set(available_backends()) <= set(panel.controls["backend"].options)
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bytes(panel._image.value).startswith(PNG)
+    assert panel.refresh() is True
+    # expensive controls fire on release, not while dragging
+    for name, control in panel.controls.items():
+        if isinstance(control, W.widgets.widget_int._Int | W.widgets.widget_float._Float):
+            assert control.continuous_update is False, name
+
+
+def test_unknown_control_is_a_type_error():
+    with pytest.raises(TypeError, match="unknown control.*'bogus'.*valid names"):
+        make(LSEOverflowPanel, bogus=1)
+
+
+def test_initial_values_are_applied():
+    p = make(TrainValPanel, patience=3, n_centers=10)
+    assert p.result.patience == 3 and p.result.n_centers == 10
+
+
+def test_unusable_backend_falls_back_with_a_message():
+    if "cupy" in available_backends():
+        pytest.skip("CuPy is usable here")
+    p = LSEOverflowPanel(backend="cupy", mode="inline", debounce=0)
+    assert p.controls["backend"].value == "numpy"
+    assert "cupy" in p.error and "Using numpy" in p.error
+    assert p.result is not None
+
+
+def test_other_backend_computes_there():
+    if "array_api_strict" not in available_backends():
+        pytest.skip("array_api_strict not installed")
+    p = make(LSEOverflowPanel)
+    p.controls["backend"].value = "array_api_strict"
+    assert p.error is None and p.result.backend == "array_api_strict"
+    p.controls["dtype"].value = "float16"  # the array API has no float16: a message
+    assert "float16" in p.error and p.result.backend == "array_api_strict"
+
+
+# ----- each panel: controls move the figure's artists and the readout -----------------------
+
+
+def test_lse_overflow_panel():
+    p = make(LSEOverflowPanel)
+    b = builder_of(p.figure)
+    p.controls["scale"].value = 1000.0
+    assert b.mark_lines.lines[0].get_xdata()[0] == pytest.approx(1000.0)
+    assert "[1000, 2000, 3000]" in p.readout.value
+    assert "float32 naive" in p.readout.value and "nan" in p.readout.value
+    p.controls["dtype"].value = "float16"
+    assert b.limit_lines.lines[0].get_xdata()[0] == pytest.approx(
+        p.result.exp_threshold_scale["float16"]
+    )
+    p.controls["dtype"].value = "all three"
+    assert len(b.limit_lines.lines) == 3
+    p.controls["method"].value = "stable"
+    assert len(b.naive.lines) == 0
+    # float16 with a huge scale: the logits themselves overflow -> message, old figure kept
+    before = p.result
+    p.controls["dtype"].value = "float16"
+    p.controls["scale"].value = 1e5
+    assert p.error and "float16" in p.error and "65504" in p.error
+    assert p.result is not before and p.result.dtypes == ("float16",)  # the last valid one
+    p.controls["scale"].value = 10.0
+    assert p.error is None
+
+
+def test_gradient_noise_panel():
+    p = make(GradientNoisePanel)
+    b = builder_of(p.fig_noise)
+    p.controls["batch_size"].value = 64
+    assert b.highlight.get_xdata().tolist() == [64]
+    assert "variance at B = 64" in p.readout.value
+    assert 64 in p.result[1].batch_sizes
+    sweep = builder_of(p.fig_sweep)
+    assert len(sweep.medians.lines) == 3  # B = 1, the chosen B, B = N
+    p.controls["seeds"].value = 2
+    assert p.result[1].seeds.tolist() == [0, 1]
+    # batch larger than the dataset
+    p.controls["batch_size"].value = 1024
+    assert "batch size" in p.error and str(p.controls["n_samples"].value) in p.error
+    p.controls["n_samples"].value = 1000
+    assert p.error is not None  # 1024 > 1000 still
+    p.controls["batch_size"].value = 512
+    assert p.error is None and b.highlight.get_xdata().tolist() == [512]
+
+
+def test_sum_vs_mean_panel():
+    p = make(SumVsMeanPanel)
+    b = builder_of(p.figure)
+    assert "bit for bit" in p.readout.value  # B = 32, a power of two
+    p.controls["batch_size"].value = 10
+    assert p.result.batch_size == 10 and "bit for bit" not in b.note.get_text()
+    p.controls["scale_lr"].value = False
+    assert "10×" in p.readout.value  # sum at lr: B times the mean's step
+    mean, scaled, same = b.paths.lines
+    assert same.get_alpha() != 0.25 and scaled.get_alpha() == 0.25
+    p.controls["batch_size"].value = 1024  # more than the 512 samples
+    assert "1024" in p.error and "512" in p.error
+
+
+def test_accumulation_panel():
+    p = make(AccumulationPanel)
+    b = builder_of(p.figure)
+    p.controls["first"].value = 6
+    p.controls["second"].value = 6  # an equal "unequal" split: ÷K is right again
+    assert p.result.max_deviation_naive[1] < 1e-12
+    p.controls["first"].value = 10
+    assert p.result.max_deviation_naive[1] > 1e-6
+    assert "10 + 6" in b.axes[1].get_title()
+    p.controls["scaling"].value = "naive"
+    assert [line.get_alpha() for line in b.lines[0].lines][3] == 0.25
+    p.controls["micro_batch"].value = 64
+    p.controls["k"].value = 8  # 512 examples per update > 200 samples
+    assert "512" in p.error and "200" in p.error
+
+
+def test_batch_vs_dataset_panel():
+    p = make(BatchVsDatasetPanel)
+    b = builder_of(p.figure)
+    p.controls["batch_size"].value = 16
+    assert p.result.batch_sizes.tolist() == [200, 16, 1]
+    assert "13 updates/epoch" in p.readout.value  # ceil(200 / 16)
+    assert len(b.bands) == 3
+    p.controls["batch_size"].value = 512  # > N = 200
+    assert "512" in p.error
+    p.controls["batch_size"].value = 32
+    p.controls["lr"].value = 1.0  # SGD diverges: its message, the figure still drawn
+    assert p.error and "diverged" in p.error and p.result.lr == 1.0
+
+
+def test_train_val_panel():
+    p = make(TrainValPanel)
+    b = builder_of(p.figure)
+    p.controls["patience"].value = 3
+    r = p.result
+    assert r.stopped_epoch is not None
+    assert b.stop.get_xdata()[0] == r.stopped_epoch + 1
+    assert f"after epoch {r.stopped_epoch + 1}" in p.readout.value
+    p.controls["n_centers"].value = 5
+    assert p.result.n_centers == 5
+    p.controls["batch_size"].value = 20  # more than the 15 training points
+    assert "15 training samples" in p.error
+    p.controls["batch_size"].value = 15
+    assert p.error is None
+
+
+def test_precision_memory_panel():
+    p = make(PrecisionMemoryPanel)
+    mem = builder_of(p.fig_mem)
+    assert "25,600,000 B = 24.41 MiB" in p.readout.value
+    assert "76,800,000 B = 73.24 MiB" in p.readout.value
+    assert "100958.34" in p.readout.value
+    p.controls["n_classes"].value = 1000
+    assert mem.bars[0].get_width() == pytest.approx(128 * 1000 * 4 / 2**20)
+    p.controls["dtype"].value = "float64"
+    assert p.result[0].dtype == "float64" and "float64" in mem.ax.get_title()
+    p.controls["measure"].value = True
+    assert p.result[1].measured and "measured" in p.readout.value
+    p.controls["n_classes"].value = 1_000_000  # 976 MiB per array: not traced live
+    assert "Not measured" in p.error and not p.result[1].measured
+    p.controls["measure"].value = False
+    assert p.error is None
+
+
+# ----- machinery -----------------------------------------------------------------------------
+
+
+def test_internal_errors_become_messages_not_tracebacks(monkeypatch, capsys):
+    p = make(LSEOverflowPanel)
+
+    def broken(values, backend):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(p, "compute", broken)
+    p.controls["scale"].value = 20.0
+    assert p.error.startswith("internal error (KeyError)")
+    assert "Traceback" not in p.message.value and "KeyError" in p.last_traceback
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+
+
+def test_debounce_coalesces_changes_inside_an_event_loop():
+    p = LSEOverflowPanel(backend="numpy", mode="inline", debounce=0.05)
+    calls = []
+    original = p.refresh
+    p.refresh = lambda: calls.append(1) or original()
+
+    async def drag():
+        for scale in (2.0, 3.0, 4.0, 5.0):
+            p.controls["scale"].value = scale
+        await asyncio.sleep(0.3)
+
+    asyncio.run(drag())
+    assert len(calls) == 1 and p.result.scales.max() >= 5.0
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ipympl's Toolbar vs traitlets
+def test_ipympl_mode_uses_the_canvas_widget():
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    old = matplotlib.get_backend()
+    plt.switch_backend("module://ipympl.backend_nbagg")
+    try:
+        assert detect_mode() == "ipympl"
+        p = LSEOverflowPanel(backend="numpy", debounce=0)
+        assert p.mode == "ipympl" and p.figure.canvas in p.widget.children
+        assert isinstance(p.figure.canvas, W.DOMWidget)
+        p.controls["scale"].value = 50.0
+        assert p.error is None
+        plt.close(p.figure)
+    finally:
+        plt.switch_backend(old)
+    assert detect_mode() == "inline"
+
+
+def test_random_value_stays_inside_what_the_ui_allows():
+    rng = np.random.default_rng(0)
+    slider = W.IntSlider(min=3, max=9, step=2)
+    log = W.FloatLogSlider(min=-2, max=1, step=0.5)
+    choice = W.SelectionSlider(options=[1, 10, 100], value=1)
+    for _ in range(50):
+        assert random_value(slider, rng) in {3, 5, 7, 9}
+        exponent = np.log10(random_value(log, rng))
+        assert -2 <= exponent <= 1 and exponent * 2 == pytest.approx(round(exponent * 2))
+        assert random_value(choice, rng) in {1, 10, 100}
+    assert isinstance(random_value(W.Checkbox(), rng), bool)
+    with pytest.raises(TypeError, match="no rule"):
+        random_value(W.Text(), rng)
+
+
+# ----- fuzz ----------------------------------------------------------------------------------
+
+
+def fuzz(cls, n, seed):
+    p = make(cls)
+    rng = np.random.default_rng(seed)
+    names = [k for k in p.controls if k != "backend"]
+    answered = 0
+    for _ in range(n):
+        control = p.controls[names[int(rng.integers(len(names)))]]
+        value = random_value(control, rng)
+        if value == control.value:
+            continue
+        image = bytes(p._image.value)
+        control.value = value  # never raises
+        assert p.last_traceback is None, p.last_traceback
+        if p.error is None:
+            assert bytes(p._image.value) != image or p.result is not None
+        else:
+            assert isinstance(p.error, str) and p.error.strip()
+            assert p.message.value and "Traceback" not in p.message.value
+        answered += 1
+    assert answered > n // 3
+    return p
+
+
+@pytest.mark.parametrize("name", list(PANELS))
+def test_fuzz_quick(name):
+    fuzz(PANELS[name], 25, seed=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(PANELS))
+def test_fuzz_hundreds_of_changes(name):
+    fuzz(PANELS[name], 300, seed=2)

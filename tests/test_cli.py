@@ -1,0 +1,109 @@
+"""The ``losskit`` command: figures to PNG headless, the environment report, benchmarks."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from losskit import cli
+from losskit.plots import FIGURES
+
+PNG = b"\x89PNG\r\n\x1a\n"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_figures_writes_one_png_per_lesson_figure(tmp_path, capsys):
+    out = tmp_path / "figs"
+    assert cli.main(["figures", "--out", str(out), "--backend", "numpy", "--dpi", "40"]) == 0
+    files = sorted(out.glob("*.png"))
+    assert [f.stem for f in files] == sorted(s.name for s in FIGURES)
+    lessons = {f.stem.split("_")[0] for f in files}
+    assert lessons == {f"lesson{k}" for k in (1, 3, 4, 5, 6, 7, 8)}
+    for f in files:
+        data = f.read_bytes()
+        assert data.startswith(PNG) and len(data) > 2000
+    assert "rendering 9 figure(s) on backend 'numpy'" in capsys.readouterr().out
+
+
+def test_figures_only_and_headless_subprocess(tmp_path):
+    env = {**os.environ, "MPLBACKEND": "", "DISPLAY": ""}  # no display, no backend chosen
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "losskit.cli",
+            "figures",
+            "--out",
+            str(tmp_path),
+            "--backend",
+            "numpy",
+            "--dpi",
+            "30",
+            "--only",
+            "lesson8_ce_memory",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["lesson8_ce_memory.png"]
+    assert (tmp_path / "lesson8_ce_memory.png").read_bytes().startswith(PNG)
+
+
+def test_figures_rejects_unknown_names_and_backends(tmp_path, capsys):
+    assert cli.main(["figures", "--out", str(tmp_path), "--only", "nope"]) == 2
+    assert "unknown figure(s) ['nope']" in capsys.readouterr().err
+    assert cli.main(["figures", "--out", str(tmp_path), "--backend", "tpu"]) == 2
+    assert "unknown backend 'tpu'" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_info_prints_versions_backends_and_gpu(capsys):
+    import matplotlib
+    import numpy
+
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("losskit 0.1.0")
+    assert f"numpy             {numpy.__version__}" in out
+    assert f"matplotlib        {matplotlib.__version__}" in out
+    assert "backends available: numpy" in out
+    assert "cupy" in out and "GPU" in out
+
+
+def test_bench_without_a_checkout_says_so(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(cli, "benchmarks_dir", lambda: tmp_path / "missing")
+    assert cli.main(["bench"]) == 2
+    err = capsys.readouterr().err
+    assert "no benchmarks folder" in err and "pip install -e ." in err
+
+
+def test_bench_rejects_unknown_names(capsys):
+    assert cli.benchmarks_dir() == ROOT / "benchmarks"
+    assert cli.main(["bench", "no_such_bench"]) == 2
+    assert "unknown benchmark(s) ['no_such_bench']" in capsys.readouterr().err
+
+
+def test_bench_panels_harness_times_changes():
+    spec = importlib.util.spec_from_file_location(
+        "bench_panels", ROOT / "benchmarks/bench_panels.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from losskit.widgets import LSEOverflowPanel
+
+    times, rejected = bench.time_panel(LSEOverflowPanel, 6, seed=3)
+    assert 0 < times.size <= 6 and (times > 0).all() and 0 <= rejected <= times.size
+
+
+def test_command_needs_a_subcommand():
+    with pytest.raises(SystemExit):
+        cli.main([])

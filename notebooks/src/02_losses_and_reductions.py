@@ -1,0 +1,254 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 2 — Losses and reductions
+#
+# A loss has two jobs: score each prediction against its target, then **reduce**
+# the batch of scores to the one number the optimizer differentiates. This
+# lesson meets the three losses you will use most, the three reductions, and the
+# gradients they produce, and then the classic mistakes that produce wrong
+# numbers without crashing.
+#
+# losskit's losses are named and reduced exactly as in `torch.nn`:
+# `loss(input, target)` is the value, `loss.grad(input, target)` the gradient
+# with respect to `input`.
+
+# %%
+from IPython import get_ipython
+
+try:  # live figures in JupyterLab and Voila
+    get_ipython().run_line_magic("matplotlib", "widget")
+except Exception:  # no ipympl: the panels show static images instead
+    get_ipython().run_line_magic("matplotlib", "inline")
+
+import numpy as np
+from IPython.display import Markdown, display
+
+import losskit
+
+backend = losskit.get_backend()
+xp = backend.xp
+dtype_name = "float32" if backend.is_gpu else "float64"  # float32 is what GPUs are fast at
+dtype = getattr(xp, dtype_name)
+rng = np.random.default_rng(0)
+Markdown(f"Computing with **{backend.name}** in {dtype_name}.")
+
+# %% [markdown]
+# ## Which loss for which problem
+#
+# | problem | model output | target | loss |
+# |---|---|---|---|
+# | regression | a number per output | a number | `MSELoss` (`L1Loss`, `HuberLoss`) |
+# | one class out of C (digits) | C logits | a class index | `CrossEntropyLoss` |
+# | several labels, or binary | a logit per label | 0/1 per label | `BCEWithLogitsLoss` |
+#
+# `CrossEntropyLoss` applies the softmax itself and `BCEWithLogitsLoss` the
+# sigmoid: both take raw scores (logits).
+#
+# The difference between the last two is **competition**. Softmax turns C logits
+# into probabilities that sum to one, so one class can only gain at the others'
+# expense. A sigmoid per label scores each label on its own.
+#
+# **Predict first:** a patient's model outputs the logits `[2, 2, -1]` for
+# three diagnoses, and the first two are both present. What probabilities do
+# softmax and per-label sigmoid give them?
+
+# %%
+z = backend.asarray([2.0, 2.0, -1.0], dtype=dtype)
+p_softmax = backend.to_host(losskit.softmax(z))
+p_sigmoid = backend.to_host(1.0 / (1.0 + xp.exp(-z)))  # what BCEWithLogitsLoss applies per label
+Markdown(
+    f"Softmax: `{np.round(p_softmax, 3)}` (sum {p_softmax.sum():.3f}): the two true diagnoses "
+    f"split the mass and neither can exceed one half. Sigmoid: `{np.round(p_sigmoid, 3)}`: "
+    f"both are likely, independently. Multi-label problems need BCE, not cross-entropy."
+)
+
+# %% [markdown]
+# ## Three reductions
+#
+# Every loss takes `reduction=`:
+#
+# - `"mean"` divides the sum by the batch size (for pointwise losses, by the
+#   number of elements): each example's gradient carries weight $1/B$, so the
+#   size of a step does not depend on the batch size and a learning rate tuned
+#   at one batch size transfers to another;
+# - `"sum"` adds them up: the gradient grows with $B$;
+# - `"none"` returns the per-example losses, for weighting, hard-example mining
+#   or diagnostics; its `grad` is the gradient of their sum.
+#
+# **Predict first:** a linear model's bias gets the sum of the loss gradients
+# over the batch. Going from a batch of `8` to a batch of `512` drawn from the
+# same data, what happens to the bias gradient under `"mean"`, and under `"sum"`?
+
+# %%
+# One pool of predictions and targets; a batch of size B is its first B examples.
+pool_pred = rng.normal(0.0, 0.3, size=512)
+pool_target = rng.normal(1.0, 0.3, size=512)
+rows = []
+for B in [8, 64, 512]:
+    pred = backend.asarray(pool_pred[:B], dtype=dtype)
+    target = backend.asarray(pool_target[:B], dtype=dtype)
+    cells = []
+    for reduction in ["mean", "sum"]:
+        value, g = losskit.MSELoss(reduction=reduction).value_and_grad(pred, target)
+        cells += [float(backend.to_host(value)), float(backend.to_host(xp.sum(g)))]
+    per_example = losskit.MSELoss(reduction="none")(pred, target)
+    rows.append((B, *cells, tuple(per_example.shape)))
+Markdown(
+    "| B | mean: loss | mean: bias gradient | sum: loss | sum: bias gradient | none: shape |\n"
+    "|---|---|---|---|---|---|\n"
+    + "\n".join(
+        f"| {B} | {a:.3f} | {b:.3f} | {c:.1f} | {d:.1f} | {s} |" for B, a, b, c, d, s in rows
+    )
+)
+
+# %%
+(b_small, *_, g_sum_small, _), (b_big, *_, g_sum_big, _) = rows[0], rows[-1]
+Markdown(
+    f'With `"mean"` the loss and the bias gradient stay near the same values at every batch '
+    f'size: they estimate the same expectation, less noisily as B grows. With `"sum"` the '
+    f"gradient at B = {b_big} is {g_sum_big / g_sum_small:.0f} times the one at B = {b_small} "
+    f"(the batch is {b_big // b_small} times larger): the same learning rate now takes far "
+    f"larger steps. Lesson 5 turns this into the learning-rate rule."
+)
+
+# %% [markdown]
+# ## The gradients, checked against their formulas
+#
+# With $B$ examples (rows), $C$ classes, $p = \mathrm{softmax}(x)$ and $\sigma$ the sigmoid:
+#
+# | loss (mean) | gradient with respect to the input |
+# |---|---|
+# | MSE over $n$ elements | $2(x - y)/n$ |
+# | cross-entropy, class indices | $(p - \mathrm{onehot}(y))/B$ |
+# | BCE with logits over $n$ elements | $(\sigma(x) - y)/n$ |
+# | CE, smoothing $\varepsilon$ | $(p - (1-\varepsilon)\mathrm{onehot}(y) - \varepsilon/C)/B$ |
+# | weighted cross-entropy | each row times $w_{y_i}$, divided by $\sum_i w_{y_i}$ (not by $B$) |
+# | cross-entropy, probability targets $t$ | $(p - t)/B$ |
+#
+# **Predict first:** the cross-entropy gradient of a row sums to what?
+#
+# The cell below compares losskit's `grad` with each formula evaluated directly.
+
+# %%
+B, C = 6, 4
+x = backend.asarray(rng.normal(size=(B, C)), dtype=dtype)
+y_reg = backend.asarray(rng.normal(size=(B, C)), dtype=dtype)
+y_bin = backend.asarray(rng.integers(0, 2, size=(B, C)), dtype=dtype)
+labels = rng.integers(0, C, size=B)
+y_idx = backend.asarray(labels, dtype=xp.int64)
+onehot = backend.asarray(np.eye(C)[labels], dtype=dtype)
+t_prob = backend.asarray(rng.dirichlet(np.ones(C), size=B), dtype=dtype)
+w = backend.asarray([1.0, 2.0, 0.5, 3.0], dtype=dtype)
+w_rows = backend.asarray(np.asarray([1.0, 2.0, 0.5, 3.0])[labels][:, None], dtype=dtype)
+p = losskit.softmax(x)
+sig = 1.0 / (1.0 + xp.exp(-x))
+eps = 0.1
+n = B * C
+
+checks = {
+    "MSE": (losskit.MSELoss().grad(x, y_reg), 2 * (x - y_reg) / n),
+    "CE, class indices": (losskit.CrossEntropyLoss().grad(x, y_idx), (p - onehot) / B),
+    "BCE with logits": (losskit.BCEWithLogitsLoss().grad(x, y_bin), (sig - y_bin) / n),
+    "CE, label smoothing": (
+        losskit.CrossEntropyLoss(label_smoothing=eps).grad(x, y_idx),
+        (p - ((1 - eps) * onehot + eps / C)) / B,
+    ),
+    "CE, class weights": (
+        losskit.CrossEntropyLoss(weight=w).grad(x, y_idx),
+        w_rows * (p - onehot) / xp.sum(w_rows),
+    ),
+    "CE, probability targets": (losskit.CrossEntropyLoss().grad(x, t_prob), (p - t_prob) / B),
+}
+Markdown(
+    "| loss | largest difference from the formula |\n|---|---|\n"
+    + "\n".join(
+        f"| {name} | {float(backend.to_host(xp.max(xp.abs(a - b)))):.1e} |"
+        for name, (a, b) in checks.items()
+    )
+)
+
+# %%
+row_sums = backend.to_host(xp.sum(losskit.CrossEntropyLoss().grad(x, y_idx), axis=1))
+Markdown(
+    f"Every difference is rounding error. Each row of the cross-entropy gradient sums to "
+    f"zero (largest |row sum| {np.abs(row_sums).max():.1e}): probabilities sum to one, and so "
+    f"does the one-hot target. Raising the true class's logit lowers the others by the same total."
+)
+
+# %% [markdown]
+# ## Mistakes that do not crash (and the ones losskit stops)
+#
+# **Predict first:** which of these four mistakes would plain NumPy code let
+# through silently?
+#
+# 1. applying softmax yourself and then passing the probabilities to `CrossEntropyLoss`;
+# 2. passing logits to `BCELoss`, which expects probabilities;
+# 3. a class index equal to the number of classes;
+# 4. predictions of shape `(N, 1)` against targets of shape `(N,)`.
+
+# %%
+import warnings
+
+N = 5
+logits = backend.asarray(rng.normal(size=(N, 3)) * 3, dtype=dtype)
+labels = backend.asarray(rng.integers(0, 3, size=N), dtype=xp.int64)
+attempts = {
+    "1. softmax, then CrossEntropyLoss": lambda: losskit.CrossEntropyLoss()(
+        losskit.softmax(logits), labels
+    ),
+    "2. logits into BCELoss": lambda: losskit.BCELoss()(
+        logits, backend.asarray(np.ones((N, 3)), dtype=dtype)
+    ),
+    "3. class index 3 with 3 classes": lambda: losskit.CrossEntropyLoss()(
+        logits, backend.asarray([0, 1, 2, 3, 0], dtype=xp.int64)
+    ),
+    "4. (N, 1) predictions, (N,) targets": lambda: losskit.MSELoss()(
+        backend.asarray(np.zeros((N, 1)), dtype=dtype), backend.asarray(np.ones(N), dtype=dtype)
+    ),
+}
+report = []
+for name, attempt in attempts.items():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            attempt()
+            outcome = "ran"
+        except (ValueError, TypeError) as exc:
+            outcome = f"{type(exc).__name__}: {exc}"
+    outcome += "".join(f"  \n*warning:* {w.message}" for w in caught)
+    report.append(f"**{name}**  \n{outcome}")
+Markdown("\n\n".join(report))
+
+# %%
+a = np.zeros((N, 1))
+b = np.ones(N)
+Markdown(
+    f"In plain NumPy, mistake 4 broadcasts silently: `(a - b)` has shape {(a - b).shape}, "
+    f"so a mean over it averages {(a - b).size} pairs instead of {N}. losskit refuses "
+    f"mismatched shapes, and warns when cross-entropy's logits look like probabilities."
+)
+
+# %% [markdown]
+# ## What to remember
+#
+# - Regression: MSE. One class out of C: cross-entropy **on logits**, class
+#   indices as targets. Several labels or binary: BCE **with logits**.
+# - `"mean"` keeps the gradient scale independent of the batch size; `"sum"`
+#   makes it grow with B; `"none"` hands you the per-example losses.
+# - The gradients are simple: prediction minus target, scaled by the reduction.
+#
+# Next: [Lesson 3 — the log-sum-exp trick](03_log_sum_exp.ipynb).

@@ -1,0 +1,232 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 3 — The log-sum-exp trick
+#
+# Cross-entropy starts from **logits** $z$ and needs log-probabilities,
+# $\log \mathrm{softmax}(z)_i = z_i - \log \sum_j e^{z_j}$. Written the textbook
+# way, `log(exp(z) / sum(exp(z)))`, it breaks on perfectly ordinary logits:
+# `exp` overflows to `inf`, and `inf / inf` is `NaN`. This lesson finds where it
+# breaks in each floating-point type, and shows the one-line fix every library uses.
+#
+# The first cell picks live figures (ipympl) when available and the array
+# backend: NumPy on a laptop, CuPy on a GPU hub.
+
+# %%
+from IPython import get_ipython
+
+try:  # live figures in JupyterLab and Voila
+    get_ipython().run_line_magic("matplotlib", "widget")
+except Exception:  # no ipympl: the panels show static images instead
+    get_ipython().run_line_magic("matplotlib", "inline")
+
+import numpy as np
+from IPython.display import Markdown, display
+
+import losskit
+
+backend = losskit.get_backend()
+xp = backend.xp
+Markdown(f"Computing with **{backend.name}** (GPU: {backend.is_gpu}).")
+
+# %% [markdown]
+# ## Where does `exp` overflow?
+#
+# `exp(x)` is finite only while it stays below the largest number the type can
+# hold, so the limit is $x = \log(\text{max})$.
+#
+# **Predict first:** float16 tops out in the tens of thousands, float32 near
+# $10^{38}$, float64 near $10^{308}$. Roughly what is the largest logit each one
+# can exponentiate: tens, hundreds, thousands?
+
+# %%
+from decimal import Decimal
+
+from losskit.experiments import lse_overflow
+
+overflow = lse_overflow(backend=backend)  # naive vs stable over a grid of logit scales
+names = list(overflow.dtypes)
+threshold = {name: float(np.log(np.finfo(name).max)) for name in names}
+# float16/float32 limits printed exactly (every binary float is a finite decimal)
+limit = {
+    n: Decimal(float(v)) if n != "float64" else repr(float(v))
+    for n, v in overflow.exp_limit.items()
+}
+Markdown(
+    "| dtype | largest value `finfo.max` | overflow threshold `log(max)` "
+    "| largest x with finite exp(x) | exp of it, in that dtype |\n|---|---|---|---|---|\n"
+    + "\n".join(
+        f"| {name} | {float(np.finfo(name).max):.4g} | {threshold[name]:.2f} "
+        f"| {limit[name]} | {float(overflow.exp_at_limit[name]):.6g} |"
+        for name in names
+    )
+)
+
+# %%
+x16 = overflow.exp_limit["float16"]
+Markdown(
+    f"So `exp` overflows past **{threshold['float16']:.2f}** in float16, "
+    f"**{threshold['float32']:.2f}** in float32 and **{threshold['float64']:.2f}** in float64. "
+    f"In float16 the last safe input is {float(x16)!r}, and its exp is "
+    f"{float(overflow.exp_at_limit['float16']):.0f}, just under the maximum "
+    f"{float(np.finfo(np.float16).max):.0f}. "
+    f"A logit of a dozen is nothing unusual, yet float16 cannot exponentiate it."
+)
+
+# %% [markdown]
+# ## Naive log-softmax against the stable one
+#
+# `losskit.naive_log_softmax` is the textbook formula, kept on purpose for this
+# demonstration; `losskit.log_softmax` is the stable one.
+#
+# **Predict first:** for the logits `[100, 200, 300]`, what will the naive formula
+# give in float16, float32 and float64? What should the answer be? (Hint: the
+# differences between the logits are what matter.)
+
+# %%
+logits = [100.0, 200.0, 300.0]
+rows = []
+for name in ["float16", "float32", "float64"]:
+    z = backend.asarray(logits, dtype=getattr(xp, name))
+    naive = backend.to_host(losskit.naive_log_softmax(z))
+    stable = backend.to_host(losskit.log_softmax(z))
+    rows.append(f"| {name} | `{naive}` | `{stable}` |")
+Markdown("| dtype | naive | stable |\n|---|---|---|\n" + "\n".join(rows))
+
+# %%
+with np.errstate(over="ignore"):
+    exp300 = np.exp(np.float64(300.0))
+big = backend.asarray([1000.0, 2000.0, 3000.0], dtype=xp.float64)
+small16 = backend.asarray([10.0, 11.0, 12.0], dtype=xp.float16)
+Markdown(
+    f"The right answer is `{backend.to_host(losskit.log_softmax(backend.asarray(logits)))}`: "
+    f"only the differences matter. float64 survives `[100, 200, 300]` because "
+    f"exp(300) = {exp300:.4g} is still finite there, but it breaks too at "
+    f"`[1000, 2000, 3000]`: naive `{backend.to_host(losskit.naive_log_softmax(big))}`, "
+    f"stable `{backend.to_host(losskit.log_softmax(big))}`. float16 already fails at "
+    f"`[10, 11, 12]`: naive `{backend.to_host(losskit.naive_log_softmax(small16))}`."
+)
+
+# %% [markdown]
+# ## Why subtracting the maximum is allowed
+#
+# For any constant $m$,
+#
+# $$\frac{e^{z_i}}{\sum_j e^{z_j}} = \frac{e^{-m}\,e^{z_i}}{e^{-m}\sum_j e^{z_j}}
+#   = \frac{e^{z_i - m}}{\sum_j e^{z_j - m}},
+# \qquad
+# \log\sum_j e^{z_j} = m + \log\sum_j e^{z_j - m}.$$
+#
+# This is exact algebra, not an approximation: numerator and denominator are
+# scaled by the same $e^{-m}$. Choosing $m = \max_j z_j$ makes the largest
+# exponent $e^0 = 1$, so nothing can overflow, and the sum is at least $1$, so
+# its log is never $-\infty$.
+
+# %% [markdown]
+# ## The other side: underflow
+#
+# **Predict first:** the logits `[-100, -200, -300]` in float32. Nothing
+# overflows now. Will the naive formula be right?
+
+# %%
+neg = backend.asarray([-100.0, -200.0, -300.0], dtype=xp.float32)
+naive_neg = backend.to_host(losskit.naive_log_softmax(neg))
+stable_neg = backend.to_host(losskit.log_softmax(neg))
+Markdown(
+    f"Naive: `{naive_neg}`. Stable: `{stable_neg}`. In float32 `exp(-200)` underflows "
+    f"to 0 (the smallest positive float32 is about "
+    f"{float(np.finfo(np.float32).smallest_subnormal):.1e}), "
+    f"so the naive log-probabilities become `-inf`: a loss of infinity for a class "
+    f"that is merely unlikely. The stable version never takes the log of a rounded-away "
+    f"probability."
+)
+
+# %% [markdown]
+# ## Try it: the overflow panel
+#
+# The panel builds logits `s × pattern` and sweeps the scale `s`, computing the
+# naive and the stable log-softmax (and the cross-entropy of the least likely
+# class) in the dtype you pick. The marker is the scale on the slider; the readout
+# gives both outputs there and the scale where the naive one first breaks.
+#
+# **Predict first:** with the pattern `1, 2, 3` in float32, at what scale will the
+# naive curve break? Use the thresholds above. Then switch to float16 and to
+# float64 and predict again before you look.
+
+# %%
+from losskit.widgets import LSEOverflowPanel
+
+panel = LSEOverflowPanel(backend=backend)
+display(panel)
+
+# %%
+r = panel.result
+start = ", ".join(
+    f"s = {r.first_failure[name]:.4g} in {name} (log(max) / 3 = {r.exp_threshold_scale[name]:.4g})"
+    for name in r.dtypes
+)
+Markdown(
+    f"At the panel's starting values the naive version first breaks at {start}: where exp of "
+    f"the largest logit, 3s, overflows. Strictly it breaks where the *sum* of the exponentials "
+    f"overflows, a hair earlier. Only float16 shows the difference: there the sum reaches the "
+    f"maximum at s = {overflow.threshold_scale['float16']:.4g}, the largest term alone at "
+    f"{overflow.exp_threshold_scale['float16']:.4g}. "
+    f"The stable curve never breaks. Choose the pattern `−1, −2, −3` to see the underflow side."
+)
+
+# %% [markdown]
+# ## Probabilities saturate too: BCE on sigmoid outputs
+#
+# Binary cross-entropy has the same trap. `BCELoss` takes probabilities, so the
+# model applies a sigmoid first; in float32 the sigmoid rounds to exactly 1 for
+# large logits, and $\log(1 - 1) = -\infty$ (PyTorch and losskit clamp the log at
+# $-100$). `BCEWithLogitsLoss` takes the logit and uses the log-sum-exp form
+# $\log(1 + e^{x}) - x\,y$, which is exact.
+#
+# **Predict first:** a logit of `20` for a sample whose label is 0. The true
+# loss is $\log(1 + e^{20}) \approx 20$. What will `BCELoss(sigmoid(20), 0)` report
+# in float32?
+
+# %%
+x = backend.asarray([20.0], dtype=xp.float32)
+y = backend.asarray([0.0], dtype=xp.float32)
+prob = 1.0 / (1.0 + xp.exp(-x))  # the model's sigmoid output, in float32
+bce_probs = float(backend.to_host(losskit.BCELoss()(prob, y)))
+bce_logits = float(backend.to_host(losskit.BCEWithLogitsLoss()(x, y)))
+
+# Where float32 sigmoid first rounds to exactly 1.
+grid = backend.asarray(np.arange(0.0, 40.0, 0.25), dtype=xp.float32)
+saturated = backend.to_host(1.0 / (1.0 + xp.exp(-grid)) == 1.0)
+first_one = float(backend.to_host(grid)[np.argmax(saturated)])
+Markdown(
+    f"float32 `sigmoid(20)` = {float(backend.to_host(prob)[0])!r}, exactly 1, so "
+    f"`BCELoss` hits the clamp and reports **{bce_probs:g}**; `BCEWithLogitsLoss(20, 0)` "
+    f"reports **{bce_logits:.6g}**, the true value. On a grid of quarter steps, float32 "
+    f"sigmoid first rounds to 1 at x = {first_one:g}. Pass logits, not probabilities, "
+    f"whenever the library offers it."
+)
+
+# %% [markdown]
+# ## What to remember
+#
+# - `exp` overflows past $\log(\text{max})$ of the dtype; the table above gives
+#   the three thresholds, computed from `np.finfo`.
+# - Never compute `log(softmax(z))` as written. Subtract the row maximum
+#   (`losskit.logsumexp`, `losskit.log_softmax`): exact algebra, no overflow, no
+#   underflow to `-inf`.
+# - The same holds for binary losses: feed logits to `BCEWithLogitsLoss`.
+#
+# Next: [Lesson 4 — gradient noise and batch size](04_gradient_noise.ipynb).

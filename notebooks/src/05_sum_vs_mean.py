@@ -1,0 +1,182 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 5 — Sum vs mean, and the learning rate
+#
+# Lesson 2 showed that a summed loss has a gradient $B$ times larger than the
+# mean loss over the same batch. Since SGD steps by `lr × gradient`, the
+# reduction and the learning rate are tied together: change one and you have
+# changed the other. This lesson makes that exact.
+
+# %%
+from IPython import get_ipython
+
+try:  # live figures in JupyterLab and Voila
+    get_ipython().run_line_magic("matplotlib", "widget")
+except Exception:  # no ipympl: the panels show static images instead
+    get_ipython().run_line_magic("matplotlib", "inline")
+
+import numpy as np
+from IPython.display import Markdown, display
+
+import losskit
+from losskit.experiments import batch_size_sweep, sum_vs_mean
+
+backend = losskit.get_backend()
+Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dtype.__name__}.")
+
+# %% [markdown]
+# ## Sum at lr / B is mean at lr
+#
+# With mean reduction an update is $w \leftarrow w - \eta \cdot \frac{1}{B}\sum_i \nabla\ell_i$.
+# With sum reduction and learning rate $\eta / B$ it is
+# $w \leftarrow w - \frac{\eta}{B} \sum_i \nabla\ell_i$: the same update, written differently.
+#
+# `sum_vs_mean` trains one linear regression three ways from the same
+# initialisation and the same sample order: mean at `lr`, sum at `lr`, sum at `lr / B`.
+#
+# **Predict first:** with batch size `32`, how close will the mean run and the
+# "sum at lr / B" run be after a few epochs? Identical, close, or different? And
+# the "sum at the same lr" run?
+
+# %%
+r32 = sum_vs_mean(batch_size=32, backend=backend)
+Markdown(
+    f"B = {r32.batch_size}, lr = {r32.lr}, {r32.epochs} epochs, "
+    f"{len(r32.loss_mean)} updates. Mean at lr vs sum at lr / B: largest parameter difference "
+    f"over the whole trajectory **{r32.max_deviation:g}**, bit for bit identical: "
+    f"**{r32.bitwise_equal}**. Sum at the same lr: largest difference "
+    f"{r32.max_deviation_same_lr:.3g}, final training loss {r32.epoch_loss_sum_same_lr[-1]:.3g} "
+    f"against {r32.epoch_loss_mean[-1]:.4f}: each step was {r32.batch_size} times too large."
+)
+
+# %% [markdown]
+# Bit for bit, because dividing by a power of two only changes a floating-point
+# number's exponent. For other batch sizes `lr / B` is rounded, so the two runs
+# agree only to rounding.
+#
+# **Predict first:** and with batch size `24`?
+
+# %%
+r24 = sum_vs_mean(batch_size=24, backend=backend)
+Markdown(
+    f"B = {r24.batch_size}: bitwise equal **{r24.bitwise_equal}**, largest difference "
+    f"{r24.max_deviation:.2g} ({r24.dtype}): rounding, nothing more."
+)
+
+# %% [markdown]
+# ## Weight decay and adaptive optimizers
+#
+# Weight decay adds $\lambda w$ to the gradient *after* the reduction, so
+# scaling the loss does not scale it: with sum at `lr / B` the decay must become
+# `weight_decay × B` to match (the experiment does that).
+#
+# Adam divides each step by a running estimate of the gradient's size, so it is
+# (almost exactly) invariant to scaling the loss: for Adam, sum at the *same*
+# learning rate matches mean, and sum at `lr / B` does not. The rule above is an
+# SGD rule.
+
+# %%
+rwd = sum_vs_mean(batch_size=32, weight_decay=0.01, backend=backend)
+scaled_decay = rwd.weight_decay * rwd.batch_size
+Markdown(
+    f"With weight_decay = {rwd.weight_decay} on the mean run and {scaled_decay:g} on the "
+    f"sum-at-lr/B run: largest difference {rwd.max_deviation:g}, bitwise equal "
+    f"**{rwd.bitwise_equal}**."
+)
+
+# %% [markdown]
+# ## The linear scaling rule
+#
+# With mean reduction, a batch $k$ times larger averages away noise but takes
+# $k$ times fewer steps per epoch. Goyal et al. (2017) scale the learning rate
+# with it, batch × k → lr × k, plus a few epochs of warm-up at the start
+# (large learning rates are fragile while the weights are random).
+#
+# **Predict first:** batch `8` at lr `0.01`, batch `32` at lr `0.04`, and batch `32`
+# at lr `0.01`. Which two training curves, per epoch, look alike?
+
+# %%
+runs = {
+    (b, lr): batch_size_sweep(batch_sizes=(b,), lr=lr, epochs=5, backend=backend)
+    for b, lr in [(8, 0.01), (32, 0.04), (32, 0.01)]
+}
+Markdown(
+    "Training-set loss at the end of each epoch (mean over seeds):\n\n"
+    "| batch | lr | " + " | ".join(f"epoch {e + 1}" for e in range(5)) + " |\n"
+    "|---|---|"
+    + "---|" * 5
+    + "\n"
+    + "\n".join(
+        f"| {b} | {lr} | " + " | ".join(f"{v:.4f}" for v in s.epoch_loss[0].mean(axis=0)) + " |"
+        for (b, lr), s in runs.items()
+    )
+)
+
+# %%
+curves = {key: s.epoch_loss[0].mean(axis=0) for key, s in runs.items()}
+scaled_gap = np.max(np.abs(curves[(8, 0.01)] - curves[(32, 0.04)]))
+unscaled_gap = np.max(np.abs(curves[(8, 0.01)] - curves[(32, 0.01)]))
+Markdown(
+    f"Scaling the learning rate with the batch keeps the per-epoch curves together (largest gap "
+    f"{scaled_gap:.4f}); keeping lr = 0.01 at batch 32 leaves it behind (gap {unscaled_gap:.3f}): "
+    f"{32 // 8} times fewer steps of the same size."
+)
+
+# %% [markdown]
+# ## The last partial batch
+#
+# When $B$ does not divide $N$ the last batch of an epoch is short. With mean
+# reduction it still takes a full-size step, from a noisier estimate; with sum
+# at `lr / B` it takes a proportionally smaller one, so the two runs part ways.
+# `drop_last=True` removes the short batch.
+#
+# **Predict first:** batch `24` on `512` examples, once with `drop_last=True`, once without.
+# Which run keeps mean and "sum at lr / B" together?
+
+# %%
+kept = sum_vs_mean(batch_size=24, drop_last=False, backend=backend)
+short = kept.n_samples % kept.batch_size
+Markdown(
+    f"{kept.n_samples} = {kept.n_samples // kept.batch_size} × {kept.batch_size} + {short}. "
+    f"With `drop_last=True`: largest difference {r24.max_deviation:.2g}. Keeping the batch of "
+    f"{short}: **{kept.max_deviation:.2g}**. On that batch the mean run takes a full-size step "
+    f"from only {short} examples, while the sum run at lr / {kept.batch_size} takes "
+    f"{short}/{kept.batch_size} of one."
+)
+
+# %% [markdown]
+# ## Try it
+#
+# **Predict first:** set the batch size to a number that is not a power of two,
+# then untick "drop last". Which of the three curves separate, and when?
+
+# %%
+from losskit.widgets import SumVsMeanPanel
+
+panel = SumVsMeanPanel(backend=backend)
+display(panel)
+
+# %% [markdown]
+# ## What to remember
+#
+# - For SGD, sum at `lr / B` is mean at `lr` (bit for bit when B is a power of
+#   two). Sum at the same `lr` is a B-times larger step.
+# - Weight decay must be scaled too; Adam does not care about the loss scale.
+# - Growing the batch k times: grow the learning rate k times, with warm-up.
+# - The short last batch breaks the equivalence; `drop_last` removes it.
+#
+# Next: [Lesson 6 — gradient accumulation](06_gradient_accumulation.ipynb).

@@ -1,0 +1,202 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 6 — Gradient accumulation
+#
+# Sometimes the batch you want does not fit in memory. Gradient accumulation
+# splits it into K **micro-batches**, runs forward and backward on each, adds
+# the gradients up, and makes **one** update. Done right, the update is the same
+# as for the whole batch. Done slightly wrong, it is a different learning rate,
+# or a silently biased average.
+
+# %%
+from IPython import get_ipython
+
+try:  # live figures in JupyterLab and Voila
+    get_ipython().run_line_magic("matplotlib", "widget")
+except Exception:  # no ipympl: the panels show static images instead
+    get_ipython().run_line_magic("matplotlib", "inline")
+
+import numpy as np
+from IPython.display import Markdown, display
+
+import losskit
+from losskit.data import make_linear_regression
+from losskit.experiments import accumulation
+
+backend = losskit.get_backend()
+xp = backend.xp
+Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dtype.__name__}.")
+
+# %% [markdown]
+# ## The recipe
+#
+# For one update with micro-batches of sizes $n_1, \dots, n_K$ (total $n$):
+#
+# 1. zero the gradient buffer **once**;
+# 2. for each micro-batch $m$: mean loss $L_m$, backward, **add**
+#    $\frac{n_m}{n}\,\nabla L_m$ to the buffer;
+# 3. step, using the buffer.
+#
+# The weight $n_m / n$ turns the micro-batch means into the mean over all $n$
+# examples. When all micro-batches have the same size it is $1/K$: "divide each
+# micro-batch loss by K". Two ways to get it wrong:
+#
+# - **forget the division**: the buffer holds $K$ times the batch gradient, so
+#   the step is that of a $K$ times larger learning rate;
+# - **divide by K with unequal micro-batches** (say sizes 8 and 2): each
+#   micro-batch then counts equally, so the 2 examples of the small one weigh as
+#   much as the 8 of the big one.
+#
+# Note that the scaling must be applied to the loss you **differentiate**.
+# Dividing only the number you print by K leaves the gradient K times too large.
+#
+# **Predict first:** one batch of ten examples, and the same ten split 8 + 2.
+# How far from the batch gradient is the correctly weighted sum? The one divided
+# by K = 2?
+
+# %%
+X, y = make_linear_regression(n_samples=10, n_features=3, seed=3, backend=backend)
+model = losskit.LinearRegression(3, seed=0, backend=backend)
+mse = losskit.MSELoss()  # mean reduction
+
+batch_grad = model.backward(X, mse.grad(model.forward(X), y))["W"]
+splits = [(0, 8), (8, 10)]
+n = X.shape[0]
+weighted = 0.0  # the gradient buffer, zeroed once for this update
+divided_by_k = 0.0
+for start, stop in splits:
+    xb, yb = X[start:stop], y[start:stop]
+    g = model.backward(xb, mse.grad(model.forward(xb), yb))["W"]
+    weighted = weighted + (stop - start) / n * g
+    divided_by_k = divided_by_k + g / len(splits)
+
+dev = {
+    name: float(backend.to_host(xp.max(xp.abs(acc - batch_grad))))
+    for name, acc in [("weighted", weighted), ("divided by K", divided_by_k)]
+}
+size = float(backend.to_host(xp.max(xp.abs(batch_grad))))
+Markdown(
+    f"Largest entry of the batch gradient: {size:.3f}. Weighted by size: off by "
+    f"**{dev['weighted']:.1e}** (rounding). Divided by K: off by **{dev['divided by K']:.3f}**, "
+    f"because the {splits[1][1] - splits[1][0]} examples of the small micro-batch got the weight "
+    f"of half the batch."
+)
+
+# %% [markdown]
+# ## Over a whole training run
+#
+# `accumulation` trains the same model four ways, at every update on the same
+# examples: one full batch; accumulated with size weights; accumulated with
+# division by K; accumulated without any division. It does this for an equal
+# split (4 + 4 + 4 + 4) and an unequal one (8 + 2).
+#
+# **Predict first:** for which split does "divide by K" match the full batch?
+# And what does "forgot to divide" look like?
+
+# %%
+acc = accumulation(backend=backend)
+rows = "\n".join(
+    f"| {' + '.join(map(str, sizes))} | {acc.max_deviation_correct[c]:.1e} "
+    f"| {acc.max_deviation_naive[c]:.2g} | {acc.max_deviation_forgot[c]:.2g} |"
+    for c, sizes in enumerate(acc.micro_batch_sizes)
+)
+Markdown(
+    f"Largest parameter difference from the full-batch run over {acc.n_updates} updates "
+    f"(lr = {acc.lr}):\n\n"
+    "| micro-batches | weighted by size | divided by K | not divided |\n|---|---|---|---|\n" + rows
+)
+
+# %%
+eq, uneq = 0, 1
+K_eq = len(acc.micro_batch_sizes[eq])
+Markdown(
+    f"Equal split: dividing by K is exactly right (difference {acc.max_deviation_naive[eq]:.1e}). "
+    f"Unequal split: it is not ({acc.max_deviation_naive[uneq]:.2g}), while size weights stay "
+    f"exact. Forgetting the division ran at {K_eq} times the learning rate for the equal split: "
+    f"after one update the training loss is {acc.loss_forgot[eq, 1]:.3f} instead of "
+    f"{acc.loss_full[eq, 1]:.3f}. Here the larger step happens to help early on."
+)
+
+# %% [markdown]
+# **Predict first:** raise the learning rate to `0.3`, still comfortably stable for
+# the full batch. What happens to the run that forgot to divide?
+
+# %%
+hot = accumulation(lr=0.3, backend=backend)
+Markdown(
+    f"At lr = {hot.lr} the full batch ends at a training loss of {hot.loss_full[eq, -1]:.4f}, "
+    f"the size-weighted accumulation at {hot.loss_correct[eq, -1]:.4f}, and the one that forgot "
+    f"to divide (effectively lr = {hot.lr * K_eq:g}) at **{hot.loss_forgot[eq, -1]:.3g}**: "
+    f"it diverged."
+)
+
+# %% [markdown]
+# ## In the training loop
+#
+# `losskit.fit` takes `accumulation_steps=K` and weights micro-batches by size.
+# With the same seed every run sees the same sample order whatever the batch size.
+#
+# **Predict first:** batch `16`, batch `4` with four accumulation steps, batch `8` with
+# two. Same weights at the end?
+
+# %%
+X, y = make_linear_regression(n_samples=200, n_features=3, seed=0, backend=backend)
+final = {}
+for batch_size, K in [(16, 1), (4, 4), (8, 2)]:
+    model = losskit.LinearRegression(3, seed=0, backend=backend)
+    history = losskit.fit(
+        model,
+        losskit.MSELoss(),
+        X,
+        y,
+        batch_size=batch_size,
+        lr=0.05,
+        epochs=3,
+        accumulation_steps=K,
+        seed=0,
+    )
+    final[(batch_size, K)] = (backend.to_host(model.params["W"]), history.n_updates)
+reference = final[(16, 1)][0]
+Markdown(
+    "\n".join(
+        f"- batch {b} × {K} step(s): {u} updates, largest weight difference from batch 16: "
+        f"{np.max(np.abs(w - reference)):.1e}"
+        for (b, K), (w, u) in final.items()
+    )
+)
+
+# %% [markdown]
+# ## Try it
+#
+# **Predict first:** choose an unequal split and raise the learning rate. Which
+# curve leaves the full-batch curve first?
+
+# %%
+from losskit.widgets import AccumulationPanel
+
+panel = AccumulationPanel(backend=backend)
+display(panel)
+
+# %% [markdown]
+# ## What to remember
+#
+# - Zero the gradient once per update, not once per micro-batch.
+# - Weight each micro-batch's mean loss by its share of the examples, $n_m / n$;
+#   that is $1/K$ only when the micro-batches are equal.
+# - Scale the loss you differentiate, not just the one you print.
+#
+# Next: [Lesson 7 — training vs validation](07_train_vs_validation.ipynb).

@@ -1,0 +1,185 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 8 — Cross-entropy at scale, and summing many numbers
+#
+# Two costs hide inside "compute the loss and average it". Cross-entropy over a
+# large vocabulary needs a (batch × classes) array of logits, and the textbook
+# forward makes several more copies of it. And averaging many numbers in
+# float32 is not as innocent as it looks: a running sum can lose every small
+# term it adds.
+
+# %%
+from IPython import get_ipython
+
+try:  # live figures in JupyterLab and Voila
+    get_ipython().run_line_magic("matplotlib", "widget")
+except Exception:  # no ipympl: the panels show static images instead
+    get_ipython().run_line_magic("matplotlib", "inline")
+
+import numpy as np
+from IPython.display import Markdown, display
+
+import losskit
+from losskit.experiments import ce_memory, summation_precision
+
+backend = losskit.get_backend()
+xp = backend.xp
+Markdown(f"Computing with **{backend.name}** (GPU: {backend.is_gpu}).")
+
+# %% [markdown]
+# ## How big is one batch of logits?
+#
+# A language model with a vocabulary of tens of thousands of tokens produces, for
+# every position in the batch, one logit per token. Cross-entropy is
+# $O(B \cdot C)$ in time *and* memory.
+#
+# **Predict first:** a batch of `128` rows over `50,000` classes in float32. How many
+# MiB does the logits array take? And the textbook forward, which keeps the
+# logits, `softmax(logits)` and `log(softmax)` alive together?
+
+# %%
+mem = ce_memory()  # float32 (128, 50000): computed from shapes, and measured with tracemalloc
+MiB = 2**20
+Markdown(
+    f"One float32 array of shape ({mem.batch_size}, {mem.n_classes:,}) is "
+    f"{mem.batch_size:,} × {mem.n_classes:,} × {mem.itemsize} bytes = "
+    f"**{mem.bytes_logits:,} bytes = {mem.bytes_logits / MiB:.2f} MiB** "
+    f"({mem.bytes_logits / 1e6:.1f} MB). Logits + softmax + log-softmax: "
+    f"**{mem.bytes_naive_total / MiB:.2f} MiB**."
+)
+
+# %% [markdown]
+# That is per batch, per forward, before the gradient (another $B \times C$
+# array). Now measure what each way of computing the loss really allocates:
+# the naive `log(softmax)`, the stable `log_softmax` (max-shifted, but still
+# full-width temporaries), and a **streaming** log-sum-exp that reads the
+# classes in chunks and keeps only a running maximum and a running sum per row.
+
+# %%
+rows = [
+    ("naive: softmax then log", mem.measured_naive_bytes, mem.loss_naive),
+    ("stable log_softmax", mem.measured_stable_bytes, mem.loss_stable),
+    (f"streaming, chunks of {mem.chunk_size}", mem.measured_streaming_bytes, mem.loss_streaming),
+]
+Markdown(
+    "| forward | peak memory incl. logits (MiB) | mean cross-entropy |\n|---|---|---|\n"
+    + "\n".join(f"| {name} | {peak / MiB:.2f} | {loss:.6f} |" for name, peak, loss in rows)
+    + f"\n\nStreaming adds about {mem.bytes_streaming_working / MiB:.2f} MiB of working memory "
+    f"to the logits, and all three agree on the loss."
+)
+
+# %% [markdown]
+# Streaming works because log-sum-exp can be updated one chunk at a time: keep
+# the running maximum $m$ and the running sum $s = \sum e^{x - m}$, and when a new
+# chunk raises the maximum to $m'$, rescale the old sum by $e^{m - m'}$. This is
+# the same max-shift as in lesson 3, applied incrementally.
+#
+# **Predict first:** will the chunked result differ from the one-shot
+# `logsumexp`, and by how much?
+
+# %%
+rng = np.random.default_rng(0)
+z = backend.asarray(rng.standard_normal((64, 20_000)) * 5, dtype=xp.float32)
+one_shot = losskit.logsumexp(z)
+chunked = losskit.streaming_logsumexp(z, chunk_size=1024)
+diff = float(backend.to_host(xp.max(xp.abs(one_shot - chunked))))
+rel = diff / float(backend.to_host(xp.max(xp.abs(one_shot))))
+Markdown(
+    f"Largest difference over {z.shape[0]} rows of {z.shape[1]:,} float32 logits: "
+    f"{diff:.2e} (relative {rel:.1e}; float32 resolution is "
+    f"{float(np.finfo(np.float32).eps):.1e}): "
+    f"rounding only. Production kernels go further: they fuse the forward with the "
+    f"gradient and never write the softmax out at all."
+)
+
+# %% [markdown]
+# ## Summing many numbers
+#
+# Averaging a loss means summing it first. A float32 number carries about seven
+# significant digits, so adding a small number to a large one can lose the small
+# one completely.
+#
+# **Predict first:** in float32, is `1 + 1e-8` equal to `1`? Then: start a
+# running float32 total at `1.0` and add `1e-8` a million times. What is the total?
+# What should it be?
+
+# %%
+one, tiny = np.float32(1.0), np.float32(1e-8)
+prec = summation_precision()  # float32; every method of losskit's summation module
+k = len(prec.n_values) - 1  # the longest case
+n = int(prec.n_values[k])
+m = {name: i for i, name in enumerate(prec.methods)}
+Markdown(
+    f"`np.float32(1) + np.float32(1e-8) == 1` is **{bool(one + tiny == one)}**: "
+    f"float32 spacing near 1 is {float(np.spacing(one)):.2e}, far larger than 1e-8. "
+    f"So a running sum of 1.0 followed by {n:,} copies of 1e-8 gives "
+    f"**{prec.results[0, m['sequential'], k]:.6f}**; the exact total is "
+    f"{prec.exact[0, k]:.6f}."
+)
+
+# %%
+labels = {
+    "sequential": "running sum, left to right (`sum_sequential`)",
+    "pairwise": "pairwise tree (`sum_pairwise`)",
+    "kahan": "compensated, Kahan (`sum_kahan`)",
+    "float64": "accumulate in float64 (`sum_float64`)",
+    "xp.sum": f"the backend's own sum (`{prec.backend}.sum`)",
+}
+Markdown(
+    f"| method | 1.0 + {n:,} × 1e-8 | {n:,} × float32(0.1) | error on the second (absolute) |\n"
+    "|---|---|---|---|\n"
+    + "\n".join(
+        f"| {labels[name]} | {prec.results[0, i, k]:.6f} | {prec.results[1, i, k]:.2f} "
+        f"| {prec.abs_error[1, i, k]:+.4g} |"
+        for name, i in m.items()
+    )
+    + f"\n| exact | {prec.exact[0, k]:.6f} | {prec.exact[1, k]:.2f} | |"
+)
+
+# %%
+seq = prec.results[1, m["sequential"], k]
+Markdown(
+    f"A million copies of float32(0.1) summed one by one give **{seq:.2f}** "
+    f"({prec.rel_error[1, m['sequential'], k]:+.2%}): as the total grows, each addition rounds "
+    f"at the total's scale. NumPy's `sum` on a contiguous array is pairwise underneath and "
+    f"lands within {abs(prec.abs_error[1, m['xp.sum'], k]):.3f} of the exact "
+    f"{prec.exact[1, k]:,.2f}. The cures: add in a tree (error grows like log n, not n), "
+    f"carry the lost low bits (Kahan), or accumulate in a wider type."
+)
+
+# %% [markdown]
+# ## Try it: memory and precision side by side
+#
+# **Predict first:** if you double the number of classes, what happens to the
+# naive forward's memory, and to the streaming one's? If you sum ten times more
+# values, which summation method's error grows?
+
+# %%
+from losskit.widgets import PrecisionMemoryPanel
+
+panel = PrecisionMemoryPanel(backend=backend)
+display(panel)
+
+# %% [markdown]
+# ## What to remember
+#
+# - Cross-entropy memory is $B \times C \times$ itemsize per copy; the textbook
+#   forward keeps three copies, streaming log-sum-exp keeps a few chunks.
+# - A running float32 sum stops growing once the total dwarfs the terms. Sum in
+#   a tree (NumPy does), compensate (Kahan), or accumulate in float64.
+#
+# Back to the [tour](00_tour.ipynb).

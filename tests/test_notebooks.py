@@ -1,0 +1,184 @@
+"""The lesson notebooks: paired with their jupytext sources, stored clean, and runnable.
+
+Each lesson is a pair (``notebooks/jupytext.toml``): ``notebooks/NN_name.ipynb``,
+what ``make lab`` opens, and ``notebooks/src/NN_name.py`` (py:percent), the
+diff-able source. These tests check that
+
+- every lesson exists as both files and the two hold the same cells;
+- the ``.ipynb`` is stored without outputs or execution counts, kernel ``python3``;
+- lessons import losskit instead of pasting library code (no ``def``/``class``
+  in code cells), ask the reader to predict before each experiment, and state
+  no hand-typed figures in prose (numbers come from code cells);
+- every notebook runs top to bottom in a fresh kernel (nbclient) with no error,
+  within the issue's budget of 30 s on a 2-core CPU (``slow``).
+
+Re-pair after editing a source: ``jupytext --sync notebooks/src/*.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NB_DIR = ROOT / "notebooks"
+SRC_DIR = NB_DIR / "src"
+
+LESSONS = [
+    "00_tour",
+    "01_batch_vs_dataset",
+    "02_losses_and_reductions",
+    "03_log_sum_exp",
+    "04_gradient_noise",
+    "05_sum_vs_mean",
+    "06_gradient_accumulation",
+    "07_train_vs_validation",
+    "08_ce_at_scale_and_summation",
+]
+
+# The issue: "Each notebook runs top to bottom in under 30 s on a 2-core CPU."
+# Measured from the first cell to the last (kernel start-up excluded). The
+# lessons take a few seconds here; 30 s is the stated requirement, and leaves
+# room for a loaded CI runner executing notebooks two at a time.
+BUDGET_S = 30.0
+CELL_TIMEOUT_S = 120  # a hung cell fails the test instead of hanging the suite
+
+
+def _ipynb(name: str) -> Path:
+    return NB_DIR / f"{name}.ipynb"
+
+
+def _source(name: str) -> Path:
+    return SRC_DIR / f"{name}.py"
+
+
+def _cells(nb) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+def test_lesson_list_matches_the_folder():
+    on_disk = sorted(p.stem for p in NB_DIR.glob("*.ipynb"))
+    assert on_disk == LESSONS, "notebooks/*.ipynb and LESSONS in this test disagree"
+    sources = sorted(p.stem for p in SRC_DIR.glob("*.py"))
+    assert sources == LESSONS, "notebooks/src/*.py and LESSONS in this test disagree"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_pair_in_sync(name):
+    jupytext = pytest.importorskip("jupytext")
+    ipynb, src = _ipynb(name), _source(name)
+    assert ipynb.exists() and src.exists(), f"{name}: need both {ipynb.name} and src/{src.name}"
+    from_ipynb = jupytext.read(ipynb)
+    from_src = jupytext.read(src)
+    assert _cells(from_ipynb) == _cells(from_src), (
+        f"{name}: notebooks/{ipynb.name} and notebooks/src/{src.name} differ; "
+        f"run `jupytext --sync notebooks/src/{src.name}` (or save in JupyterLab with jupytext)"
+    )
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_stored_clean(name):
+    nb = nbformat.read(_ipynb(name), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", name
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{name}: cell {i} has stored outputs"
+            assert cell.execution_count is None, f"{name}: cell {i} has an execution count"
+
+
+# Prose numbers that would have been typed in: decimals (1.01, 24.41), numbers
+# with a thousands separator (1,563) or three or more digits (768). Inline code,
+# LaTeX, links and citation years are exempt; small counts ("3 dtypes") are fine.
+TYPED_NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|\d{1,3}(?:,\d{3})+|\d{3,})(?![\w])")
+EXEMPT = [
+    re.compile(r"`[^`]*`"),  # inline code
+    re.compile(r"\$[^$]*\$"),  # LaTeX
+    re.compile(r"\]\([^)]*\)"),  # link targets
+    re.compile(r"\b(?:19|20)\d\d\b"),  # years (citations)
+    re.compile(r"^#.*$", re.M),  # headings
+]
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_shape(name):
+    nb = nbformat.read(_ipynb(name), as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    prose = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert any("import losskit" in s for s in code), f"{name}: does not import losskit"
+    for s in code:
+        pasted = re.findall(r"^\s*(?:def|class)\s+\w+", s, re.M)
+        assert not pasted, f"{name}: defines {pasted}; import it from losskit instead"
+    if name != "00_tour":
+        assert sum("Predict first" in s for s in prose) >= 1, f"{name}: no 'Predict first' prompt"
+    for s in prose:
+        text = s
+        for pattern in EXEMPT:
+            text = pattern.sub(" ", text)
+        typed = TYPED_NUMBER.findall(text)
+        assert not typed, (
+            f"{name}: numbers typed into prose {typed}; compute them in a code cell "
+            f"and show them with Markdown(f'...')\n---\n{s}"
+        )
+
+
+PANEL_CHECK = """
+if "panel" in globals():
+    assert panel.error is None, f"the lesson's panel shows an error: {panel.error}"
+    assert panel.result is not None, "the lesson's panel has no result"
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LESSONS)
+def test_runs_top_to_bottom(name, monkeypatch, tmp_path):
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # A fresh kernel per notebook with its own IPython profile: no user startup files.
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    nb = nbformat.read(_ipynb(name), as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT_S,
+        startup_timeout=120,
+        allow_errors=False,
+        resources={"metadata": {"path": str(NB_DIR)}},
+    )
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        elapsed = time.perf_counter() - start
+        # A panel that hid an error in its message area would still "run": check it.
+        nb.cells.append(nbformat.v4.new_code_cell(PANEL_CHECK))
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+    errors = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "error"
+    ]
+    assert not errors, errors
+    stderr = [
+        out.text
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "stream" and out.name == "stderr"
+    ]
+    assert not any("Traceback" in t for t in stderr), stderr
+    print(f"{name}: {elapsed:.1f} s")
+    assert elapsed < BUDGET_S, f"{name} took {elapsed:.1f} s (budget {BUDGET_S:.0f} s)"
+
+
+def test_sources_are_py_percent():
+    for name in LESSONS:
+        text = _source(name).read_text()
+        assert "format_name: percent" in text, f"src/{name}.py is not a py:percent jupytext file"

@@ -6,6 +6,9 @@ for your hub (see README.md), e.g. ``c.Exchange.root = "/srv/nbgrader/exchange"`
 the tests pass ``--Exchange.root=<temporary dir>`` instead.
 """
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
 # The course: its id names the exchange folders and the hub's formgrader service.
@@ -39,3 +42,7 @@ c.OverwriteCells.add_missing_cells = True
 # Keep feedback small even if a submission prints in a loop.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
+
+# Feedback shows the scores and the students' outputs but not the hidden tests'
+# code (a failing hidden test's traceback still shows the lines around it).
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -1,0 +1,95 @@
+"""Grade the fixture submissions of every assignment with nbgrader and print the scores.
+
+    python assignments/grade_demo.py               # in a temporary copy of the course
+    python assignments/grade_demo.py --keep DIR    # keep the course copies (release/, ...)
+
+For each assignment: ``nbgrader generate_assignment``, the generated fixture
+submissions (reference, blank, buggy, looping, kernel-killing, tampered-with)
+in ``submitted/``, ``nbgrader autograde``; the table comes from nbgrader's
+gradebook. Code marks only: the written answer of ps3 waits for a human.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import course_tools as ct  # noqa: E402
+
+
+def _cell(run: ct.GradingRun, student: str) -> str:
+    res = run.results.get(student)
+    if res is None:
+        return "-"
+    text = f"{res.code_score:g}/{res.code_max:g}"
+    return text if res.graded else text + " (failed)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="grade in this folder and keep it")
+    parser.add_argument("--jobs", type=int, default=2, help="assignments graded at once")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="losskit-grade-demo-") as tmp:
+        base = args.keep.resolve() if args.keep else Path(tmp)
+        t0 = time.perf_counter()
+
+        def one(assignment):
+            root = ct.copy_course(base / assignment)
+            return ct.grade_assignment(root, assignment)
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            runs = dict(zip(ct.ASSIGNMENTS, pool.map(one, ct.ASSIGNMENTS), strict=True))
+        elapsed = time.perf_counter() - t0
+
+        students: list[str] = []
+        for a in ct.ASSIGNMENTS:
+            for v in ct.variants(a):
+                if v.student not in students:
+                    students.append(v.student)
+        width = max(len(s) for s in students) + 2
+        cols = [max(len(a), 14) + 2 for a in ct.ASSIGNMENTS]
+        print(
+            f"{'student':<{width}}"
+            + "".join(f"{a:<{c}}" for a, c in zip(ct.ASSIGNMENTS, cols, strict=True))
+        )
+        print("-" * (width + sum(cols)))
+        for s in students:
+            row = "".join(
+                f"{_cell(runs[a], s):<{c}}" for a, c in zip(ct.ASSIGNMENTS, cols, strict=True)
+            )
+            print(f"{s:<{width}}{row}")
+        print()
+        for a in ct.ASSIGNMENTS:
+            run = runs[a]
+            loop = run.seconds.get("autograde infinite_loop")
+            print(
+                f"{a}: generate {run.seconds['generate_assignment']:.0f} s, "
+                f"infinite_loop graded in {loop:.0f} s (budget {ct.LOOP_BUDGET_S} s), "
+                f"everyone else {run.seconds['autograde']:.0f} s"
+            )
+            for v in ct.variants(a):
+                if v.zero_cells:
+                    res = run.results[v.student]
+                    lost = sorted(k for k, g in res.cells.items() if g.score < g.max_score)
+                    print(f"  {v.student}: {v.description}; lost {', '.join(lost)}")
+        print(
+            f"\nwhole pipeline: {elapsed:.0f} s"
+            + (f"; course copies in {base}" if args.keep else "")
+        )
+        ok = all(
+            runs[a].results["reference"].code_score == runs[a].results["reference"].code_max
+            for a in ct.ASSIGNMENTS
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -66,3 +66,8 @@ gpu-check: $(VENV)/.gpu-installed
 
 bench-gpu: $(VENV)/.gpu-installed
 	$(PY) benchmarks/bench_gpu.py $(BENCH_ARGS)
+
+# nbgrader: grade every fixture submission of every assignment in a temporary
+# copy of the course and print the score table (assignments/README.md).
+grade-demo: $(VENV)/.dev-installed
+	$(PY) assignments/grade_demo.py

@@ -149,6 +149,7 @@ model = losskit.LinearRegression(5, seed=0, backend=backend)
 mse = losskit.MSELoss()
 history = losskit.fit(model, mse, X, y, batch_size=32, lr=0.02, epochs=1, seed=0)
 end_of_epoch = float(backend.to_host(mse(model.forward(X), y)))
+assert history.epoch_train_loss[0] > end_of_epoch  # what the text below says
 Markdown(
     f"Epoch training loss (a size-weighted average over {history.n_updates} batches, each "
     f"scored with the weights of its moment): **{float(history.epoch_train_loss[0]):.3f}**. "

@@ -211,6 +211,7 @@ bce_logits = float(backend.to_host(losskit.BCEWithLogitsLoss()(x, y)))
 grid = backend.asarray(np.arange(0.0, 40.0, 0.25), dtype=xp.float32)
 saturated = backend.to_host(1.0 / (1.0 + xp.exp(-grid)) == 1.0)
 first_one = float(backend.to_host(grid)[np.argmax(saturated)])
+assert bce_probs == 100.0 and abs(bce_logits - 20.0) < 1e-3  # what the text below says
 Markdown(
     f"float32 `sigmoid(20)` = {float(backend.to_host(prob)[0])!r}, exactly 1, so "
     f"`BCELoss` hits the clamp and reports **{bce_probs:g}**; `BCEWithLogitsLoss(20, 0)` "

@@ -170,9 +170,13 @@ Markdown(
 # %% [markdown]
 # ## Try it: gradient noise against batch size
 #
-# **Predict first:** move the "progress" control towards the optimum. Which way
-# does the noise scale marker move? And what happens to the gap between
-# sampling with and without replacement as the batch approaches the dataset size?
+# Left: the measured variance over the formula, with your batch size ringed.
+# Right: the whole-data loss per epoch for B = 1, your B and B = N, as bands
+# over several seeds.
+#
+# **Predict first:** drag "batch size B" up to "dataset size N". Where does the
+# ringed point end up on the variance plot? Which loss band is the widest, and
+# which one makes the fastest progress per epoch? Then shrink N and predict again.
 
 # %%
 from losskit.widgets import GradientNoisePanel

@@ -54,6 +54,7 @@ Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dty
 
 # %%
 r32 = sum_vs_mean(batch_size=32, backend=backend)
+assert r32.bitwise_equal  # what the text below says
 Markdown(
     f"B = {r32.batch_size}, lr = {r32.lr}, {r32.epochs} epochs, "
     f"{len(r32.loss_mean)} updates. Mean at lr vs sum at lr / B: largest parameter difference "
@@ -161,8 +162,12 @@ Markdown(
 # %% [markdown]
 # ## Try it
 #
-# **Predict first:** set the batch size to a number that is not a power of two,
-# then untick "drop last". Which of the three curves separate, and when?
+# The panel overlays the three runs on the mean-at-lr reference; "reduction" and
+# "scale lr by 1/B" pick the one drawn in full.
+#
+# **Predict first:** choose reduction "sum" and untick "scale lr by 1/B": what
+# does the curve do? Tick it again, pick a batch size that does not divide the
+# data, and untick "drop last partial batch": which curves separate, and when?
 
 # %%
 from losskit.widgets import SumVsMeanPanel

@@ -137,6 +137,7 @@ Markdown(
 
 # %%
 hot = accumulation(lr=0.3, backend=backend)
+assert not hot.loss_forgot[eq, -1] < 1e3  # diverged (inf/NaN or huge): what the text says
 Markdown(
     f"At lr = {hot.lr} the full batch ends at a training loss of {hot.loss_full[eq, -1]:.4f}, "
     f"the size-weighted accumulation at {hot.loss_correct[eq, -1]:.4f}, and the one that forgot "
@@ -182,8 +183,12 @@ Markdown(
 # %% [markdown]
 # ## Try it
 #
-# **Predict first:** choose an unequal split and raise the learning rate. Which
-# curve leaves the full-batch curve first?
+# The panel runs both splits: an equal one (micro-batch size × K) and an unequal
+# one (first + second); "stress" picks the accumulation drawn in full.
+#
+# **Predict first:** make the unequal split lopsided (first large, second
+# small) and pick "divided by K": how far does it drift from the full batch?
+# Then raise the learning rate with the forgotten division: when does it blow up?
 
 # %%
 from losskit.widgets import AccumulationPanel

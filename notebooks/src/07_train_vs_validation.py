@@ -126,9 +126,10 @@ Markdown(
 # to the best one? And if `min_delta` is raised, will it stop earlier or later?
 
 # %%
-rows = []
+rows, stops = [], []
 for min_delta in [0.0, 0.001, 0.01]:
     r = train_val(min_delta=min_delta, backend=backend)
+    stops.append(r.stopped_epoch)
     rows.append(
         f"| {r.patience} | {min_delta:g} | {r.best_epoch + 1} | {r.stopped_epoch + 1} "
         f"| {r.epoch_val_loss[r.best_epoch]:.4f} |"
@@ -139,6 +140,7 @@ Markdown(
 )
 
 # %%
+assert stops == sorted(stops, reverse=True) and tv.stopped_epoch == tv.best_epoch + tv.patience
 Markdown(
     f"With the defaults training stops at epoch {tv.stopped_epoch + 1}, {tv.patience} epochs "
     f"after the best one (epoch {tv.best_epoch + 1}), and restores that epoch's weights: "
@@ -151,8 +153,9 @@ Markdown(
 # ## Try it
 #
 # **Predict first:** make the batch size smaller. What happens to the per-batch
-# curve, and does the best epoch move? Then lower the patience until early
-# stopping fires too soon.
+# curve, and does the best epoch move? Shrink the model (fewer RBF centres):
+# does it still overfit? Then lower the patience until early stopping fires too
+# soon, before the validation minimum.
 
 # %%
 from losskit.widgets import TrainValPanel

@@ -164,9 +164,9 @@ Markdown(
 # %% [markdown]
 # ## Try it: memory and precision side by side
 #
-# **Predict first:** if you double the number of classes, what happens to the
-# naive forward's memory, and to the streaming one's? If you sum ten times more
-# values, which summation method's error grows?
+# **Predict first:** double "classes C": what happens to the three full copies,
+# and to the streaming working set? Raise "terms up to n": which summation
+# method's error keeps growing, and which stay flat? Switch the dtype to float16.
 
 # %%
 from losskit.widgets import PrecisionMemoryPanel

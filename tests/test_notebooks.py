@@ -87,8 +87,9 @@ def test_stored_clean(name):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", name
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
-            assert cell.outputs == [], f"{name}: cell {i} has stored outputs"
-            assert cell.execution_count is None, f"{name}: cell {i} has an execution count"
+            fix = f"clear them: jupyter nbconvert --clear-output --inplace notebooks/{name}.ipynb"
+            assert cell.outputs == [], f"{name}: cell {i} has stored outputs; {fix}"
+            assert cell.execution_count is None, f"{name}: cell {i} has an execution count; {fix}"
 
 
 # Prose numbers that would have been typed in: decimals (1.01, 24.41), numbers

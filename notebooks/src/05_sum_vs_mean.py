@@ -24,9 +24,12 @@
 # %%
 from IPython import get_ipython
 
-try:  # live figures in JupyterLab and Voila
+# Live figures (ipympl) in JupyterLab and Voila; without ipympl the panels draw
+# static images that update on every change. A front-end that has no ipympl
+# extension shows "Error displaying widget": put "inline" for "widget" there.
+try:
     get_ipython().run_line_magic("matplotlib", "widget")
-except Exception:  # no ipympl: the panels show static images instead
+except Exception:
     get_ipython().run_line_magic("matplotlib", "inline")
 
 import numpy as np

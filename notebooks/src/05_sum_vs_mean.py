@@ -114,30 +114,35 @@ Markdown(
 # at lr `0.01`. Which two training curves, per epoch, look alike?
 
 # %%
+k = 4  # the batch grows k times
+base = (8, 0.01)  # (batch size, learning rate)
+scaled = (base[0] * k, base[1] * k)  # linear scaling rule
+unscaled = (base[0] * k, base[1])  # bigger batch, same learning rate
+epochs = 5
 runs = {
-    (b, lr): batch_size_sweep(batch_sizes=(b,), lr=lr, epochs=5, backend=backend)
-    for b, lr in [(8, 0.01), (32, 0.04), (32, 0.01)]
+    (b, lr): batch_size_sweep(batch_sizes=(b,), lr=lr, epochs=epochs, backend=backend)
+    for b, lr in [base, scaled, unscaled]
 }
+curves = {key: s.epoch_loss[0].mean(axis=0) for key, s in runs.items()}  # mean over seeds
 Markdown(
     "Training-set loss at the end of each epoch (mean over seeds):\n\n"
-    "| batch | lr | " + " | ".join(f"epoch {e + 1}" for e in range(5)) + " |\n"
+    "| batch | lr | " + " | ".join(f"epoch {e + 1}" for e in range(epochs)) + " |\n"
     "|---|---|"
-    + "---|" * 5
+    + "---|" * epochs
     + "\n"
     + "\n".join(
-        f"| {b} | {lr} | " + " | ".join(f"{v:.4f}" for v in s.epoch_loss[0].mean(axis=0)) + " |"
-        for (b, lr), s in runs.items()
+        f"| {b} | {lr:g} | " + " | ".join(f"{v:.4f}" for v in curves[(b, lr)]) + " |"
+        for b, lr in curves
     )
 )
 
 # %%
-curves = {key: s.epoch_loss[0].mean(axis=0) for key, s in runs.items()}
-scaled_gap = np.max(np.abs(curves[(8, 0.01)] - curves[(32, 0.04)]))
-unscaled_gap = np.max(np.abs(curves[(8, 0.01)] - curves[(32, 0.01)]))
+scaled_gap = np.max(np.abs(curves[base] - curves[scaled]))
+unscaled_gap = np.max(np.abs(curves[base] - curves[unscaled]))
 Markdown(
     f"Scaling the learning rate with the batch keeps the per-epoch curves together (largest gap "
-    f"{scaled_gap:.4f}); keeping lr = 0.01 at batch 32 leaves it behind (gap {unscaled_gap:.3f}): "
-    f"{32 // 8} times fewer steps of the same size."
+    f"{scaled_gap:.4f}); keeping lr = {unscaled[1]:g} at batch {unscaled[0]} leaves it behind "
+    f"(gap {unscaled_gap:.3f}): {k} times fewer steps of the same size."
 )
 
 # %% [markdown]

@@ -174,11 +174,12 @@ for batch_size, K in [(16, 1), (4, 4), (8, 2)]:
         seed=0,
     )
     final[(batch_size, K)] = (backend.to_host(model.params["W"]), history.n_updates)
-reference = final[(16, 1)][0]
+reference_batch = 16
+reference = final[(reference_batch, 1)][0]
 Markdown(
     "\n".join(
-        f"- batch {b} × {K} step(s): {u} updates, largest weight difference from batch 16: "
-        f"{np.max(np.abs(w - reference)):.1e}"
+        f"- batch {b} × {K} step(s): {u} updates, largest weight difference from batch "
+        f"{reference_batch}: {np.max(np.abs(w - reference)):.1e}"
         for (b, K), (w, u) in final.items()
     )
 )

@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{_cell(runs[a], s):<{c}}" for a, c in zip(ct.ASSIGNMENTS, cols, strict=True)
             )
             print(f"{s:<{width}}{row}")
+        print(
+            "(code marks; ps3's written answer, 2 points, is graded by hand; "
+            "(failed): nbgrader could not finish that notebook)"
+        )
         print()
         for a in ct.ASSIGNMENTS:
             run = runs[a]
@@ -78,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             for v in ct.variants(a):
                 if v.zero_cells:
                     res = run.results[v.student]
-                    lost = sorted(k for k, g in res.cells.items() if g.score < g.max_score)
+                    lost = sorted(
+                        k
+                        for k, g in res.cells.items()
+                        if g.cell_type == "code" and g.score < g.max_score
+                    )
                     print(f"  {v.student}: {v.description}; lost {', '.join(lost)}")
         print(
             f"\nwhole pipeline: {elapsed:.0f} s"

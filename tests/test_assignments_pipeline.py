@@ -16,7 +16,9 @@ from nbgrader_helpers import course_tools
 
 ct = course_tools
 
-pytestmark = pytest.mark.slow
+# One expensive module fixture: under pytest-xdist, keep these tests on one worker
+# (`--dist loadgroup`), or each worker grades the whole course again.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader_pipeline")]
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +149,23 @@ def test_edited_or_deleted_test_cells_do_not_raise_the_score(runs, assignment, s
         cell = next(c for c in graded_nb.cells if ct.nbgrader_meta(c).get("grade_id") == name)
         assert "the student rewrote this test" not in cell.source
     assert set(ct.test_cell_ids(graded_nb)) >= {k for k in honest.cells if k.startswith("test_")}
+
+
+def test_written_answer_waits_for_manual_grading(runs):
+    run = runs["ps3_batch_noise"]
+    answered = run.results["reference"].cells["noise_answer"]
+    assert answered.cell_type == "markdown" and answered.max_score > 0
+    assert answered.needs_manual_grade, "a changed written answer goes to a human"
+    untouched = run.results["blank"].cells["noise_answer"]
+    assert untouched.score == 0 and not untouched.needs_manual_grade
+
+
+def test_widget_cell_skips_its_work_while_grading(runs):
+    run = runs["ps3_batch_noise"]
+    nb = nbformat.read(
+        run.root / "autograded" / "reference" / "ps3_batch_noise" / "ps3_batch_noise.ipynb",
+        as_version=4,
+    )
+    cell = next(c for c in nb.cells if ct.nbgrader_meta(c).get("grade_id") == "explore_noise")
+    text = "".join(o.get("text", "") for o in cell.outputs)
+    assert "skipped while grading" in text, cell.outputs

@@ -7,8 +7,9 @@ slider five times and checks that the readout text and the figure's pixels
 change. Each change is timed in the page, from the key press to the moment the
 figure's new image is painted (and to the readout's update). The issue's target
 is a median under 300 ms; the test reports it and fails above a generous hard
-limit (see ``HARD_LIMIT_MS``). Screenshots (page and figure, before and after)
-and ``timings.json`` are kept in ``artifacts/browser/`` (git-ignored).
+limit (see ``HARD_LIMIT_MS``). Screenshots (page and figure, before and after;
+``failure.png`` when it fails), ``timings.json`` and ``voila.log`` are kept in
+``artifacts/browser/`` (git-ignored).
 
 Without Chromium (a laptop) the test skips and says how to get it; with
 ``LOSSKIT_REQUIRE_BROWSER=1`` (set by ``.ci/run``) a missing browser fails.
@@ -16,6 +17,7 @@ Without Chromium (a laptop) the test skips and says how to get it; with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -271,6 +273,10 @@ def serve_and_drive(notebook: Path, out: Path) -> dict:
                     changes=changes,
                     page_errors=errors,
                 )
+            except Exception:
+                with contextlib.suppress(Exception):  # the page as it was when it failed
+                    page.screenshot(path=str(out / "failure.png"), full_page=True)
+                raise
             finally:
                 browser.close()
     finally:

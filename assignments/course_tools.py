@@ -333,6 +333,23 @@ _PS1_BUGS = [
 
 _PS2_BUGS = [
     Variant(
+        "calls_losskit",
+        "batch_indices delegates to losskit.BatchLoader",
+        replace=(
+            (
+                "batch_indices",
+                "import losskit\n\n\n"
+                "def batch_indices(n, batch_size, seed, shuffle=True, drop_last=False):\n"
+                "    loader = losskit.BatchLoader(\n"
+                "        np.arange(n), batch_size=batch_size, shuffle=shuffle,"
+                " drop_last=drop_last, seed=seed\n"
+                "    )\n"
+                "    return [np.asarray(b) for b in loader.index_batches()]",
+            ),
+        ),
+        zero_cells=("hidden_batch_indices",),
+    ),
+    Variant(
         "sum_not_mean",
         "linreg_loss_and_grad's gradient sums over the batch instead of averaging",
         edits=(
@@ -375,6 +392,21 @@ _PS2_BUGS = [
 
 _PS3_BUGS = [
     Variant(
+        "calls_losskit",
+        "train_val_split delegates to losskit.data.train_val_split (same split, not own work)",
+        replace=(
+            (
+                "train_val_split",
+                "from losskit.data import train_val_split as _split\n\n\n"
+                "def train_val_split(n, val_fraction, seed):\n"
+                "    idx = np.arange(n)\n"
+                "    tr, va, _, _ = _split(idx, idx, val_fraction=val_fraction, seed=seed)\n"
+                "    return tr, va",
+            ),
+        ),
+        zero_cells=("hidden_train_val_split",),
+    ),
+    Variant(
         "no_finite_population",
         "theoretical_variance returns sigma^2 / B (the with-replacement formula)",
         edits=(
@@ -416,7 +448,8 @@ _FIRST_SOLUTION = {
 
 def variants(assignment: str) -> list[Variant]:
     bugs = _BUGS[assignment]
-    return _common_variants(_FIRST_SOLUTION[assignment], bugs[0]) + bugs
+    tampered = next(b for b in bugs if b.student != "calls_losskit")  # a real bug, tests edited
+    return _common_variants(_FIRST_SOLUTION[assignment], tampered) + bugs
 
 
 # --------------------------------------------------------------------------- grading

@@ -169,3 +169,23 @@ def test_widget_cell_skips_its_work_while_grading(runs):
     cell = next(c for c in nb.cells if ct.nbgrader_meta(c).get("grade_id") == "explore_noise")
     text = "".join(o.get("text", "") for o in cell.outputs)
     assert "skipped while grading" in text, cell.outputs
+
+
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+def test_delegating_to_losskit_scores_zero_for_that_function(runs, assignment):
+    """Correct results, but computed by losskit: the visible test passes, the hidden one is 0."""
+    run = runs[assignment]
+    variant = next(v for v in ct.variants(assignment) if v.student == "calls_losskit")
+    res = run.results["calls_losskit"]
+    (hidden,) = variant.zero_cells
+    function = hidden.removeprefix("hidden_")
+    assert res.cells[f"test_{function}"].score == res.cells[f"test_{function}"].max_score
+    assert res.cells[hidden].score == 0
+    nb = nbformat.read(
+        run.root / "autograded" / "calls_losskit" / assignment / f"{assignment}.ipynb",
+        as_version=4,
+    )
+    cell = next(c for c in nb.cells if ct.nbgrader_meta(c).get("grade_id") == hidden)
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert errors and errors[0].ename == "AssertionError"
+    assert "your own implementation" in errors[0].evalue, errors[0].evalue

@@ -8,8 +8,9 @@ Each timing runs from setting ``control.value`` to the end of the panel's
 refresh: experiment, artist update, full Agg draw and PNG encode.
 
 Goal (issue 4): median under 100 ms and 95th percentile under 300 ms per panel.
-Changes the experiment rejects (a batch larger than the data) are counted and
-timed too: they are answers the student waits for as well.
+The verdict uses the changes that redrew the figure; changes the experiment
+rejects (a batch larger than the data: a message, no redraw, about 1 ms) are
+counted separately, and the "all" columns include them.
 
 Run: ``losskit bench panels`` or ``python benchmarks/bench_panels.py [--n 60] [PANEL ...]``.
 """
@@ -27,13 +28,13 @@ GOAL_P95_MS = 300.0
 
 
 def time_panel(cls, n: int, seed: int = 0):
-    """Per-change latencies (ms) of ``n`` random control changes, and how many were rejected."""
+    """Latencies (ms) of ``n`` random control changes, and a mask of those that were rejected."""
     from losskit.widgets import random_value
 
     panel = cls(backend="numpy", mode="inline", debounce=0)
     rng = np.random.default_rng(seed)
     names = [k for k in panel.controls if k != "backend"]
-    times, rejected = [], 0
+    times, rejected = [], []
     for _ in range(n):
         control = panel.controls[names[int(rng.integers(len(names)))]]
         value = random_value(control, rng)
@@ -42,8 +43,8 @@ def time_panel(cls, n: int, seed: int = 0):
         start = time.perf_counter()
         control.value = value
         times.append((time.perf_counter() - start) * 1e3)
-        rejected += panel.error is not None
-    return np.asarray(times), rejected
+        rejected.append(not panel.updated)
+    return np.asarray(times), np.asarray(rejected, dtype=bool)
 
 
 def main(argv=()) -> int:
@@ -56,19 +57,20 @@ def main(argv=()) -> int:
     args = parser.parse_args(argv)
     names = args.panels or list(PANELS)
     print(
-        f"{'panel':<22}{'changes':>8}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}"
-        f"{'msgs':>6}  verdict"
+        f"{'panel':<20}{'redraws':>8}{'median ms':>10}{'p95 ms':>8}{'max ms':>8}"
+        f"{'rejected':>9}{'all: median':>12}{'p95':>7}  verdict (redraws)"
     )
     ok_all = True
     for name in names:
         times, rejected = time_panel(PANELS[name], args.n)
-        med, p95 = float(np.median(times)), float(np.percentile(times, 95))
+        drawn = times[~rejected]
+        med, p95 = float(np.median(drawn)), float(np.percentile(drawn, 95))
         ok = med < GOAL_MEDIAN_MS and p95 < GOAL_P95_MS
         ok_all &= ok
-        verdict = "meets goal" if ok else "MISSES goal"
         print(
-            f"{name:<22}{times.size:>8}{med:>11.1f}{p95:>9.1f}{times.max():>9.1f}"
-            f"{rejected:>6}  {verdict}"
+            f"{name:<20}{drawn.size:>8}{med:>10.1f}{p95:>8.1f}{drawn.max():>8.1f}"
+            f"{int(rejected.sum()):>9}{np.median(times):>12.1f}{np.percentile(times, 95):>7.1f}"
+            f"  {'meets goal' if ok else 'MISSES goal'}"
         )
     print(
         f"goal: median < {GOAL_MEDIAN_MS:.0f} ms and p95 < {GOAL_P95_MS:.0f} ms per panel: "

@@ -162,8 +162,8 @@ def test_sum_vs_mean_panel():
     assert "10×" in p.readout.value  # sum at lr: B times the mean's step
     mean, scaled, same = b.paths.lines
     assert same.get_alpha() != 0.25 and scaled.get_alpha() == 0.25
-    p.controls["batch_size"].value = 1024  # more than the 512 samples
-    assert "1024" in p.error and "512" in p.error
+    p.controls["batch_size"].value = 512  # more than the 256 samples
+    assert "512" in p.error and "256" in p.error
 
 
 def test_accumulation_panel():
@@ -178,8 +178,8 @@ def test_accumulation_panel():
     p.controls["scaling"].value = "naive"
     assert [line.get_alpha() for line in b.lines[0].lines][3] == 0.25
     p.controls["micro_batch"].value = 64
-    p.controls["k"].value = 8  # 512 examples per update > 200 samples
-    assert "512" in p.error and "200" in p.error
+    p.controls["k"].value = 4  # 256 examples per update > 200 samples
+    assert "256" in p.error and "200" in p.error
 
 
 def test_batch_vs_dataset_panel():
@@ -224,7 +224,7 @@ def test_precision_memory_panel():
     assert p.result[0].dtype == "float64" and "float64" in mem.ax.get_title()
     p.controls["measure"].value = True
     assert p.result[1].measured and "measured" in p.readout.value
-    p.controls["n_classes"].value = 1_000_000  # 976 MiB per array: not traced live
+    p.controls["n_classes"].value = 100_000  # 98 MiB per array: not traced live
     assert "Not measured" in p.error and not p.result[1].measured
     p.controls["measure"].value = False
     assert p.error is None

@@ -16,9 +16,18 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-__all__ = ["COLORS", "FONT", "LW", "PALETTE", "color", "new_figure", "style_axes"]
+__all__ = [
+    "COLORS",
+    "FONT",
+    "LW",
+    "PALETTE",
+    "color",
+    "new_figure",
+    "set_title",
+    "style_axes",
+]
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common
 #: colour-vision deficiency and in greyscale by lightness.
@@ -57,11 +66,26 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def new_figure(figsize=(12.0, 4.6), dpi=100) -> Figure:
-    """A blank, pyplot-free figure with an Agg canvas and constrained layout."""
+def new_figure(figsize=(12.0, 4.6), dpi=100, *, fast_text=False) -> Figure:
+    """A blank, pyplot-free figure with an Agg canvas and constrained layout.
+
+    ``fast_text``: reuse rendered text bitmaps between draws (live panels; see
+    :mod:`losskit.plots._fasttext`), at the price of whole-pixel text placement.
+    """
     fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
+    if fast_text:
+        from ._fasttext import CachedTextCanvasAgg
+
+        CachedTextCanvasAgg(fig)
+    else:
+        FigureCanvasAgg(fig)
     return fig
+
+
+def set_title(ax, text: str) -> None:
+    """Title at a fixed height: matplotlib otherwise measures the tick labels at every
+    draw to dodge them, a sizeable part of a panel's redraw time."""
+    ax.set_title(text, fontsize=FONT["title"], y=1.0, pad=8)
 
 
 def style_axes(ax, *, title=None, xlabel=None, ylabel=None, xlog=False, ylog=False):
@@ -71,12 +95,17 @@ def style_axes(ax, *, title=None, xlabel=None, ylabel=None, xlog=False, ylog=Fal
     if ylog:
         ax.set_yscale("log")
     if title:
-        ax.set_title(title, fontsize=FONT["title"])
+        set_title(ax, title)
     if xlabel:
         ax.set_xlabel(xlabel, fontsize=FONT["label"])
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=FONT["label"])
     ax.tick_params(labelsize=FONT["tick"])
+    # five labelled ticks are plenty on a slide, and each one costs drawing time
+    if not xlog:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    if not ylog:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.grid(True, which="major", alpha=0.3, linewidth=0.8)
     # Minor ticks on log axes cost more to draw than the data (dozens of tick
     # artists per decade); the labelled decades are what a lecture room reads.

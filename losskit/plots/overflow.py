@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.transforms import blended_transform_factory
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, color, style_axes
+from ._style import COLORS, FONT, color, set_title, style_axes
 
 __all__ = ["plot_lse_overflow", "update_lse_overflow"]
 
@@ -151,9 +151,7 @@ class LSEOverflowFigure(FigureBuilder):
         set_limits(self.ax_ce, x=xs, y=[ref_y, *[y for _, y, _ in naive + stable]])
         set_limits(self.ax_ok, x=xs)
         pattern = ", ".join(f"{v:g}" for v in r.pattern)
-        self.ax_ce.set_title(
-            f"Cross-entropy of class {r.target}, logits = s × ({pattern})", fontsize=FONT["title"]
-        )
+        set_title(self.ax_ce, f"Cross-entropy of class {r.target}, logits = s × ({pattern})")
         return self.fig
 
 

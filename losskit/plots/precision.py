@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, color, finite, style_axes
+from ._style import COLORS, FONT, color, finite, set_title, style_axes
 
 __all__ = [
     "plot_ce_memory",
@@ -88,7 +88,7 @@ class SummationPrecisionFigure(FigureBuilder):
             self.floors[k].set_data([n.min(), n.max()], [floor, floor])
             self.floor_text[k].set_y(floor)
             title = _CASE_TITLE.get(case, case).format(small=r.small, value=r.value)
-            ax.set_title(f"{title}   ({r.dtype})", fontsize=FONT["title"])
+            set_title(ax, f"{title}   ({r.dtype})")
             set_limits(ax, x=[n], y=[y for _, y, _ in series], margin=0.06)
         self.axes[0].legend(fontsize=FONT["legend"], loc="upper left")
         return self.fig
@@ -134,10 +134,10 @@ class CEMemoryFigure(FigureBuilder):
             text.set_x(shown + 0.01 * top)
             text.set_text(f" {v:,.2f}" if np.isfinite(v) else " not measured")
         self.ax.set_xlim(0, top * 1.3)
-        self.ax.set_title(
+        set_title(
+            self.ax,
             f"Cross-entropy memory, {r.dtype}\nB × C = {r.batch_size:,} × {r.n_classes:,}, "
             f"chunk {r.chunk_size:,}",
-            fontsize=FONT["title"],
         )
         return self.fig
 

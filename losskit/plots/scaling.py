@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, finite, style_axes
+from ._style import COLORS, FONT, finite, set_title, style_axes
 
 __all__ = [
     "plot_accumulation",
@@ -159,7 +159,7 @@ class AccumulationFigure(FigureBuilder):
                 ys.append(y)
             self.lines[k].set(series)
             sizes = " + ".join(str(s) for s in r.micro_batch_sizes[k])
-            ax.set_title(f"{r.cases[k]} split: {sizes}", fontsize=FONT["title"])
+            set_title(ax, f"{r.cases[k]} split: {sizes}")
             ax.legend(fontsize=FONT["legend"] - 1, loc="upper right")
         for ax in self.axes:
             set_limits(ax, x=[np.arange(r.n_updates + 1)], y=ys, margin=0.05)

@@ -28,6 +28,7 @@ import traceback
 import warnings
 
 import ipywidgets as W
+import matplotlib
 import numpy as np
 import PIL.Image
 
@@ -112,7 +113,9 @@ class Panel:
 
     Public attributes: ``controls``, ``figure``, ``readout`` (HTML), ``message``
     (HTML), ``result`` (latest valid result), ``error`` (``None`` or the message
-    shown), ``widget`` (the container to display), ``mode``.
+    shown), ``updated`` (whether the last refresh redrew the figure), ``widget``
+    (the container to display), ``mode``, ``last_traceback`` (``None``, or the
+    text of the last internal error).
 
     Arguments: ``backend`` (``"numpy"``, ``"cupy"``, ``"auto"``, ...; an unusable
     one falls back to NumPy with a message), ``mode`` (``"auto"``, ``"ipympl"``,
@@ -127,7 +130,7 @@ class Panel:
     figsize = (12.0, 4.6)
     cache_size = 6
 
-    def __init__(self, backend="auto", *, mode="auto", debounce=0.12, dpi=80, **values):
+    def __init__(self, backend="auto", *, mode="auto", debounce=0.12, dpi=72, **values):
         self.mode = detect_mode(mode)
         self.debounce = float(debounce)
         self.dpi = dpi
@@ -137,7 +140,9 @@ class Panel:
         self._updating = False
         self._startup_note = None
         self._cache = {}
+        self._parts = None  # SubFigures to repaint, None = the whole figure
         self.last_traceback = None  # text of the last unexpected error, for debugging
+        self.updated = False  # whether the last refresh redrew the figure
         self.controls = dict(self.make_controls())
         self.controls["backend"] = self._backend_control(backend)
         unknown = sorted(set(values) - set(self.controls))
@@ -195,9 +200,20 @@ class Panel:
         return result
 
     def subfigures(self, n: int, width_ratios=None):
-        """``n`` side-by-side SubFigures of ``self.figure``, one per figure builder."""
-        subs = self.figure.subfigures(1, n, width_ratios=width_ratios, wspace=0.02)
+        """``n`` side-by-side SubFigures of ``self.figure``, one per figure builder.
+
+        Opaque (white), so that :meth:`redraw_only` can repaint one of them over
+        the last frame when only its experiment changed.
+        """
+        subs = self.figure.subfigures(
+            1, n, width_ratios=width_ratios, wspace=0.02, facecolor="white"
+        )
         return list(np.atleast_1d(subs))
+
+    def redraw_only(self, parts) -> None:
+        """Tell the next render that only these SubFigures changed (inline mode repaints
+        just them onto the last frame; a panel that never calls this redraws everything)."""
+        self._parts = list(parts)
 
     def values(self) -> dict:
         """Current control values by name (the backend included)."""
@@ -240,7 +256,7 @@ class Panel:
             return fig
         from ..plots._style import new_figure
 
-        return new_figure(self.figsize, dpi=self.dpi)
+        return new_figure(self.figsize, dpi=self.dpi, fast_text=True)
 
     def _assemble(self):
         head = W.HTML(
@@ -284,25 +300,34 @@ class Panel:
         """Recompute from the controls and update the figure and readout.
 
         Returns ``True`` when the figure shows the new values, ``False`` when the
-        values were rejected (the message says why; the figure keeps the last
-        valid result).
+        experiment rejected them (its message is shown; the figure keeps the
+        last valid result) or something failed inside the panel (shown as an
+        internal error, the traceback kept in ``last_traceback`` and logged).
+        Only the experiment's own ``ValueError``/``TypeError``/``FloatingPointError``
+        count as messages for the student: the same errors raised while drawing
+        are the panel's bugs and are reported as internal errors.
         """
+        self.updated = self._refresh()
+        return self.updated
+
+    def _refresh(self) -> bool:
         self._updating = True
         try:
             values = self.values()
             backend = values.pop("backend")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                result = self.compute(values, backend)
+                try:
+                    result = self.compute(values, backend)
+                except EXPECTED_ERRORS as exc:
+                    self._show([self._startup_note, str(exc) or type(exc).__name__])
+                    return False
                 self.draw(result)
                 notes = list(self.notes(result))
                 rows = self.readout_rows(result)
                 self._render()
             if not notes:  # a divergence note already tells what the overflow warnings would
                 notes = [f"{w.category.__name__}: {w.message}" for w in caught]
-        except EXPECTED_ERRORS as exc:
-            self._show([self._startup_note, str(exc) or type(exc).__name__])
-            return False
         except Exception as exc:  # a widget never shows a traceback; the log keeps it
             self.last_traceback = traceback.format_exc()
             log.exception("%s: unexpected error", type(self).__name__)
@@ -322,8 +347,16 @@ class Panel:
             for ax in self.figure.get_axes()
         ]
 
-    def _draw_canvas(self):
-        self.figure.canvas.draw()
+    def _draw_canvas(self, parts=None):
+        # Unhinted glyphs render about a third faster and look the same at this size;
+        # text is most of a panel's drawing time.
+        with matplotlib.rc_context({"text.hinting": "none"}):
+            if parts is None:
+                self.figure.canvas.draw()
+                return
+            renderer = self.figure.canvas.get_renderer()
+            for part in parts:  # opaque SubFigures paint over their old pixels
+                part.draw(renderer)
 
     def _render(self):
         fig = self.figure
@@ -333,8 +366,12 @@ class Panel:
         # Constrained layout costs as much as a draw: run it only when tick labels
         # grew past the margins it made (or shrank a lot), else keep the margins.
         # (errstate: matplotlib's log locator may overflow on data near 1e300.)
+        parts, self._parts = self._parts, None
         with np.errstate(over="ignore"):
-            self._draw_canvas()
+            if parts is not None and getattr(self, "_laid_out_for", None) is not None:
+                self._draw_canvas(parts)
+            else:
+                self._draw_canvas()
         widths, laid = self._label_widths(), getattr(self, "_laid_out_for", None)
         if (
             laid is None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipywidgets as W
 import numpy as np
 
 from ..experiments.noise import default_batch_sizes
 from ..plots import plot_batch_size_sweep, plot_gradient_noise
 from ._base import Panel
-from ._controls import WIDE, choice_slider
+from ._controls import choice_slider, int_slider
 
 __all__ = ["GradientNoisePanel"]
 
@@ -36,13 +35,9 @@ class GradientNoisePanel(Panel):
                 [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], 32, "batch size B"
             ),
             "n_samples": choice_slider([100, 200, 500, 1000], 500, "dataset size N"),
-            "n_draws": choice_slider([100, 200, 400, 800], 200, "draws per B"),
-            "seeds": W.IntSlider(
-                value=4, min=1, max=12, description="seeds", continuous_update=False, style=WIDE
-            ),
-            "epochs": W.IntSlider(
-                value=6, min=1, max=20, description="epochs", continuous_update=False, style=WIDE
-            ),
+            "n_draws": choice_slider([100, 200, 400], 200, "draws per B"),
+            "seeds": int_slider(4, 1, 8, "seeds"),
+            "epochs": int_slider(5, 1, 10, "epochs"),
         }
 
     def setup_figure(self):
@@ -73,8 +68,17 @@ class GradientNoisePanel(Panel):
 
     def draw(self, result):
         noise, sweep = result
-        plot_gradient_noise(noise, fig=self.fig_noise, highlight=self.controls["batch_size"].value)
-        plot_batch_size_sweep(sweep, fig=self.fig_sweep, views=("epoch",))
+        shown = getattr(self, "_shown", (None, None, None))
+        highlight = self.controls["batch_size"].value
+        parts = []
+        if noise is not shown[0] or highlight != shown[1]:
+            plot_gradient_noise(noise, fig=self.fig_noise, highlight=highlight)
+            parts.append(self.fig_noise)
+        if sweep is not shown[2]:
+            plot_batch_size_sweep(sweep, fig=self.fig_sweep, views=("epoch",))
+            parts.append(self.fig_sweep)
+        self._shown = (noise, highlight, sweep)
+        self.redraw_only(parts)
 
     def readout_rows(self, result):
         noise, sweep = result

@@ -13,7 +13,7 @@ __all__ = ["PrecisionMemoryPanel"]
 
 
 MIB = 2**20
-MEASURE_LIMIT = 256 * MIB  # one (B, C) array larger than this is not measured live
+MEASURE_LIMIT = 32 * MIB  # one (B, C) array larger than this is not measured live
 
 
 class PrecisionMemoryPanel(Panel):
@@ -80,8 +80,16 @@ class PrecisionMemoryPanel(Panel):
 
     def draw(self, result):
         summation, memory = result
-        plot_summation_precision(summation, fig=self.fig_sum)
-        plot_ce_memory(memory, fig=self.fig_mem)
+        shown = getattr(self, "_shown", (None, None))
+        parts = []
+        if summation is not shown[0]:
+            plot_summation_precision(summation, fig=self.fig_sum)
+            parts.append(self.fig_sum)
+        if memory is not shown[1]:
+            plot_ce_memory(memory, fig=self.fig_mem)
+            parts.append(self.fig_mem)
+        self._shown = result
+        self.redraw_only(parts)
 
     def notes(self, result):
         if not self._skipped:

@@ -28,10 +28,10 @@ class BatchVsDatasetPanel(Panel):
             "batch_size": choice_slider(
                 [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], 32, "mini-batch B"
             ),
-            "n_samples": choice_slider([100, 200, 500, 1000], 200, "dataset size N"),
+            "n_samples": choice_slider([100, 200, 500], 200, "dataset size N"),
             "lr": log_slider(0.05, -3, 0, "learning rate"),
-            "epochs": int_slider(8, 1, 20, "epochs"),
-            "seeds": int_slider(3, 1, 8, "seeds"),
+            "epochs": int_slider(8, 1, 12, "epochs"),
+            "seeds": int_slider(3, 1, 5, "seeds"),
         }
 
     def setup_figure(self):

@@ -8,6 +8,8 @@ from ._controls import checkbox, choice_slider, int_slider, log_slider, toggle
 
 __all__ = ["AccumulationPanel", "SumVsMeanPanel"]
 
+N_SUM_VS_MEAN = 256  # samples: small enough for B = 1 to redraw in a blink
+
 _RUN_NAMES = {
     "mean": "mean at lr",
     "sum_scaled": "sum at lr / B",
@@ -34,10 +36,10 @@ class SumVsMeanPanel(Panel):
             "reduction": toggle(["mean", "sum"], "sum", "reduction"),
             "scale_lr": checkbox(True, "scale lr by 1/B (sum)"),
             "batch_size": choice_slider(
-                [1, 2, 3, 4, 8, 10, 16, 32, 50, 64, 100, 128, 256, 512, 1024], 32, "batch size B"
+                [1, 2, 3, 4, 8, 10, 16, 32, 50, 64, 100, 128, 256, 512], 32, "batch size B"
             ),
             "lr": log_slider(0.05, -3, 0, "learning rate"),
-            "epochs": int_slider(2, 1, 5, "epochs"),
+            "epochs": int_slider(2, 1, 3, "epochs"),
             "drop_last": checkbox(True, "drop last partial batch"),
         }
 
@@ -56,7 +58,7 @@ class SumVsMeanPanel(Panel):
             batch_size=v["batch_size"],
             lr=v["lr"],
             epochs=v["epochs"],
-            n_samples=512,
+            n_samples=N_SUM_VS_MEAN,
             drop_last=v["drop_last"],
             backend=backend,
             seed=0,
@@ -105,12 +107,12 @@ class AccumulationPanel(Panel):
     def make_controls(self):
         return {
             "micro_batch": choice_slider([1, 2, 4, 8, 16, 32, 64], 4, "equal: micro-batch"),
-            "k": int_slider(4, 1, 8, "× K micro-batches"),
+            "k": int_slider(4, 1, 6, "× K micro-batches"),
             "first": int_slider(8, 1, 64, "unequal: first"),
             "second": int_slider(2, 1, 64, "+ second"),
             "scaling": toggle(["all", "correct", "naive", "forgot"], "all", "stress"),
             "lr": log_slider(0.05, -3, 0, "learning rate"),
-            "n_updates": int_slider(30, 5, 60, "updates", step=5),
+            "n_updates": int_slider(15, 5, 30, "updates", step=5),
         }
 
     def setup_figure(self):

@@ -1,0 +1,96 @@
+"""An Agg canvas that keeps rendered text bitmaps between draws, for live panels.
+
+A panel redraws the same titles, axis labels, legend entries and most tick
+labels after every slider move, and matplotlib lays out and rasterises each
+string glyph by glyph every time: about half of a panel's redraw. This canvas
+renders each distinct (string, font, size, angle, dpi) once into a bitmap with
+FreeType (the way matplotlib's Agg backend did it up to 3.9: the whole string
+at once, placed on whole pixels) and blends the stored bitmap on later draws.
+
+Used only for panels' inline images (``new_figure(fast_text=True)``); slide
+figures from ``losskit figures`` keep matplotlib's own text rendering. If the
+FreeType wrapper lacks what this needs (another matplotlib version), text falls
+back to matplotlib's renderer, so the worst case is the normal speed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+
+__all__ = ["CachedTextCanvasAgg"]
+
+_MAX_ENTRIES = 4096
+_NEEDED = ("set_text", "draw_glyphs_to_bitmap", "get_image", "get_bitmap_offset", "get_descent")
+
+
+class _BitmapCache:
+    """Least-recently-used store of rendered strings: key -> (bitmap, x offset, y offset)."""
+
+    def __init__(self, size=_MAX_ENTRIES):
+        self.size = size
+        self.items = OrderedDict()
+
+    def get(self, key):
+        hit = self.items.get(key)
+        if hit is not None:
+            self.items.move_to_end(key)
+        return hit
+
+    def put(self, key, value):
+        self.items[key] = value
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+_CACHE = _BitmapCache()
+
+
+def _rasterise(renderer, s, prop, antialiased):
+    """The string ``s`` as one grey bitmap plus where its corner sits from the baseline."""
+    font = renderer._prepare_font(prop)
+    font.set_text(s, 0.0, flags=get_hinting_flag())
+    font.draw_glyphs_to_bitmap(antialiased=antialiased)
+    left, top = (v / 64.0 for v in font.get_bitmap_offset())
+    descent = font.get_descent() / 64.0
+    return np.array(font.get_image(), dtype=np.uint8), left, top, descent
+
+
+def _cached_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+    """``RendererAgg.draw_text`` with the string's bitmap looked up instead of re-rendered."""
+    if ismath or not s:
+        return RendererAgg.draw_text(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+    antialiased = bool(gc.get_antialiased())
+    key = (s, hash(prop), self.dpi, antialiased, get_hinting_flag())
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = _rasterise(self, s, prop, antialiased)
+        _CACHE.put(key, hit)
+    bitmap, left, top, descent = hit
+    # the bitmap is rotated in raster space; its descent moves with the angle
+    rad = math.radians(angle)
+    px = round(x + left + descent * math.sin(rad))
+    py = round(y + top + descent * math.cos(rad))
+    self._renderer.draw_text_image(bitmap, px, py + 1, angle, gc)
+    return None
+
+
+def _supported() -> bool:
+    from matplotlib.ft2font import FT2Font
+
+    return all(hasattr(FT2Font, name) for name in _NEEDED)
+
+
+class CachedTextCanvasAgg(FigureCanvasAgg):
+    """``FigureCanvasAgg`` whose renderer reuses text bitmaps across draws."""
+
+    _text_cache_ok = _supported()
+
+    def get_renderer(self, *args, **kwargs):
+        renderer = super().get_renderer(*args, **kwargs)
+        if self._text_cache_ok and "draw_text" not in vars(renderer):
+            renderer.draw_text = _cached_draw_text.__get__(renderer)
+        return renderer

@@ -204,3 +204,23 @@ def test_style_colour_blind_palette_and_projector_fonts():
         assert ax.title.get_fontsize() >= 14
         for label in ax.get_xticklabels() + ax.get_yticklabels():
             assert label.get_fontsize() >= 11
+
+
+def test_cached_text_canvas_draws_what_agg_draws():
+    from losskit.plots._fasttext import _CACHE, CachedTextCanvasAgg
+
+    r = run("accumulation")
+    images = []
+    for fast in (False, True):
+        fig = plots.new_figure((9, 3.5), dpi=72, fast_text=fast)
+        assert isinstance(fig.canvas, CachedTextCanvasAgg) == fast
+        plots.plot_accumulation(r, fig=fig)
+        fig.canvas.draw()
+        fig.canvas.draw()  # the second draw reads the bitmaps back from the cache
+        images.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int))
+    assert len(_CACHE.items) > 10
+    # lines and patches are identical; text lands within a pixel of matplotlib's own
+    far = np.abs(images[0] - images[1]).max(axis=2) > 96
+    assert far.mean() < 0.04  # glyph edges at subpixel vs whole-pixel positions
+    ink = lambda img: (img.min(axis=2) < 128).sum()  # noqa: E731
+    assert ink(images[1]) == pytest.approx(ink(images[0]), rel=0.05)

@@ -21,7 +21,7 @@ from collections import OrderedDict
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 
-__all__ = ["CachedTextCanvasAgg"]
+__all__ = ["CachedTextCanvasAgg", "install_text_cache"]
 
 _MAX_ENTRIES = 4096
 _NEEDED = ("set_text", "draw_glyphs_to_bitmap", "get_image", "get_bitmap_offset", "get_descent")
@@ -84,13 +84,27 @@ def _supported() -> bool:
     return all(hasattr(FT2Font, name) for name in _NEEDED)
 
 
+_SUPPORTED = _supported()
+
+
+def _with_cache(renderer):
+    if _SUPPORTED and isinstance(renderer, RendererAgg) and "draw_text" not in vars(renderer):
+        renderer.draw_text = _cached_draw_text.__get__(renderer)
+    return renderer
+
+
 class CachedTextCanvasAgg(FigureCanvasAgg):
     """``FigureCanvasAgg`` whose renderer reuses text bitmaps across draws."""
 
-    _text_cache_ok = _supported()
-
     def get_renderer(self, *args, **kwargs):
-        renderer = super().get_renderer(*args, **kwargs)
-        if self._text_cache_ok and "draw_text" not in vars(renderer):
-            renderer.draw_text = _cached_draw_text.__get__(renderer)
-        return renderer
+        return _with_cache(super().get_renderer(*args, **kwargs))
+
+
+def install_text_cache(canvas) -> None:
+    """Give an existing Agg-based canvas (ipympl's, say) the text-bitmap cache."""
+    original = canvas.get_renderer
+
+    def get_renderer(*args, **kwargs):
+        return _with_cache(original(*args, **kwargs))
+
+    canvas.get_renderer = get_renderer

@@ -130,7 +130,7 @@ class Panel:
     figsize = (12.0, 4.6)
     cache_size = 6
 
-    def __init__(self, backend="auto", *, mode="auto", debounce=0.12, dpi=72, **values):
+    def __init__(self, backend="auto", *, mode="auto", debounce=0.05, dpi=72, **values):
         self.mode = detect_mode(mode)
         self.debounce = float(debounce)
         self.dpi = dpi
@@ -245,6 +245,9 @@ class Panel:
             with plt.ioff():
                 fig = plt.figure(figsize=self.figsize, layout="constrained")
             canvas = fig.canvas
+            from ..plots._fasttext import install_text_cache
+
+            install_text_cache(canvas)
             for attr, value in (
                 ("header_visible", False),
                 ("footer_visible", False),

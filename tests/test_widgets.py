@@ -332,3 +332,12 @@ def test_fuzz_quick(name):
 @pytest.mark.parametrize("name", list(PANELS))
 def test_fuzz_hundreds_of_changes(name):
     fuzz(PANELS[name], 300, seed=2)
+
+
+@pytest.mark.parametrize("backend", [b for b in available_backends() if b != "numpy"])
+def test_every_panel_computes_on_the_other_backends(backend):
+    for name, cls in PANELS.items():
+        p = cls(backend=backend, mode="inline", debounce=0)
+        assert p.error is None and p.last_traceback is None, (name, p.error)
+        results = p.result if isinstance(p.result, tuple) else (p.result,)
+        assert all(r.backend == backend for r in results), name

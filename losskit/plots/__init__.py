@@ -13,6 +13,14 @@ returns the object that owns its artists. Builders import the experiments'
 result types only: they never compute, they draw what the experiment measured
 next to the theory the experiment computed.
 
+Per-update keyword options (also accepted by ``update_<experiment>``):
+``plot_gradient_noise(..., highlight=B)`` rings one batch size;
+``plot_lse_overflow(..., marker=scale, methods=("naive", "stable"))``;
+``plot_sum_vs_mean(..., focus="mean"|"sum_scaled"|"sum_same_lr")`` and
+``plot_accumulation(..., focus="correct"|"naive"|"forgot")`` fade the other runs.
+Layout option: ``plot_batch_size_sweep(..., views=("epoch", "jitter"))`` picks
+the axes (asking for other views rebuilds the figure).
+
 ``FIGURES`` lists every lesson figure (file name, lesson, experiment, plot
 function, lesson-default arguments): what ``losskit figures`` renders.
 

@@ -9,7 +9,18 @@ that message), ``.result`` (the latest valid experiment result), ``.widget``
 (the ipywidgets container), ``.refresh()`` and ``.display()``. A notebook cell
 that evaluates to a panel shows it (``_repr_mimebundle_``).
 
-``PANELS`` maps a short name to each panel class, in lesson order.
+Other attributes: ``.updated`` (whether the last refresh redrew the figure),
+``.last_traceback`` (``None``, or the text of the last internal error, which
+the panel shows only as a one-line message), ``.mode`` (``"ipympl"`` when
+``%matplotlib widget`` is active: the figure's own canvas is the view, updated
+with ``draw_idle``; else ``"inline"``: a PNG in an ``ipywidgets.Image``).
+Constructor keywords besides control values: ``mode``, ``debounce`` (seconds;
+applies inside a running event loop, i.e. a kernel), ``dpi`` (inline image).
+
+``PANELS`` maps a short name to each panel class, in lesson order:
+``batch_vs_dataset`` (lesson 1), ``lse_overflow`` (3), ``gradient_noise`` (4),
+``sum_vs_mean`` (5), ``accumulation`` (6), ``train_val`` (7),
+``precision_memory`` (8).
 ``random_value(control, rng)`` draws a value a student could set (fuzz tests,
 benchmarks).
 """

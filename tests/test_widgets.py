@@ -276,6 +276,14 @@ def test_ipympl_mode_uses_the_canvas_widget():
         assert isinstance(p.figure.canvas, W.DOMWidget)
         p.controls["scale"].value = 50.0
         assert p.error is None
+        # ipympl draws on request: the first draw lays out, then the margins stay fixed
+        p.figure.canvas.draw()
+        assert p.figure.get_layout_engine().__class__.__name__ == "PlaceHolderLayoutEngine"
+        p._laid_out_for = [0] * len(p._laid_out_for)  # labels "outgrew" the margins
+        p.figure.canvas.draw()
+        assert p.figure.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
+        p.figure.canvas.draw()
+        assert p.figure.get_layout_engine().__class__.__name__ == "PlaceHolderLayoutEngine"
         plt.close(p.figure)
     finally:
         plt.switch_backend(old)

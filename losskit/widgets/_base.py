@@ -31,6 +31,7 @@ import ipywidgets as W
 import matplotlib
 import numpy as np
 import PIL.Image
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from .. import experiments
 from ..backend import available_backends, get_backend
@@ -361,9 +362,32 @@ class Panel:
             for part in parts:  # opaque SubFigures paint over their old pixels
                 part.draw(renderer)
 
+    def _needs_layout(self, widths) -> bool:
+        laid = getattr(self, "_laid_out_for", None)
+        return (
+            laid is None
+            or len(laid) != len(widths)
+            or any(w > old or w < old - 3 for w, old in zip(widths, laid, strict=True))
+        )
+
+    def _after_ipympl_draw(self, event):
+        """ipympl draws later, on the front-end's request: keep the margins fixed after a
+        constrained-layout draw, and ask for one more such draw when labels outgrow them."""
+        fig = self.figure
+        widths = self._label_widths()
+        if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+            self._laid_out_for = widths  # this draw did the layout: freeze it
+            fig.set_layout_engine("none")
+        elif self._needs_layout(widths):
+            fig.set_layout_engine("constrained")
+            fig.canvas.draw_idle()
+
     def _render(self):
         fig = self.figure
         if self.mode == "ipympl":
+            self._parts = None
+            if not getattr(self, "_draw_hook", None):
+                self._draw_hook = fig.canvas.mpl_connect("draw_event", self._after_ipympl_draw)
             fig.canvas.draw_idle()
             return
         # Constrained layout costs as much as a draw: run it only when tick labels
@@ -375,12 +399,7 @@ class Panel:
                 self._draw_canvas(parts)
             else:
                 self._draw_canvas()
-        widths, laid = self._label_widths(), getattr(self, "_laid_out_for", None)
-        if (
-            laid is None
-            or len(laid) != len(widths)
-            or any(w > old or w < old - 3 for w, old in zip(widths, laid, strict=True))
-        ):
+        if self._needs_layout(self._label_widths()):
             fig.set_layout_engine("constrained")
             with np.errstate(over="ignore"):
                 self._draw_canvas()

@@ -10,12 +10,16 @@ drawing in ``losskit.plots``: a panel only wires them together.
 Rendering: with the ipympl front-end (``%matplotlib widget``) the figure's own
 canvas is the widget and updates go through ``draw_idle``; otherwise (plain
 inline backend, Agg in tests) the figure is rendered to PNG into an
-``ipywidgets.Image`` after each update.
+``ipywidgets.Image`` after each update. Redraws are kept cheap: constrained
+layout runs only when tick labels outgrow the margins, rendered text is reused
+(:mod:`losskit.plots._fasttext`), and a panel of two experiments repaints only
+the SubFigure whose result changed.
 
 Errors never become tracebacks in the notebook: ``ValueError``, ``TypeError``
-and ``FloatingPointError`` from an experiment (batch larger than the data, ...)
-show their message in the panel, and anything else is logged and shown as an
-internal error. The figure keeps the last valid result meanwhile.
+and ``FloatingPointError`` raised by the experiment (batch larger than the
+data, ...) show their message in the panel; anything else, including any error
+while drawing, is logged and shown as a one-line internal error. The figure
+keeps the last valid result meanwhile.
 """
 
 from __future__ import annotations
@@ -52,8 +56,6 @@ MESSAGE_STYLE = (
 
 
 def _current_backend() -> str:
-    import matplotlib
-
     try:
         name = matplotlib.get_backend(auto_select=False)
     except TypeError:  # matplotlib < 3.10

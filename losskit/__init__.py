@@ -18,6 +18,7 @@ from .numerics import (
     logsumexp,
     naive_log_softmax,
     naive_softmax,
+    sigmoid,
     softmax,
     streaming_logsumexp,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "logsumexp",
     "naive_log_softmax",
     "naive_softmax",
+    "sigmoid",
     "softmax",
     "streaming_logsumexp",
     "sum_float64",

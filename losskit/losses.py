@@ -32,7 +32,7 @@ import array_api_compat
 
 from . import _validation as V
 from .backend import errstate
-from .numerics import log_softmax
+from .numerics import log_softmax, sigmoid
 
 __all__ = [
     "BCELoss",
@@ -318,12 +318,6 @@ class BCELoss(_WeightedPointwise):
         return loss, g
 
 
-def _sigmoid(xp, x):
-    """``1 / (1 + exp(-x))`` without overflow on either side."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 class BCEWithLogitsLoss(_WeightedPointwise):
     """Binary cross-entropy on logits (``torch.nn.BCEWithLogitsLoss``): sigmoid fused into the loss.
 
@@ -373,13 +367,13 @@ class BCEWithLogitsLoss(_WeightedPointwise):
         if p is None:
             loss = xp.maximum(x, 0.0) - x * y + softplus_neg_abs
             if want_grad:
-                g = _sigmoid(xp, x) - y
+                g = sigmoid(x) - y
         else:
             log_weight = (p - 1.0) * y + 1.0
             loss = (1.0 - y) * x + log_weight * (softplus_neg_abs + xp.maximum(-x, 0.0))
             if want_grad:
                 py = p * y
-                g = (py + 1.0 - y) * _sigmoid(xp, x) - py
+                g = (py + 1.0 - y) * sigmoid(x) - py
         if w is not None:
             loss = loss * w
             g = g * w if g is not None else None

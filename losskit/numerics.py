@@ -22,6 +22,7 @@ __all__ = [
     "logsumexp",
     "naive_log_softmax",
     "naive_softmax",
+    "sigmoid",
     "softmax",
     "streaming_logsumexp",
 ]
@@ -63,6 +64,20 @@ def softmax(x, axis=-1):
     e = xp.exp(x - _finite_max(xp, x, axis))
     with errstate(invalid="ignore"):  # 0/0 on all -inf slices
         return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))`` element-wise, without overflow for large ``|x|`` of either sign.
+
+    Uses ``e = exp(-|x|) <= 1``: ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)``
+    otherwise. Same shape and floating dtype as ``x``. Note that in float32 it
+    still *rounds* to exactly 1 from about ``x = 17``: a probability can't say
+    more than its dtype holds, which is why ``BCEWithLogitsLoss`` takes logits.
+    """
+    xp = namespace(x, where="sigmoid")
+    require_float(xp, x, "x", "sigmoid")
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def naive_softmax(x, axis=-1):

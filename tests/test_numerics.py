@@ -16,6 +16,7 @@ from losskit.numerics import (
     logsumexp,
     naive_log_softmax,
     naive_softmax,
+    sigmoid,
     softmax,
     streaming_logsumexp,
 )
@@ -224,3 +225,29 @@ def test_bad_axis(fn):
         fn(x, axis=1.0)
     with pytest.raises(TypeError, match="axis must be an int"):
         fn(x, axis=True)
+
+
+def test_sigmoid_matches_the_logistic_function_without_overflow(backend, to_np):
+    xp = backend.xp
+    host = np.array([-1000.0, -40.0, -1.0, 0.0, 1.0, 40.0, 1000.0])
+    with np.errstate(over="ignore"):
+        ref = 1.0 / (1.0 + np.exp(-host))  # overflows to inf at -1000, giving the right 0
+    got = to_np(sigmoid(backend.asarray(host, dtype=xp.float64)))
+    np.testing.assert_allclose(got, ref, rtol=1e-15, atol=0)
+    assert got[0] > 0.0 or ref[0] == 0.0
+
+
+def test_sigmoid_float32_rounds_to_one_from_about_17(backend, to_np):
+    """The lesson's fact: a float32 probability saturates, so BCE on it loses the logit."""
+    xp = backend.xp
+    grid = backend.asarray(np.arange(10.0, 30.0, 0.25), dtype=xp.float32)
+    p = to_np(sigmoid(grid))
+    assert p.dtype == np.float32
+    first_one = float(np.arange(10.0, 30.0, 0.25)[np.argmax(p == 1.0)])
+    assert 16.0 <= first_one <= 18.0
+    assert np.all(p[np.arange(10.0, 30.0, 0.25) >= first_one] == 1.0)
+
+
+def test_sigmoid_rejects_integers():
+    with pytest.raises(TypeError, match="real floating"):
+        sigmoid(np.arange(3))

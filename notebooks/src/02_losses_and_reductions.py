@@ -72,7 +72,7 @@ Markdown(f"Computing with **{backend.name}** in {dtype_name}.")
 # %%
 z = backend.asarray([2.0, 2.0, -1.0], dtype=dtype)
 p_softmax = backend.to_host(losskit.softmax(z))
-p_sigmoid = backend.to_host(1.0 / (1.0 + xp.exp(-z)))  # what BCEWithLogitsLoss applies per label
+p_sigmoid = backend.to_host(losskit.sigmoid(z))  # what BCEWithLogitsLoss applies per label
 Markdown(
     f"Softmax: `{np.round(p_softmax, 3)}` (sum {p_softmax.sum():.3f}): the two true diagnoses "
     f"split the mass and neither can exceed one half. Sigmoid: `{np.round(p_sigmoid, 3)}`: "
@@ -158,7 +158,7 @@ t_prob = backend.asarray(rng.dirichlet(np.ones(C), size=B), dtype=dtype)
 w = backend.asarray([1.0, 2.0, 0.5, 3.0], dtype=dtype)
 w_rows = backend.asarray(np.asarray([1.0, 2.0, 0.5, 3.0])[labels][:, None], dtype=dtype)
 p = losskit.softmax(x)
-sig = 1.0 / (1.0 + xp.exp(-x))
+sig = losskit.sigmoid(x)
 eps = 0.1
 n = B * C
 

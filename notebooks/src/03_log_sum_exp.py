@@ -206,13 +206,13 @@ Markdown(
 # %%
 x = backend.asarray([20.0], dtype=xp.float32)
 y = backend.asarray([0.0], dtype=xp.float32)
-prob = 1.0 / (1.0 + xp.exp(-x))  # the model's sigmoid output, in float32
+prob = losskit.sigmoid(x)  # the model's sigmoid output, in float32
 bce_probs = float(backend.to_host(losskit.BCELoss()(prob, y)))
 bce_logits = float(backend.to_host(losskit.BCEWithLogitsLoss()(x, y)))
 
 # Where float32 sigmoid first rounds to exactly 1.
 grid = backend.asarray(np.arange(0.0, 40.0, 0.25), dtype=xp.float32)
-saturated = backend.to_host(1.0 / (1.0 + xp.exp(-grid)) == 1.0)
+saturated = backend.to_host(losskit.sigmoid(grid) == 1.0)
 first_one = float(backend.to_host(grid)[np.argmax(saturated)])
 assert bce_probs == 100.0 and abs(bce_logits - 20.0) < 1e-3  # what the text below says
 Markdown(

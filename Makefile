@@ -20,8 +20,15 @@ $(VENV)/.dev-installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.lab-installed
 
+# Root (a container, a hub image) needs --allow-root; nobody else gets it.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(VENV)/.lab-installed
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/
+
+# After editing a lesson's source in notebooks/src/, refresh its paired .ipynb.
+sync-notebooks: $(VENV)/.lab-installed
+	cd notebooks && ../$(VENV)/bin/jupytext --sync src/*.py
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)

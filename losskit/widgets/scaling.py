@@ -112,7 +112,7 @@ class AccumulationPanel(Panel):
             "second": int_slider(2, 1, 64, "+ second"),
             "scaling": toggle(["all", "correct", "naive", "forgot"], "all", "stress"),
             "lr": log_slider(0.05, -3, 0, "learning rate"),
-            "n_updates": int_slider(15, 5, 30, "updates", step=5),
+            "n_updates": int_slider(15, 5, 25, "updates", step=5),
         }
 
     def setup_figure(self):

@@ -41,7 +41,7 @@ class TrainValPanel(Panel):
             "n_centers": int_slider(40, 2, 80, "model size (RBF centres)"),
             "batch_size": int_slider(5, 2, 20, "batch size"),
             "lr": log_slider(0.2, -2, 1, "learning rate"),
-            "max_epochs": choice_slider([50, 100, 150], 100, "max epochs"),
+            "max_epochs": choice_slider([40, 60, 80, 100, 120], 80, "max epochs"),
         }
 
     def setup_figure(self):

@@ -124,6 +124,18 @@ class LSEOverflowFigure(FigureBuilder):
         self.failures.set(fails)
         self.limit_lines.set(limits)
         self.mark_lines.set([([marker, marker], [0, 1], {})] if marker else [])
+        if marker:
+            self.texts.append(
+                self.ax_ce.text(
+                    marker,
+                    0.985,
+                    f" s = {marker:.3g}",
+                    transform=self.ax_ce.get_xaxis_transform(),
+                    color="0.3",
+                    fontsize=FONT["note"] - 1,
+                    va="top",
+                )
+            )
         self.mark_ok.set([([marker, marker], [0, 1], {})] if marker else [])
 
         ok, bad, labels = [], [], []

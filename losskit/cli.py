@@ -164,7 +164,11 @@ def _bench(args) -> int:
             print(f"  {found[name]} has no main(); skipped", file=sys.stderr)
             status = 1
             continue
-        code = module.main()
+        argv, sys.argv = sys.argv, [str(found[name])]  # a main() that parses argv sees none
+        try:
+            code = module.main()
+        finally:
+            sys.argv = argv
         status = status or (code if isinstance(code, int) else 0)
     return status
 

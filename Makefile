@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast bench lint format figures grade-demo sync-notebooks clean
+.PHONY: lab test test-fast bench lint format figures grade-demo sync-notebooks lessons-branch clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: $(VENV)/.lab-installed
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/
+
+# The branch the hub pulls into students' homes: notebooks/ only, no assignment
+# sources (deploy/README.md, "Course content in each home").
+lessons-branch:
+	git subtree split --prefix=notebooks -b lessons
 
 # After editing a lesson's source in notebooks/src/, refresh its paired .ipynb.
 sync-notebooks: $(VENV)/.lab-installed

@@ -507,12 +507,41 @@ def test_course_is_pulled_into_each_home_where_students_land(hub, pyproject):
     i = words.index("gitpuller")
     url, branch, target = words[i + 1 : i + 4]
     repo = pyproject["project"]["urls"]["Documentation"].split("#")[0]
-    assert url == repo and branch == "main"
-    # Students open the pulled notebooks: defaultUrl points into the pulled folder.
-    tree = hub["singleuser"]["defaultUrl"].removeprefix("/lab/tree/")
-    assert tree.split("/")[0] == target
-    assert (ROOT / "/".join(tree.split("/")[1:])).is_dir()
+    # The lessons branch, never main: main carries assignment solutions and hidden tests.
+    assert url == repo and branch == "lessons"
+    assert "git subtree split --prefix=notebooks -b lessons" in (ROOT / "Makefile").read_text()
+    # Students open the pulled notebooks: defaultUrl is the pulled folder.
+    assert hub["singleuser"]["defaultUrl"] == f"/lab/tree/{target}"
     assert "||" in script, "a failed pull must not stop the server from starting"
+
+
+def test_lessons_branch_holds_the_lessons_and_no_assignment_sources(tmp_path):
+    """`make lessons-branch` on a scratch repo with this tree's notebooks/ and assignments/."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "notebooks", repo / "notebooks")
+    shutil.copytree(ROOT / "assignments" / "source", repo / "assignments" / "source")
+    shutil.copy(ROOT / "Makefile", repo / "Makefile")
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "course")
+    subprocess.run(["make", "-s", "lessons-branch"], cwd=repo, check=True, capture_output=True)
+    files = git("ls-tree", "-r", "--name-only", "lessons").split()
+    lessons = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(f for f in files if f.endswith(".ipynb") and "/" not in f) == lessons
+    assert not any(f.startswith("assignments") for f in files)
+    for f in files:
+        text = git("show", f"lessons:{f}")
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, f
 
 
 def test_exchange_is_shared_storage_at_nbgrader_exchange_root(hub, exchange_manifests, tmp_path):

@@ -167,6 +167,9 @@ def test_batch_vs_dataset_per_update_axis_skips_the_start():
     assert len(b.epoch_lines.lines) == 3 and len(b.bands) == 3
     gd = b.update_lines.lines[0]
     np.testing.assert_array_equal(gd.get_xdata(), r.epoch_updates[0, 1:])
+    sgd_batches = b.batch_lines.lines[2]  # every update's own batch loss, first seed
+    np.testing.assert_array_equal(sgd_batches.get_ydata(), r.batch_loss[2][0])
+    assert sgd_batches.get_xdata()[-1] == r.epochs * r.updates_per_epoch[2]
     assert b.ax_update.get_xscale() == "log"
 
 

@@ -150,6 +150,8 @@ def test_gradient_noise_panel():
     assert p.error is not None  # 1024 > 1000 still
     p.controls["batch_size"].value = 512
     assert p.error is None and b.highlight.get_xdata().tolist() == [512]
+    p.controls["batch_size"].value = 1000  # B = N: variance exactly 0, said in the note
+    assert p.error is None and "your B: off the log axis" in b.note.get_text()
 
 
 def test_sum_vs_mean_panel():
@@ -175,6 +177,7 @@ def test_accumulation_panel():
     p.controls["first"].value = 10
     assert p.result.max_deviation_naive[1] > 1e-6
     assert "10 + 6" in b.axes[1].get_title()
+    assert "divided by K" in p.controls["scaling"].options[2]
     p.controls["scaling"].value = "naive"
     assert [line.get_alpha() for line in b.lines[0].lines][3] == 0.25
     p.controls["micro_batch"].value = 64

@@ -119,6 +119,8 @@ class GradientNoiseFigure(FigureBuilder):
             notes.append(f"dashed: noise scale B_simple = tr Σ/|G|² = {bs:.3g}")
         if (~pos).any():
             notes.append(f"B = N: measured {m[~pos][0]:.3g}, theory exactly 0")
+            if highlight is not None and highlight == r.n_samples:
+                notes[-1] += "  (your B: off the log axis)"
         self.note.set_text("\n".join(notes))
         ys = [th[pos], m[pos], r.with_replacement_variance, r.with_replacement_measured]
         set_limits(self.ax, x=[B], y=ys, margin=0.08)

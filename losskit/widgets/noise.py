@@ -31,8 +31,11 @@ class GradientNoisePanel(Panel):
 
     def make_controls(self):
         return {
+            # powers of two plus every dataset size, so that B = N can be chosen
             "batch_size": choice_slider(
-                [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], 32, "batch size B"
+                [1, 2, 4, 8, 16, 32, 64, 100, 128, 200, 256, 500, 512, 1000, 1024],
+                32,
+                "batch size B",
             ),
             "n_samples": choice_slider([100, 200, 500, 1000], 500, "dataset size N"),
             "n_draws": choice_slider([100, 200, 400], 200, "draws per B"),

@@ -110,7 +110,16 @@ class AccumulationPanel(Panel):
             "k": int_slider(4, 1, 6, "× K micro-batches"),
             "first": int_slider(8, 1, 64, "unequal: first"),
             "second": int_slider(2, 1, 64, "+ second"),
-            "scaling": toggle(["all", "correct", "naive", "forgot"], "all", "stress"),
+            "scaling": toggle(
+                [
+                    ("all", "all"),
+                    ("weighted nₘ/Σn", "correct"),
+                    ("divided by K", "naive"),
+                    ("forgot ÷K", "forgot"),
+                ],
+                "all",
+                "stress",
+            ),
             "lr": log_slider(0.05, -3, 0, "learning rate"),
             "n_updates": int_slider(15, 5, 25, "updates", step=5),
         }

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import operator
 import warnings
+from abc import ABC, abstractmethod
 
 import array_api_compat
 
@@ -65,7 +66,7 @@ def _describe(value) -> str:
     return repr(value)
 
 
-class _Loss:
+class _Loss(ABC):
     """Shared plumbing: reduction, finite check, the three entry points."""
 
     def __init__(self, *, reduction="mean", check_finite=True):
@@ -102,8 +103,9 @@ class _Loss:
         )
         return f"{type(self).__name__}({args})"
 
-    def _run(self, input, target, want_value, want_grad):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _run(self, input, target, want_value, want_grad):
+        """``(value or None, grad or None)``: the loss's one pass over its inputs."""
 
 
 # --------------------------------------------------------------------------------------
@@ -156,9 +158,9 @@ class _PointwiseLoss(_Loss):
             grad = xp.astype(g, out_dtype) if g.dtype != out_dtype else g
         return value, grad
 
+    @abstractmethod
     def _pointwise(self, xp, x, y, want_grad):
         """Per-element losses and (if ``want_grad``) their derivatives w.r.t. ``x``."""
-        raise NotImplementedError
 
 
 def _as_array(xp, value, dtype):

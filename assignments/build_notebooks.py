@@ -5,9 +5,11 @@ Each assignment is written as a jupytext py:percent file,
 the nbgrader cell metadata. nbgrader reads ``.ipynb`` files, so this script
 writes ``source/<assignment>/<assignment>.ipynb`` from it, deterministically
 (no outputs, no execution counts, cell ids taken from the nbgrader grade ids),
-and copies ``own_work.py`` (the own-work check the hidden tests import) next to
-each notebook. Both outputs are committed; ``--check`` fails when they are
-stale, and the test suite runs the same check.
+and links ``own_work.py`` (the own-work check the hidden tests import) next to
+each notebook as a relative symlink to ``assignments/own_work.py``: one file to
+edit, and nbgrader's release and exchange copy the file's content. Both outputs
+are committed; ``--check`` fails when they are stale, and the test suite runs
+the same check.
 
     python assignments/build_notebooks.py          # rewrite the .ipynb files
     python assignments/build_notebooks.py --check  # exit 1 if anything is stale
@@ -20,6 +22,7 @@ hidden tests, is never released to students.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -65,7 +68,7 @@ def stale() -> list[Path]:
         if not nb_path.exists() or nb_path.read_text() != build_notebook(twin):
             out.append(nb_path)
         own = twin.parent / OWN_WORK.name
-        if not own.exists() or own.read_text() != OWN_WORK.read_text():
+        if not own.is_symlink() or own.resolve() != OWN_WORK:
             out.append(own)
     return out
 
@@ -74,7 +77,8 @@ def build() -> list[Path]:
     written = []
     for path in stale():
         if path.name == OWN_WORK.name:
-            path.write_text(OWN_WORK.read_text())
+            path.unlink(missing_ok=True)
+            path.symlink_to(os.path.relpath(OWN_WORK, path.parent))
         else:
             path.write_text(build_notebook(path.with_name(path.stem + TWIN_SUFFIX)))
         written.append(path)

@@ -120,14 +120,19 @@ PAINTED_JS = """(figSel) => {
 
 # Resolves once neither the figure nor the readout has changed for ``quietMs``
 # (a resize or an earlier change may still be on its way from the kernel).
-SETTLE_JS = """(quietMs) => new Promise((resolve) => {
-  const log = window.__losskit;
+SETTLE_JS = """([quietMs, maxMs]) => new Promise((resolve, reject) => {
+  const log = window.__losskit, start = performance.now();
   const tick = () => {
-    const last = Math.max(0, ...log.fig, ...log.text);
-    if (performance.now() - last >= quietMs) resolve(); else setTimeout(tick, 25);
+    const now = performance.now(), last = Math.max(0, ...log.fig, ...log.text);
+    if (now - last >= quietMs) resolve();
+    else if (now - start > maxMs) reject(new Error(
+      `the figure kept repainting for ${Math.round(now - start)} ms ` +
+      `(${log.fig.length} paints so far): a redraw loop, not a redraw`));
+    else setTimeout(tick, 25);
   };
   tick();
 })"""
+SETTLE_MAX_MS = 20_000
 
 # After a key press: the first figure paint and readout change that followed it.
 REDRAWN_JS = """() => {
@@ -238,7 +243,7 @@ def serve_and_drive(notebook: Path, out: Path) -> dict:
                 )
                 page.evaluate(INSTRUMENT_JS, [FIGURE, READOUT])
                 page.wait_for_function(PAINTED_JS, arg=FIGURE, timeout=30_000, polling=200)
-                page.evaluate(SETTLE_JS, 500)
+                page.evaluate(SETTLE_JS, [500, SETTLE_MAX_MS])
                 record["load_s"] = round(time.monotonic() - t_load, 2)
                 panel = page.locator(PANEL).first
                 panel.scroll_into_view_if_needed()
@@ -256,14 +261,16 @@ def serve_and_drive(notebook: Path, out: Path) -> dict:
                 page.wait_for_function(REDRAWN_JS, timeout=30_000, polling=50)
                 changes = []
                 for _ in range(N_CHANGES):
-                    page.evaluate(SETTLE_JS, 300)
+                    page.evaluate(SETTLE_JS, [300, SETTLE_MAX_MS])
                     page.keyboard.press("ArrowRight")
                     page.wait_for_function(REDRAWN_JS, timeout=15_000, polling=50)
-                    page.evaluate(SETTLE_JS, QUIET_MS)  # the change's last image has come
+                    page.evaluate(
+                        SETTLE_JS, [QUIET_MS, SETTLE_MAX_MS]
+                    )  # the change's last image has come
                     timing = page.evaluate(TIMING_JS)
                     timing = {k: None if v is None else round(v, 1) for k, v in timing.items()}
                     changes.append({**timing, "readout": page.inner_text(READOUT)})
-                page.evaluate(SETTLE_JS, 300)
+                page.evaluate(SETTLE_JS, [300, SETTLE_MAX_MS])
                 page.screenshot(path=str(out / "after.png"))
                 figure.screenshot(path=str(out / "figure_after.png"))
                 record.update(

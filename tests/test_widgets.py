@@ -277,17 +277,32 @@ def test_ipympl_mode_uses_the_canvas_widget():
         p = LSEOverflowPanel(backend="numpy", debounce=0)
         assert p.mode == "ipympl" and p.figure.canvas in p.widget.children
         assert isinstance(p.figure.canvas, W.DOMWidget)
-        p.controls["scale"].value = 50.0
-        assert p.error is None
-        # ipympl draws on request: the first draw lays out, then the margins stay fixed
+        # the first draw is the front-end's (once it has sized the canvas): it lays
+        # the figure out, then the margins stay fixed
         p.figure.canvas.draw()
         assert p.figure.get_layout_engine().__class__.__name__ == "PlaceHolderLayoutEngine"
-        p._laid_out_for = [0] * len(p._laid_out_for)  # labels "outgrew" the margins
+        p.controls["scale"].value = 50.0
+        assert p.error is None
+        # later changes: the panel draws and sends the image itself, one per change
+        sent = []
+        p.figure.canvas.send_binary = sent.append
+        p.controls["scale"].value = 70.0
+        assert len(sent) == 1 and sent[0].startswith(PNG)
+        # a draw the front-end asks for, after labels "outgrew" the margins: re-laid out
+        p._laid_out_for = [0] * len(p._laid_out_for)
         p.figure.canvas.draw()
         assert p.figure.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
         p.figure.canvas.draw()
         assert p.figure.get_layout_engine().__class__.__name__ == "PlaceHolderLayoutEngine"
         plt.close(p.figure)
+        # a two-experiment panel repaints one SubFigure and sends it with blit()
+        q = PrecisionMemoryPanel(backend="numpy", debounce=0)
+        q.figure.canvas.draw()
+        sent = []
+        q.figure.canvas.send_binary = sent.append
+        q.controls["n_classes"].value = 1000
+        assert q.error is None and len(sent) == 1 and sent[0].startswith(PNG)
+        plt.close(q.figure)
     finally:
         plt.switch_backend(old)
     assert detect_mode() == "inline"

@@ -144,6 +144,7 @@ class Panel:
         self._startup_note = None
         self._cache = {}
         self._parts = None  # SubFigures to repaint, None = the whole figure
+        self._own_draw = False  # True while the panel itself draws (ipympl draw hook)
         self.last_traceback = None  # text of the last unexpected error, for debugging
         self.updated = False  # whether the last refresh redrew the figure
         self.controls = dict(self.make_controls())
@@ -246,7 +247,10 @@ class Panel:
             import matplotlib.pyplot as plt
 
             with plt.ioff():
-                fig = plt.figure(figsize=self.figsize, layout="constrained")
+                fig = plt.figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
+            # The panel draws when its result changes; pyplot's auto-draw (interactive
+            # mode asks for a draw whenever an artist goes stale) would draw twice.
+            fig.stale_callback = None
             canvas = fig.canvas
             from ..plots._fasttext import install_text_cache
 
@@ -347,11 +351,24 @@ class Panel:
         return True
 
     def _label_widths(self):
-        """Widest y tick label (characters) per axes: what the left margins depend on."""
-        return [
-            max((len(t.get_text()) for t in ax.yaxis.get_ticklabels()), default=0)
-            for ax in self.figure.get_axes()
-        ]
+        """Widest y tick label (characters) per axes: what the left margins depend on.
+
+        Read from the ticks the last draw labelled, without ``get_ticklabels()``:
+        that recomputes the ticks, which marks the figure stale, and with ipympl in
+        interactive mode a stale figure asks for another draw (a redraw loop).
+        """
+        widths = []
+        for ax in self.figure.get_axes():
+            axis = ax.yaxis
+            lo, hi = sorted(axis.get_view_interval())
+            locs = axis.get_majorticklocs()
+            labels = [
+                len(tick.label1.get_text())
+                for tick, loc in zip(axis.majorTicks, locs, strict=False)
+                if lo <= loc <= hi
+            ]
+            widths.append(max(labels, default=0))
+        return widths
 
     def _draw_canvas(self, parts=None):
         # Unhinted glyphs render about a third faster and look the same at this size;
@@ -373,8 +390,11 @@ class Panel:
         )
 
     def _after_ipympl_draw(self, event):
-        """ipympl draws later, on the front-end's request: keep the margins fixed after a
-        constrained-layout draw, and ask for one more such draw when labels outgrow them."""
+        """Draws the front-end asks for (first display, resize, zoom): keep the margins
+        fixed after a constrained-layout draw, and ask for one more such draw when the
+        tick labels outgrow them. The panel's own draws handle this in :meth:`_render`."""
+        if self._own_draw:
+            return
         fig = self.figure
         widths = self._label_widths()
         if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
@@ -385,28 +405,42 @@ class Panel:
             fig.canvas.draw_idle()
 
     def _render(self):
+        """Draw the updated figure and publish it.
+
+        Inline: the Agg buffer becomes the PNG of the Image widget. ipympl: the
+        canvas's own ``draw()`` renders and sends the image straight away (no
+        round trip through the front-end's draw request, as ``draw_idle`` would
+        take); a partial repaint is sent with ``blit()``. Constrained layout, as
+        costly as a draw, runs only when tick labels outgrew the margins it made
+        (or shrank a lot); otherwise the margins stay fixed.
+        """
         fig = self.figure
-        if self.mode == "ipympl":
+        ipympl = self.mode == "ipympl"
+        if ipympl and not getattr(self, "_draw_hook", None):
+            # first render: the front-end is not there yet; it asks for the first
+            # draw itself once it has sized the canvas
+            self._draw_hook = fig.canvas.mpl_connect("draw_event", self._after_ipympl_draw)
             self._parts = None
-            if not getattr(self, "_draw_hook", None):
-                self._draw_hook = fig.canvas.mpl_connect("draw_event", self._after_ipympl_draw)
             fig.canvas.draw_idle()
             return
-        # Constrained layout costs as much as a draw: run it only when tick labels
-        # grew past the margins it made (or shrank a lot), else keep the margins.
-        # (errstate: matplotlib's log locator may overflow on data near 1e300.)
         parts, self._parts = self._parts, None
-        with np.errstate(over="ignore"):
-            if parts is not None and getattr(self, "_laid_out_for", None) is not None:
-                self._draw_canvas(parts)
-            else:
-                self._draw_canvas()
-        if self._needs_layout(self._label_widths()):
-            fig.set_layout_engine("constrained")
+        self._own_draw = True
+        try:
+            # errstate: matplotlib's log locator may overflow on data near 1e300
             with np.errstate(over="ignore"):
-                self._draw_canvas()
-            fig.set_layout_engine("none")
-            self._laid_out_for = self._label_widths()
+                partial = parts is not None and getattr(self, "_laid_out_for", None) is not None
+                self._draw_canvas(parts if partial else None)
+                if self._needs_layout(self._label_widths()):
+                    fig.set_layout_engine("constrained")
+                    self._draw_canvas()
+                    fig.set_layout_engine("none")
+                    self._laid_out_for = self._label_widths()
+                elif partial and ipympl:
+                    fig.canvas.blit()  # send the repainted buffer
+        finally:
+            self._own_draw = False
+        if ipympl:
+            return
         buf = io.BytesIO()
         rgba = np.asarray(fig.canvas.buffer_rgba())
         PIL.Image.fromarray(rgba).save(buf, format="png", compress_level=1)

@@ -88,8 +88,11 @@ def set_title(ax, text: str) -> None:
     ax.set_title(text, fontsize=FONT["title"], y=1.0, pad=8)
 
 
-def style_axes(ax, *, title=None, xlabel=None, ylabel=None, xlog=False, ylog=False):
-    """Projector-size labels, a light grid, and log scales where asked."""
+def style_axes(ax, *, title=None, xlabel=None, ylabel=None, xlog=False, ylog=False, xint=False):
+    """Projector-size labels, a light grid, and log scales where asked.
+
+    ``xint``: whole-number x ticks (epochs, updates).
+    """
     if xlog:
         ax.set_xscale("log")
     if ylog:
@@ -103,7 +106,7 @@ def style_axes(ax, *, title=None, xlabel=None, ylabel=None, xlog=False, ylog=Fal
     ax.tick_params(labelsize=FONT["tick"])
     # five labelled ticks are plenty on a slide, and each one costs drawing time
     if not xlog:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=xint))
     if not ylog:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.grid(True, which="major", alpha=0.3, linewidth=0.8)

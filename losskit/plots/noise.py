@@ -160,6 +160,7 @@ class BatchSizeSweepFigure(FigureBuilder):
                 self.ax_epoch,
                 title="Loss per epoch (band: all seeds)",
                 xlabel="epoch",
+                xint=True,
                 ylabel="training-set MSE",
                 ylog=True,
             )

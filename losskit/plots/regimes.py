@@ -34,6 +34,7 @@ class BatchVsDatasetFigure(FigureBuilder):
             self.ax_epoch,
             title="Loss per epoch (band: all seeds)",
             xlabel="epoch (passes over the data)",
+            xint=True,
             ylabel="whole-dataset MSE",
             ylog=True,
         )

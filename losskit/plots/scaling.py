@@ -57,6 +57,7 @@ class SumVsMeanFigure(FigureBuilder):
             self.ax_loss,
             title="Per-update batch loss",
             xlabel="update",
+            xint=True,
             ylabel="batch MSE per example",
             ylog=True,
         )
@@ -134,6 +135,7 @@ class AccumulationFigure(FigureBuilder):
             style_axes(
                 ax,
                 xlabel="update",
+                xint=True,
                 ylabel="training-set MSE" if k == 0 else None,
                 ylog=True,
             )

@@ -30,6 +30,7 @@ class TrainValFigure(FigureBuilder):
             self.ax_loss,
             title="Training vs validation loss",
             xlabel="epoch",
+            xint=True,
             ylabel="MSE",
             ylog=True,
         )

@@ -15,6 +15,8 @@ that ``plot_<name>`` made. :func:`update_figure` does the latter for any builder
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 from matplotlib.cbook import normalize_kwargs
 from matplotlib.lines import Line2D
@@ -33,7 +35,7 @@ __all__ = [
 ATTR = "losskit_builder"
 
 
-class FigureBuilder:
+class FigureBuilder(ABC):
     """Axes and artists of one experiment's figure, reused across results.
 
     Subclasses set ``result_type`` (the experiment's dataclass name, used only in
@@ -55,11 +57,13 @@ class FigureBuilder:
         self.options = options
         self.layout(**options)
 
-    def layout(self, **options) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def layout(self, **options) -> None:
+        """Make the axes and artists (once)."""
 
-    def update(self, result):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def update(self, result):
+        """Move ``result``'s arrays into the artists and rescale (every result)."""
 
     def __call__(self, result, **options):
         self.update(result, **options)

@@ -30,6 +30,7 @@ import io
 import logging
 import traceback
 import warnings
+from abc import ABC, abstractmethod
 
 import ipywidgets as W
 import matplotlib
@@ -100,7 +101,7 @@ def _table(rows) -> str:
     return f"<table style='font-size:14px;border-collapse:collapse'>{cells}</table>"
 
 
-class Panel:
+class Panel(ABC):
     """Base class of the lesson panels. Subclasses define what is computed and shown.
 
     Subclass hooks:
@@ -168,17 +169,21 @@ class Panel:
         self.refresh()
 
     # ----- subclass hooks -------------------------------------------------------------
-    def make_controls(self) -> dict:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def make_controls(self) -> dict:
+        """The panel's controls: name -> ipywidgets control."""
 
-    def setup_figure(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def setup_figure(self) -> None:
+        """Create ``self.figure`` and its builders (once)."""
 
-    def compute(self, values: dict, backend: str):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def compute(self, values: dict, backend: str):
+        """Run the experiment for the controls' ``values``; return its result."""
 
-    def draw(self, result) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def draw(self, result) -> None:
+        """Update the figure's artists from ``result``."""
 
     def readout_rows(self, result) -> list:
         return []

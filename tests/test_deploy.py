@@ -577,8 +577,7 @@ def test_hub_nbgrader_config_agrees_with_the_course_root(hub, tmp_path):
     from traitlets.config.loader import PyFileConfigLoader
 
     course = ROOT / "assignments" / "nbgrader_config.py"
-    if not course.exists():
-        pytest.skip("no assignments/nbgrader_config.py yet")
+    assert course.is_file(), "the course root's nbgrader_config.py is missing"
     repo = PyFileConfigLoader(course.name, path=str(course.parent)).load_config()
     (tmp_path / "nbgrader_config.py").write_text(
         hub["singleuser"]["extraFiles"]["nbgrader-config"]["stringData"]

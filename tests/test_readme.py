@@ -26,6 +26,7 @@ def test_readme_python_blocks_run(block, monkeypatch):
     monkeypatch.delenv("LOSSKIT_BACKEND", raising=False)
     namespace: dict = {}
     exec(compile(block, str(README), "exec"), namespace)
+    assert "losskit" in namespace, "each README example imports losskit itself"
 
 
 def test_readme_tour_values():

@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {
+    # lesson 2: losses and reductions
+    "reductions": "reductions",
+    "ReductionsResult": "reductions",
     # lesson 4: gradient noise
     "gradient_noise": "noise",
     "GradientNoiseResult": "noise",

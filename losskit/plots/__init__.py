@@ -16,6 +16,7 @@ next to the theory the experiment computed.
 Per-update keyword options (also accepted by ``update_<experiment>``):
 ``plot_gradient_noise(..., highlight=B)`` rings one batch size;
 ``plot_lse_overflow(..., marker=scale, methods=("naive", "stable"))``;
+``plot_reductions(..., focus="mean"|"sum")``,
 ``plot_sum_vs_mean(..., focus="mean"|"sum_scaled"|"sum_same_lr")`` and
 ``plot_accumulation(..., focus="correct"|"naive"|"forgot")`` fade the other runs.
 Layout option: ``plot_batch_size_sweep(..., views=("epoch", "jitter"))`` picks
@@ -47,6 +48,7 @@ from .precision import (
     update_ce_memory,
     update_summation_precision,
 )
+from .reductions import plot_reductions, update_reductions
 from .regimes import plot_batch_vs_dataset, update_batch_vs_dataset
 from .scaling import plot_accumulation, plot_sum_vs_mean, update_accumulation, update_sum_vs_mean
 from .validation import plot_train_val, update_train_val
@@ -67,6 +69,7 @@ __all__ = [
     "plot_ce_memory",
     "plot_gradient_noise",
     "plot_lse_overflow",
+    "plot_reductions",
     "plot_summation_precision",
     "plot_sum_vs_mean",
     "plot_train_val",
@@ -78,6 +81,7 @@ __all__ = [
     "update_ce_memory",
     "update_gradient_noise",
     "update_lse_overflow",
+    "update_reductions",
     "update_summation_precision",
     "update_sum_vs_mean",
     "update_train_val",
@@ -103,6 +107,12 @@ FIGURES: list[FigureSpec] = [
         "Lesson 1: batch or dataset loss?",
         "batch_vs_dataset",
         plot_batch_vs_dataset,
+    ),
+    FigureSpec(
+        "lesson2_reductions",
+        "Lesson 2: losses and reductions",
+        "reductions",
+        plot_reductions,
     ),
     FigureSpec(
         "lesson3_lse_overflow", "Lesson 3: the log-sum-exp trick", "lse_overflow", plot_lse_overflow

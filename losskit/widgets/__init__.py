@@ -18,7 +18,7 @@ Constructor keywords besides control values: ``mode``, ``debounce`` (seconds;
 applies inside a running event loop, i.e. a kernel), ``dpi`` (inline image).
 
 ``PANELS`` maps a short name to each panel class, in lesson order:
-``batch_vs_dataset`` (lesson 1), ``lse_overflow`` (3), ``gradient_noise`` (4),
+``batch_vs_dataset`` (lesson 1), ``reductions`` (2), ``lse_overflow`` (3), ``gradient_noise`` (4),
 ``sum_vs_mean`` (5), ``accumulation`` (6), ``train_val`` (7),
 ``precision_memory`` (8).
 ``random_value(control, rng)`` draws a value a student could set (fuzz tests,
@@ -32,6 +32,7 @@ from ._fuzz import random_value
 from .noise import GradientNoisePanel
 from .overflow import LSEOverflowPanel
 from .precision import PrecisionMemoryPanel
+from .reductions import ReductionsPanel
 from .regimes import BatchVsDatasetPanel
 from .scaling import AccumulationPanel, SumVsMeanPanel
 from .validation import TrainValPanel
@@ -44,6 +45,7 @@ __all__ = [
     "LSEOverflowPanel",
     "Panel",
     "PrecisionMemoryPanel",
+    "ReductionsPanel",
     "SumVsMeanPanel",
     "TrainValPanel",
     "detect_mode",
@@ -52,6 +54,7 @@ __all__ = [
 
 PANELS: dict[str, type[Panel]] = {
     "batch_vs_dataset": BatchVsDatasetPanel,  # lesson 1
+    "reductions": ReductionsPanel,  # lesson 2
     "lse_overflow": LSEOverflowPanel,  # lesson 3
     "gradient_noise": GradientNoisePanel,  # lesson 4
     "sum_vs_mean": SumVsMeanPanel,  # lesson 5

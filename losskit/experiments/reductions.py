@@ -198,7 +198,7 @@ def reductions(
     sizes = check_int_sequence(batch_sizes, "batch_sizes", _WHERE, minimum=1, maximum=n)
     sizes = np.unique(np.asarray(sizes, dtype=np.int64))
     draws = check_int(n_draws, "n_draws", _WHERE, minimum=1)
-    b0 = check_int_sequence([none_batch_size], "none_batch_size", _WHERE, minimum=1, maximum=n)[0]
+    b0 = check_int(none_batch_size, "none_batch_size", _WHERE, minimum=1, maximum=n)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
     c = check_int(n_classes, "n_classes", _WHERE, minimum=2)
     hard_fraction = check_real(

@@ -129,6 +129,54 @@ Markdown(
 )
 
 # %% [markdown]
+# ## The reductions, live
+#
+# The panel scores the fixed outputs of a linear model (no training) on batches
+# of growing size B. Left, on log-log axes: the batch loss (circles) and the
+# norm of the gradient with respect to the model's weights (squares, the vector
+# the learning rate multiplies) under `"mean"` (blue) and `"sum"` (vermillion),
+# each averaged over a few random batches, with a dotted line proportional to B.
+# Right: one batch under `"none"`, every sample's loss, sorted. A few samples
+# in the data have corrupted targets.
+#
+# **Predict first:** with `loss` on MSE, drag `batch B (none view)` from `64` to
+# `1024`. How many times the mean loss is the sum loss there, and what slope do
+# the sum curves have? Which bars on the right belong to the corrupted samples?
+# Then set `highlight` to `mean`, try cross-entropy and BCE with logits under
+# `loss`, and change the `seed`: what moves, and what never does?
+
+# %%
+from losskit.widgets import ReductionsPanel
+
+panel = ReductionsPanel(backend=backend)
+display(panel)
+
+# %%
+from losskit.experiments import reductions
+
+r = reductions("mse", backend=backend, seed=0)  # what the panel shows at its defaults
+big = int(r.batch_sizes[-1])
+# the claims below: sum is B times mean, for the loss and for the gradient
+assert abs(r.loss_ratio[-1] / big - 1) < 1e-6 and abs(r.grad_ratio[-1] / big - 1) < 1e-6
+order = np.argsort(-r.per_sample_loss)
+n_hard = int(r.per_sample_hard.sum())
+assert r.per_sample_hard[order[:n_hard]].all()  # the corrupted samples top the "none" losses
+Markdown(
+    f"At B = {big} the sum loss is {r.loss_ratio[-1]:g} times the mean loss, and the sum "
+    f"gradient norm {r.grad_ratio[-1]:g} times the mean's: a sum is B times the mean, to the "
+    f"last bit when B is a power of two. From B = {int(r.batch_sizes[0])} to B = {big} the "
+    f"sum gradient norm grows {r.grad_norm_sum[-1] / r.grad_norm_sum[0]:.0f}-fold, while the "
+    f"mean's goes from {r.grad_norm_mean[0]:.2f} to {r.grad_norm_mean[-1]:.2f}: larger at tiny "
+    f"batches only because a few samples disagree more (lesson 4). So with `sum` a learning "
+    f"rate tuned at one batch size takes B-times larger steps at another and must shrink "
+    f"by 1/B; with `mean` it transfers. The mean loss itself wanders between "
+    f"{r.loss_mean.min():.2f} and {r.loss_mean.max():.2f}: small batches rarely contain a "
+    f"corrupted sample. On the right, the {n_hard} corrupted samples of the batch of "
+    f"{r.none_batch_size} are its {n_hard} largest losses: `none` is how you find them, "
+    f"to down-weight them or to mine the hard examples."
+)
+
+# %% [markdown]
 # ## The gradients, checked against their formulas
 #
 # With $B$ examples (rows), $C$ classes, $p = \mathrm{softmax}(x)$ and $\sigma$ the sigmoid:

@@ -23,11 +23,11 @@ def test_figures_writes_one_png_per_lesson_figure(tmp_path, capsys):
     files = sorted(out.glob("*.png"))
     assert [f.stem for f in files] == sorted(s.name for s in FIGURES)
     lessons = {f.stem.split("_")[0] for f in files}
-    assert lessons == {f"lesson{k}" for k in (1, 3, 4, 5, 6, 7, 8)}
+    assert lessons == {f"lesson{k}" for k in (1, 2, 3, 4, 5, 6, 7, 8)}
     for f in files:
         data = f.read_bytes()
         assert data.startswith(PNG) and len(data) > 2000
-    assert "rendering 9 figure(s) on backend 'numpy'" in capsys.readouterr().out
+    assert "rendering 10 figure(s) on backend 'numpy'" in capsys.readouterr().out
 
 
 def test_figures_only_and_headless_subprocess(tmp_path):

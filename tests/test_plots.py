@@ -18,6 +18,7 @@ from losskit.plots import FIGURES, PALETTE, builder_of, update_figure
 
 FAST = {
     "batch_vs_dataset": {"epochs": 3, "n_samples": 64, "seeds": (0, 1), "batch_size": 8},
+    "reductions": {"batch_sizes": (1, 4, 16, 64), "n_samples": 64, "n_draws": 2},
     "lse_overflow": {},
     "gradient_noise": {"n_samples": 64, "n_draws": 50},
     "batch_size_sweep": {"batch_sizes": (1, 8, 64), "seeds": [0, 1], "epochs": 3, "n_samples": 64},

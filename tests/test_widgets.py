@@ -25,6 +25,7 @@ from losskit.widgets import (
     LSEOverflowPanel,
     Panel,
     PrecisionMemoryPanel,
+    ReductionsPanel,
     SumVsMeanPanel,
     TrainValPanel,
     detect_mode,
@@ -52,6 +53,7 @@ def test_registry_lists_every_lesson_panel():
         TrainValPanel,
         BatchVsDatasetPanel,
         PrecisionMemoryPanel,
+        ReductionsPanel,
     }
     assert all(issubclass(cls, Panel) for cls in PANELS.values())
 

@@ -29,15 +29,27 @@ Conventions (each one is a lesson):
   unequal micro-batches such as 4 + 4 + 2); dividing each micro-batch mean by K
   would be wrong whenever the sizes differ. An epoch's last group may have
   fewer than K micro-batches; it is still one update, with its own count.
-- **Divergence** (a NaN or infinite loss, prediction or validation loss) stops
-  training and is recorded in ``History.diverged`` with a message; it never
-  raises. NumPy overflow warnings are silenced inside the loop for the same
-  reason.
+- **Divergence** stops training and is recorded in ``History.diverged`` with a
+  message; it never raises. NumPy overflow warnings are silenced inside the
+  loop for the same reason. The rule (:func:`diverged_mask`, shared with
+  :func:`losskit.vectorized.fit_runs`): an update has diverged when its
+  training loss *per example* (the mean, or the sum divided by the batch's
+  examples) is NaN/inf, or exceeds ``divergence_factor`` times the loss per
+  example of the initial model on the whole training set (plus a floor of
+  ``1e-3``, so an initial loss near 0 does not make every later loss look
+  huge). A too-large learning rate makes the loss grow geometrically; in
+  float64 it can climb to 1e300 and stay finite for hundreds of updates, so
+  NaN alone is not enough. The reference is the whole training set, not the
+  first batch: a batch of one example can have a loss near 0 by chance. A
+  healthy run does not raise its loss a millionfold (the default factor
+  ``1e6``), even one-example SGD, whose batch loss is at most N times the
+  training-set loss. Non-finite predictions and validation losses also count.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -50,9 +62,27 @@ from .backend import backend_of, errstate
 from .batching import BatchLoader
 from .optim import SGD
 
-__all__ = ["EarlyStopping", "History", "fit", "loss_reduction"]
+__all__ = [
+    "DIVERGENCE_FACTOR",
+    "EarlyStopping",
+    "History",
+    "check_divergence_factor",
+    "divergence_limit",
+    "divergence_message",
+    "diverged_mask",
+    "fit",
+    "loss_reduction",
+]
 
 _QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
+
+#: Default ``divergence_factor``: a run whose loss per example grows this many
+#: times over the initial one has diverged.
+DIVERGENCE_FACTOR = 1e6
+#: Added to the initial loss per example before multiplying by the factor, so an
+#: initial loss near 0 (a model that starts at the answer) does not make every
+#: later loss count as a blow-up. A floor only delays detection (never causes it).
+DIVERGENCE_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -64,7 +94,8 @@ class History:
     batch_loss : float array ``(n_updates,)``
         The loss value each update was computed from, as the loss reduces it
         (a mean, or a sum); with accumulation, that of the whole effective batch.
-        On divergence it ends with the first non-finite value.
+        On divergence it ends with the value that diverged (non-finite, or over
+        the limit: see ``diverged``).
     batch_size : int array ``(n_updates,)``
         Examples behind each update (a short last batch shows up here).
     epoch_train_loss : float array ``(epochs_run,)``
@@ -80,7 +111,8 @@ class History:
         Epoch at which early stopping or divergence ended training; None if it
         ran all ``epochs``.
     diverged : str or None
-        None, or the message saying where the loss stopped being finite.
+        None, or the message saying where and how training diverged (the loss
+        became NaN/inf, or grew more than ``divergence_factor`` times) and what to try.
     epoch_time : float array ``(epochs_run,)``
         Wall-clock seconds since the start, at the end of each epoch.
     restored_best : bool
@@ -187,16 +219,92 @@ def _check_data(model, X, y, where, name="X"):
     return xp
 
 
-def _diverged_message(what, value, epoch, update, lr, reduction, batch_size):
-    return (
-        f"training diverged: {what} became {value} at epoch {epoch}, update {update} "
-        f"(lr={lr:g}, batch_size={batch_size}, reduction={reduction!r}). The steps are too "
-        f"large: try lr={lr / 10:g}"
-        + (
-            " or reduction='mean' (a summed loss makes the step grow with the batch)."
-            if reduction != "mean"
-            else "."
+def check_divergence_factor(value, where: str = "fit"):
+    """``divergence_factor`` checked: None (finite blow-ups not checked) or a float > 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{where}: divergence_factor must be a number > 1 such as {DIVERGENCE_FACTOR:g}, or "
+            f"None to flag only NaN/inf losses; got {type(value).__name__} {value!r}."
         )
+    factor = float(value)
+    if not math.isfinite(factor) or factor <= 1.0:
+        raise ValueError(
+            f"{where}: divergence_factor must be a finite number > 1 (how many times the "
+            f"initial loss counts as a blow-up, e.g. {DIVERGENCE_FACTOR:g}); got {factor!r}. "
+            f"Pass None to flag only NaN/inf losses."
+        )
+    return factor
+
+
+def divergence_limit(initial: float, factor) -> float:
+    """The loss per example above which a run has diverged: ``factor * (initial + floor)``.
+
+    ``initial`` is the initial model's loss per example on the training set.
+    ``math.inf`` (only NaN/inf losses count) when ``factor`` is None or
+    ``initial`` is not finite (such a run is caught by the NaN/inf check).
+    """
+    if factor is None or not math.isfinite(initial):
+        return math.inf
+    return factor * (abs(initial) + DIVERGENCE_FLOOR)
+
+
+def diverged_mask(xp, per_example, limit):
+    """Where ``per_example`` losses have diverged: NaN/inf, or above ``limit``.
+
+    The one divergence rule of :func:`fit` and :func:`~losskit.vectorized.fit_runs`.
+    ``per_example``: an array of losses per example (a 0-d value in ``fit``, the
+    ``(runs, updates)`` losses in ``fit_runs``); ``limit``: a Python float or an
+    array broadcasting against it, from :func:`divergence_limit`.
+    """
+    return xp.logical_not(xp.isfinite(per_example)) | (per_example > limit)
+
+
+def divergence_message(
+    what,
+    value,
+    *,
+    update,
+    epoch,
+    lr,
+    batch_size,
+    reduction,
+    initial=math.nan,
+    factor=None,
+    prefix="training diverged",
+    per_update=None,
+) -> str:
+    """What diverged, when, and what to try; shared by :func:`fit` and ``fit_runs``.
+
+    ``value``: the loss per example that diverged (NaN/inf, or a finite value
+    over the limit), or None when ``what`` (e.g. the predictions) has no single value.
+    ``batch_size``: the batch size as set; ``per_update``: examples per update
+    (``batch_size`` times the accumulation steps; default ``batch_size``), by
+    which the step of a summed loss grows.
+    """
+    per_update = batch_size if per_update is None else per_update
+    where = f"at epoch {epoch}, update {update}"
+    if value is None:
+        happened = f"{what} became non-finite {where}"
+    elif not math.isfinite(value):
+        happened = f"{what} became {value} {where}"
+    else:
+        growth = f"x{value / initial:.2g}, " if initial > 0 else ""
+        happened = (
+            f"{what} per example grew from {initial:.3g} at the start to {value:.3g} "
+            f"({growth}over divergence_factor={factor:g}) {where}"
+        )
+    fix = f"try lr={lr / 10:g}."
+    if reduction != "mean":
+        fix += (
+            f" A summed loss makes the step grow with the batch: reduction='mean' at lr={lr:g}, "
+            f"or sum at lr / {per_update} = {lr / per_update:.3g}, takes 1/{per_update} of "
+            f"these steps."
+        )
+    return (
+        f"{prefix}: {happened} (lr={lr:g}, batch_size={batch_size}, reduction={reduction!r}). "
+        f"The learning rate is too high for this reduction and batch size: {fix}"
     )
 
 
@@ -217,6 +325,7 @@ def fit(
     seed=0,
     accumulation_steps=1,
     early_stopping=None,
+    divergence_factor=DIVERGENCE_FACTOR,
     progress=False,
 ) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batch SGD; returns a :class:`History`.
@@ -234,6 +343,10 @@ def fit(
         same seed gives the same sample order whatever the batch size.
     accumulation_steps : int >= 1, micro-batches per update (size-weighted).
     early_stopping : an :class:`EarlyStopping` or None.
+    divergence_factor : float > 1 (default ``1e6``) or None. Training stops as
+        diverged when an update's loss per example is NaN/inf or exceeds this
+        many times the initial model's training-set loss per example (plus a
+        floor of ``1e-3``); None flags only NaN/inf. See :func:`diverged_mask`.
     progress : show a ``tqdm.auto`` progress bar over epochs.
 
     Invalid arguments raise ``TypeError``/``ValueError`` before any training;
@@ -270,10 +383,17 @@ def fit(
             f"{where}: early_stopping must be an EarlyStopping(...) or None; got "
             f"{type(early_stopping).__name__}."
         )
+    factor = check_divergence_factor(divergence_factor, where)
     loader = BatchLoader(
         X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed
     )
     be = backend_of(X)
+    initial = math.nan
+    if factor is not None:
+        with errstate(**_QUIET):
+            initial = _per_example_value(xp, model, loss, reduction, X, y)
+    limit = divergence_limit(initial, factor)
+    per_update = min(loader.batch_size * K, int(X.shape[0]))
     if early_stopping is not None:
         early_stopping.reset()
 
@@ -300,17 +420,21 @@ def fit(
                     value, grads, bad = _group_step(xp, model, loss, reduction, X, y, group, total)
                     values.append(value)
                     sizes.append(total)
-                    if bad is None and not bool(xp.isfinite(value)):
+                    per_example = value if reduction == "mean" else value / total
+                    if bad is None and bool(diverged_mask(xp, per_example, limit)):
                         bad = "the training loss"
                     if bad is not None:
-                        diverged = _diverged_message(
+                        diverged = divergence_message(
                             bad,
-                            float(value) if bad == "the training loss" else "non-finite",
-                            epoch,
-                            len(batch_values) + len(values) - 1,
-                            lr,
-                            reduction,
-                            batch_size,
+                            float(per_example) if bad == "the training loss" else None,
+                            update=len(batch_values) + len(values) - 1,
+                            epoch=epoch,
+                            lr=lr,
+                            batch_size=batch_size,
+                            reduction=reduction,
+                            initial=initial,
+                            factor=factor,
+                            per_update=per_update,
                         )
                         break
                     optimizer.step(model.params, grads)
@@ -328,14 +452,15 @@ def fit(
                 if validation_data is not None:
                     val_loss = _per_example_value(xp, model, loss, reduction, X_val, y_val)
                     if not math.isfinite(val_loss):
-                        diverged = _diverged_message(
+                        diverged = divergence_message(
                             "the validation loss",
                             val_loss,
-                            epoch,
-                            len(batch_values) - 1,
-                            lr,
-                            reduction,
-                            batch_size,
+                            update=len(batch_values) - 1,
+                            epoch=epoch,
+                            lr=lr,
+                            batch_size=batch_size,
+                            reduction=reduction,
+                            per_update=per_update,
                         )
                         stopped_epoch = epoch
                         break

@@ -210,11 +210,78 @@ def test_divergence_is_recorded_not_raised(lr, reduction, backend):
     assert h.diverged is not None and "diverged" in h.diverged and f"lr={lr / 10:g}" in h.diverged
     assert h.stopped_epoch is not None and h.stopped_epoch < 49
     assert np.all(np.isfinite(h.batch_loss[:-1]))
-    if "the training loss" in h.diverged:
-        assert not math.isfinite(h.batch_loss[-1])
+    if "the training loss" in h.diverged:  # the last value is the one that diverged
+        last = h.batch_loss[-1] / (1 if reduction == "mean" else h.batch_size[-1])
+        assert not math.isfinite(last) or last > 1e6 * _initial(backend, X, y)
     if "validation" not in h.diverged:  # a broken epoch is not summarised
         assert len(h.epoch_train_loss) == h.stopped_epoch
     assert len(h.epoch_val_loss) == h.stopped_epoch
+
+
+def _initial(backend, X, y):
+    """The initial model's (``_linear``'s) training-set MSE per example: the reference."""
+    X, y = backend.to_host(X), backend.to_host(y)
+    model = LinearRegression(X.shape[1], seed=1, backend="numpy", dtype=np.float64)
+    return float(np.mean((model.forward(X) - y) ** 2))
+
+
+# lr / reduction pairs whose loss grows geometrically but, in float64, stays finite
+# for all 50 epochs: the old NaN/inf-only check never flagged them.
+FINITE_BLOWUPS = [(1.5, "mean"), (0.1, "sum")]
+
+
+@pytest.mark.parametrize(("lr", "reduction"), FINITE_BLOWUPS)
+def test_a_finite_blow_up_is_divergence_with_a_message(lr, reduction, backend):
+    X, y, make = _linear(backend, n=64)
+    kw = {"batch_size": 16, "lr": lr, "epochs": 50, "validation_data": (X, y)}
+    loss = MSELoss(reduction=reduction)
+    off = fit(make(), loss, X, y, divergence_factor=None, **kw)
+    assert off.diverged is None and off.stopped_epoch is None
+    assert np.all(np.isfinite(off.batch_loss)) and off.batch_loss.max() > 1e100
+
+    h = fit(make(), loss, X, y, **kw)
+    per_example = h.batch_loss / (1 if reduction == "mean" else h.batch_size)
+    initial = _initial(backend, X, y)
+    limit = 1e6 * (initial + 1e-3)
+    u = h.n_updates - 1
+    assert per_example[-1] > limit and np.all(per_example[:-1] <= limit)
+    np.testing.assert_allclose(h.batch_loss, off.batch_loss[: u + 1], rtol=1e-14)  # same run
+    assert h.stopped_epoch == u // h.updates_per_epoch < 5
+    assert len(h.epoch_train_loss) == h.stopped_epoch  # the diverged epoch is not summarised
+    msg = h.diverged
+    assert msg.startswith("training diverged: the training loss per example grew from ")
+    assert f"{initial:.3g} at the start to {per_example[-1]:.3g}" in msg
+    assert f"update {u}" in msg and f"epoch {h.stopped_epoch}" in msg
+    assert "divergence_factor=1e+06" in msg and f"try lr={lr / 10:g}" in msg
+    if reduction == "sum":
+        assert f"sum at lr / 16 = {lr / 16:.3g}" in msg and "reduction='mean'" in msg
+    # a smaller factor trips earlier; the limit is factor x (initial + floor)
+    early = fit(make(), loss, X, y, divergence_factor=10.0, **kw)
+    assert early.n_updates < h.n_updates and "divergence_factor=10" in early.diverged
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "reduction", "lr"),
+    [(1, "mean", 0.05), (1, "mean", 0.2), (8, "sum", 0.05 / 8), (64, "mean", 0.5)],
+)
+def test_healthy_training_is_never_flagged(batch_size, reduction, lr, backend):
+    """SGD at B=1 (one example's loss swings far above and below the mean) and sum at lr/B."""
+    X, y, make = _linear(backend, n=64)
+    kw = {"batch_size": batch_size, "lr": lr, "epochs": 5, "seed": 3}
+    loss = MSELoss(reduction=reduction)
+    h = fit(make(), loss, X, y, **kw)
+    off = fit(make(), loss, X, y, divergence_factor=None, **kw)
+    assert h.diverged is None and h.stopped_epoch is None and h.epochs_run == 5
+    np.testing.assert_array_equal(h.batch_loss, off.batch_loss)
+    assert h.epoch_train_loss[-1] < h.epoch_train_loss[0]
+
+
+def test_divergence_factor_none_still_catches_nan():
+    X, y = make_linear_regression(16, 1, backend="numpy")
+    model = LinearRegression(1, backend="numpy")
+    model.params["W"] = model.params["W"] * 1e200  # the first predictions overflow the loss
+    h = fit(model, MSELoss(), X, y, batch_size=4, lr=0.1, epochs=3, divergence_factor=None)
+    assert h.diverged is not None and "became inf" in h.diverged and h.n_updates == 1
 
 
 def test_other_models_learn(backend):
@@ -279,6 +346,14 @@ def test_reduction_none_trains_like_sum(backend, to_np):
         ({"validation_data": np.zeros(3)}, TypeError, "validation_data must be a pair"),
         ({"early_stopping": 5}, TypeError, "early_stopping must be an EarlyStopping"),
         ({"momentum": 1.5}, ValueError, "momentum must be < 1"),
+        ({"divergence_factor": 1.0}, ValueError, "divergence_factor must be a finite number > 1"),
+        ({"divergence_factor": 0.5}, ValueError, "got 0.5. Pass None to flag only NaN/inf"),
+        ({"divergence_factor": -1e6}, ValueError, "divergence_factor must be a finite number > 1"),
+        ({"divergence_factor": float("nan")}, ValueError, "> 1 .*got nan"),
+        ({"divergence_factor": float("inf")}, ValueError, "got inf. Pass None"),
+        ({"divergence_factor": "1e6"}, TypeError, "divergence_factor must be a number > 1"),
+        ({"divergence_factor": True}, TypeError, "got bool True"),
+        ({"divergence_factor": [1e6]}, TypeError, "or None to flag only NaN/inf losses"),
     ],
 )
 def test_bad_arguments_are_explained(kwargs, exc, fragment):

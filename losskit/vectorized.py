@@ -22,9 +22,17 @@ Two step implementations compute the same update:
   once per epoch. Pass ``fused=False`` to force the general one; the tests check
   both agree.
 
-Runs never stop early: a run whose loss turns NaN/inf is marked in
-``RunsHistory.diverged`` and simply continues as NaN, without disturbing the
-others (they are independent arrays).
+**Divergence** follows the one rule of :func:`~losskit.fit.fit`
+(:func:`~losskit.fit.diverged_mask`): an update diverged when its loss per
+example is NaN/inf or exceeds ``divergence_factor`` times the run's initial
+training-set loss per example (plus a small floor). Run ``k`` is then marked in
+``RunsHistory.diverged`` (the message) and ``diverged_update`` (the same update
+index at which ``fit`` stops for that seed), and the others are undisturbed
+(they are independent arrays). Runs are not stopped: a diverged run's later
+losses and parameters keep growing (to inf/NaN), as a NaN run stays NaN;
+freezing it would cost a per-run check at every step of the fused loop, which
+reduces its losses once per epoch. Read a run's curves only up to
+``diverged_update``.
 """
 
 from __future__ import annotations
@@ -37,7 +45,15 @@ from typing import Any
 from ._argcheck import check_int
 from .backend import backend_of, errstate
 from .batching import batch_plan, epoch_orders
-from .fit import _check_data, loss_reduction
+from .fit import (
+    DIVERGENCE_FACTOR,
+    _check_data,
+    check_divergence_factor,
+    diverged_mask,
+    divergence_limit,
+    divergence_message,
+    loss_reduction,
+)
 from .models import LinearRegression, Model, stack_models
 from .optim import SGD
 
@@ -58,8 +74,12 @@ class RunsHistory:
     epoch_train_loss : ``(R, epochs)`` size-weighted per-example training loss.
     epoch_val_loss : ``(R, epochs)`` per-example validation loss on end-of-epoch
         weights (shape ``(R, 0)`` without validation data).
-    diverged : tuple of R entries, None or a message.
-    diverged_update : ``(R,)`` int, first update with a non-finite loss, -1 if none.
+    diverged : tuple of R entries, None or a message (see :func:`~losskit.fit.fit`).
+    diverged_update : ``(R,)`` int, first update whose loss diverged (NaN/inf, or
+        over ``divergence_factor`` times the initial loss), -1 if none; the run's
+        values after it are not meaningful (it was not stopped).
+    initial_loss : ``(R,)`` each run's initial training-set loss per example (the
+        divergence reference; NaN when ``divergence_factor`` is None).
     epoch_time : ``(epochs,)`` wall-clock seconds since the start, end of each epoch.
     params_trajectory : dict name -> ``(R, n_updates + 1, ...)`` parameters before
         every update and after the last (only with ``record_params=True``, else None).
@@ -80,6 +100,7 @@ class RunsHistory:
     fused: bool
     params_trajectory: dict | None = None
     model: Any = None
+    initial_loss: Any = None
 
 
 def _none_variant(loss):
@@ -134,6 +155,7 @@ def fit_runs(
     orders=None,
     record_params=False,
     fused=None,
+    divergence_factor=DIVERGENCE_FACTOR,
 ) -> RunsHistory:
     """Train ``len(seeds)`` independent runs of ``make_model(seed)`` in one batched loop.
 
@@ -144,6 +166,8 @@ def fit_runs(
     calls (a sweep over batch sizes); drawn here when None. ``fused``: None picks
     the fused step when it applies (LinearRegression + MSELoss), False forces
     the general one. ``record_params`` keeps every run's parameter trajectory.
+    ``divergence_factor``: float > 1 or None, as in :func:`~losskit.fit.fit`
+    (the same rule and the same update index per seed; runs are marked, not stopped).
     """
     where = "fit_runs"
     seeds = _seeds(seeds, where)
@@ -163,6 +187,7 @@ def fit_runs(
         X_val, y_val = validation_data
         _check_data(model, X_val, y_val, where, name="X_val")
     _check_loss_per_run(loss, where)
+    factor = check_divergence_factor(divergence_factor, where)
     be = backend_of(X)
     R = len(seeds)
     if orders is None:
@@ -181,6 +206,11 @@ def fit_runs(
             f"{type(model).__name__} with {type(loss).__name__}. Leave fused=None."
         )
     run = _run_fused if fused else _run_general
+    initial = [float("nan")] * R
+    if factor is not None:
+        with errstate(**_QUIET):
+            per = _per_run_loss(xp, model, _none_variant(loss), reduction == "mean", X, y)
+        initial = [float(v) for v in be.to_host(per)]
     t0 = time.perf_counter()
     with errstate(**_QUIET):
         out = run(
@@ -201,9 +231,18 @@ def fit_runs(
         )
     batch_loss, epoch_train, epoch_val, epoch_time, trajectory = out
     bl = be.to_host(batch_loss)
-    bad = ~xp.isfinite(batch_loss)
+    dtype = batch_loss.dtype
+    per_example = batch_loss
+    if reduction != "mean":
+        counts = xp.asarray(list(sizes) * epochs, dtype=dtype, device=be.device)
+        per_example = batch_loss / counts
+    limits = [divergence_limit(v, factor) for v in initial]
+    limit = xp.asarray([[v] for v in limits], dtype=dtype, device=be.device)
+    with errstate(**_QUIET):
+        bad = diverged_mask(xp, per_example, limit)
     first_bad = be.to_host(xp.argmax(xp.astype(bad, xp.int8), axis=1))
     any_bad = be.to_host(xp.any(bad, axis=1))
+    pe = be.to_host(per_example)
     diverged_update, messages = [], []
     for k in range(R):
         i = int(first_bad[k]) if bool(any_bad[k]) else -1
@@ -211,9 +250,18 @@ def fit_runs(
         messages.append(
             None
             if i < 0
-            else f"run {k} (seed {seeds[k]}) diverged: the loss became {bl[k, i]} at update "
-            f"{i} (epoch {i // len(sizes)}; lr={opt.lr:g}, batch_size={sizes[0]}, "
-            f"reduction={reduction!r}). Try lr={opt.lr / 10:g}."
+            else divergence_message(
+                "the training loss",
+                float(pe[k, i]),
+                update=i,
+                epoch=i // len(sizes),
+                lr=opt.lr,
+                batch_size=sizes[0],
+                reduction=reduction,
+                initial=initial[k],
+                factor=factor,
+                prefix=f"run {k} (seed {seeds[k]}) diverged",
+            )
         )
     return RunsHistory(
         seeds=seeds,
@@ -234,6 +282,7 @@ def fit_runs(
         if trajectory is None
         else {k: be.to_host(v) for k, v in trajectory.items()},
         model=model,
+        initial_loss=be.to_host(initial).astype(float),
     )
 
 
@@ -241,6 +290,22 @@ def _gather(xp, A, order, R, n):
     """Each run's shuffled copy of ``A``: ``(R, n, ...)`` from ``order`` ``(R, n)``."""
     flat = xp.take(A, xp.reshape(order, (R * n,)), axis=0)
     return xp.reshape(flat, (R, n) + tuple(A.shape[1:]))
+
+
+def _per_run_loss(xp, model, none, mean, X, y):
+    """Each run's loss per example on ``(X, y)`` (no gradient): ``(R,)`` on the device.
+
+    ``none`` is the loss with ``reduction="none"``; the scale is that of the
+    epoch losses (the mean, or the sum divided by the number of rows).
+    """
+    R = model.n_runs
+    out = model.forward(X)
+    yr = xp.broadcast_to(y, (R,) + tuple(y.shape))
+    flat_out = xp.reshape(out, (R * out.shape[1],) + tuple(out.shape[2:]))
+    flat_t = xp.reshape(yr, (R * yr.shape[1],) + tuple(yr.shape[2:]))
+    per = xp.reshape(none(flat_out, flat_t), (R, -1))
+    v = xp.sum(per, axis=1)
+    return v / per.shape[1] if mean else v / X.shape[0]
 
 
 def _epoch_summary(xp, values, sizes, reduction):
@@ -305,12 +370,7 @@ def _run_general(
         batch_loss.append(values)
         epoch_train.append(_epoch_summary(xp, values, sizes, reduction))
         if validation_data is not None:
-            Xv, yv = validation_data
-            out = model.forward(Xv)
-            yr = xp.broadcast_to(yv, (R,) + tuple(yv.shape))
-            per = xp.reshape(none(*per_run(out, yr)), (R, -1))
-            v = xp.sum(per, axis=1)
-            epoch_val.append(v / per.shape[1] if mean else v / Xv.shape[0])
+            epoch_val.append(_per_run_loss(xp, model, none, mean, *validation_data))
         be.synchronize()
         epoch_time.append(time.perf_counter() - t0)
     return (

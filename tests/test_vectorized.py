@@ -173,6 +173,49 @@ def test_shared_orders_and_a_diverging_run_leave_the_others_alone(backend, to_np
         np.testing.assert_allclose(runs.batch_loss[[0, 2]], ref.batch_loss, rtol=1e-14)
 
 
+@pytest.mark.parametrize(("lr", "reduction"), [(1.5, "mean"), (0.2, "sum")])
+@pytest.mark.parametrize("fused", [None, False])
+def test_a_finite_blow_up_diverges_at_the_same_update_as_fit(lr, reduction, fused, backend):
+    """The loss grows geometrically but stays finite (float64): caught by the shared rule."""
+    X, y, _, make = _linreg(backend)
+    loss = MSELoss(reduction=reduction)
+    kw = {"batch_size": 8, "lr": lr, "epochs": 30}
+    seeds = [0, 1, 2]
+    off = fit_runs(make, loss, X, y, seeds=seeds, fused=fused, divergence_factor=None, **kw)
+    assert off.diverged == (None,) * 3 and off.diverged_update.tolist() == [-1] * 3
+    assert np.all(np.isfinite(off.batch_loss)) and off.batch_loss.max() > 1e30
+    runs = fit_runs(make, loss, X, y, seeds=seeds, fused=fused, **kw)
+    np.testing.assert_array_equal(runs.batch_loss, off.batch_loss)  # marked, not stopped
+    for k, s in enumerate(seeds):
+        h = fit(make(s), loss, X, y, seed=s, **kw)
+        u = int(runs.diverged_update[k])
+        assert h.diverged is not None and u == h.n_updates - 1 >= 1
+        msg = runs.diverged[k]
+        assert msg.startswith(f"run {k} (seed {s}) diverged: the training loss per example grew")
+        # the same words as fit's message after the prefix: same rule, same numbers
+        assert msg.split(": ", 1)[1] == h.diverged.split(": ", 1)[1]
+        assert f"update {u}" in msg and f"try lr={lr / 10:g}" in msg
+        per_example = runs.batch_loss[k] / (1 if reduction == "mean" else runs.batch_size)
+        limit = 1e6 * (runs.initial_loss[k] + 1e-3)
+        assert per_example[u] > limit and np.all(per_example[:u] <= limit)
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "reduction", "lr"), [(1, "mean", 0.05), (1, "mean", 0.2), (8, "sum", 0.05 / 8)]
+)
+def test_healthy_runs_are_never_flagged(batch_size, reduction, lr, backend):
+    """SGD at B=1 (one example's loss swings far from the mean) and sum at lr/B."""
+    X, y, _, make = _linreg(backend)
+    loss = MSELoss(reduction=reduction)
+    kw = {"seeds": list(range(8)), "batch_size": batch_size, "lr": lr, "epochs": 4}
+    runs = fit_runs(make, loss, X, y, **kw)
+    off = fit_runs(make, loss, X, y, divergence_factor=None, **kw)
+    assert runs.diverged == (None,) * 8 and runs.diverged_update.tolist() == [-1] * 8
+    np.testing.assert_array_equal(runs.batch_loss, off.batch_loss)
+    assert np.all(runs.epoch_train_loss[:, -1] < runs.initial_loss)
+    assert np.all(np.isnan(off.initial_loss))  # no reference needed without the check
+
+
 def test_errors_are_explained():
     X, y = make_linear_regression(20, 1, backend="numpy")
     make = lambda s: LinearRegression(1, seed=s, backend="numpy")  # noqa: E731
@@ -199,6 +242,11 @@ def test_errors_are_explained():
         fit_runs(
             make, MSELoss(), X, y, seeds=[0], orders=epoch_orders([0], 20, 1, backend="numpy"), **kw
         )
+    for factor in (1.0, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="fit_runs: divergence_factor must be a finite"):
+            fit_runs(make, MSELoss(), X, y, seeds=[0], divergence_factor=factor, **kw)
+    with pytest.raises(TypeError, match="divergence_factor must be a number > 1 .* got str"):
+        fit_runs(make, MSELoss(), X, y, seeds=[0], divergence_factor="big", **kw)
     with pytest.raises(ValueError, match="larger than the 20 samples"):
         fit_runs(make, MSELoss(), X, y, seeds=[0], **{**kw, "batch_size": 21})
     Xc, yc = make_blobs(20, 3, backend="numpy")

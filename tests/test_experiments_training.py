@@ -142,6 +142,7 @@ def test_regimes_facts():
     assert np.all(r.epoch_loss[0, :, -1] > r.epoch_loss[1, :, -1])
     assert np.all(np.diff(r.epoch_time, axis=1) >= 0) and np.all(r.epoch_time[:, 0] == 0)
     assert [b.shape[1] for b in r.batch_loss] == [5, 50, 1000]
+    assert not r.diverged.any() and r.diverged_message == (None,) * 3  # SGD noise is no blow-up
 
 
 def test_train_val_overfits_and_stops_early():
@@ -164,6 +165,45 @@ def test_train_val_overfits_and_stops_early():
 def test_train_val_divergence_is_reported():
     r = train_val(lr=500.0, max_epochs=50, backend="numpy")
     assert r.diverged is not None and "lr=50" in r.diverged
+
+
+def test_train_val_at_lr_10_reports_the_finite_blow_up():
+    """lr=10 makes the loss climb towards 1e300 while finite: now a divergence message."""
+    r = train_val(lr=10.0, backend="numpy", dtype="float64")
+    assert r.diverged == r.history.diverged
+    assert r.diverged.startswith("training diverged: the training loss per example grew from")
+    assert "divergence_factor=1e+06" in r.diverged and r.diverged.endswith("try lr=1.")
+    assert np.all(np.isfinite(r.batch_loss)) and r.stopped_epoch is not None
+    assert r.stopped_epoch <= 1 and len(r.full_epoch_train_loss) <= 1
+
+
+def test_train_val_reports_a_divergence_that_comes_after_early_stopping():
+    r = train_val(lr=0.62, batch_size=10, max_epochs=120, backend="numpy", dtype="float64")
+    assert r.history.diverged is None and r.stopped_epoch is not None
+    assert len(r.full_epoch_train_loss) < 120  # the full run diverged later
+    assert r.diverged.startswith(f"early stopping ended training at epoch {r.stopped_epoch}")
+    assert "the training loss per example grew" in r.diverged
+
+
+def test_sum_at_the_same_lr_reports_its_finite_blow_up():
+    r = sum_vs_mean(backend="numpy", dtype="float64")  # B=32, lr=0.05
+    assert r.diverged["mean"] is None and r.diverged["sum_scaled"] is None
+    msg = r.diverged["sum_same_lr"]
+    assert msg.startswith("run 0 (seed 0) diverged: the training loss per example grew")
+    assert "reduction='sum'" in msg and "sum at lr / 32 = 0.00156" in msg
+    assert np.all(np.isfinite(r.loss_sum_same_lr))  # finite: only the new rule sees it
+
+
+def test_sweep_sum_at_the_mean_lr_reports_divergence_at_large_batches():
+    r = batch_size_sweep(reduction="sum", backend="numpy", dtype="float64")  # the widget's case
+    assert r.batch_sizes.tolist() == [1, 4, 16, 64, 256]
+    assert not r.diverged[:3].any() and r.diverged[3:].all()
+    assert r.diverged_message[:3] == (None,) * 3
+    for k in (3, 4):
+        assert "the training loss per example grew" in r.diverged_message[k]
+        assert f"batch_size={r.batch_sizes[k]}" in r.diverged_message[k]
+    mean = batch_size_sweep(backend="numpy", dtype="float64")
+    assert not mean.diverged.any() and mean.diverged_message == (None,) * 5
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,9 @@ class BatchVsDatasetResult:
       index 0 is 0.0; measured, so it varies between calls and machines).
     - ``batch_loss``: tuple of 3 arrays ``(R, E * updates_per_epoch[k])``, the
       loss each update was computed from (its own batch: noisy for SGD).
-    - ``diverged`` (3, R) bool; ``diverged_message``: tuple of 3 (None or text).
+    - ``diverged`` (3, R) bool; ``diverged_message``: tuple of 3 (None or text):
+      the loss became NaN/inf or grew past ``divergence_factor`` times its start
+      (see :func:`~losskit.vectorized.fit_runs`; marked, not stopped).
     - ``optimal_loss``: least-squares MSE on the data (the floor).
 
     Parameters echoed: ``seeds`` (R,) int64, ``epochs``, ``n_samples``,

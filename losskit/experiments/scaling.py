@@ -76,9 +76,12 @@ class SumVsMeanResult:
       trajectory (0.0 for a power-of-two batch size); ``bitwise_equal``: whether
       the two trajectories are identical bit for bit.
     - ``max_deviation_same_lr``: the same against sum at ``lr`` (large, or inf
-      when that run diverged).
+      when that run overflowed).
     - ``diverged``: dict run name -> None or message, names ``"mean"``,
-      ``"sum_same_lr"``, ``"sum_scaled"``.
+      ``"sum_same_lr"``, ``"sum_scaled"``. A run diverges when its loss becomes
+      NaN/inf or grows past ``divergence_factor`` times its start (see
+      :func:`~losskit.vectorized.fit_runs`): with the defaults, sum at the
+      same lr does. It is marked, not stopped (its arrays keep growing).
     - ``power_of_two``: whether ``batch_size`` is a power of two.
 
     Parameters echoed: ``batch_size``, ``lr``, ``weight_decay``, ``epochs``,

@@ -9,7 +9,9 @@ batch size. What the lesson reads off the result:
   epochs, with noisier per-update losses (``jitter``);
 - larger batches give smooth curves but fewer steps per epoch;
 - with ``reduction="sum"`` the step grows with B and large batches diverge at a
-  learning rate that is fine for the mean (reported in ``diverged``, not raised).
+  learning rate that is fine for the mean (reported in ``diverged``, not raised:
+  the loss becomes NaN/inf or, in float64 usually long before, grows past
+  ``divergence_factor`` times its start, see :func:`~losskit.fit.fit`).
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class BatchSizeSweepResult:
       per-update losses per seed, averaged over seeds (0 for full batches);
       the same per seed as ``jitter_per_seed`` (K, R).
     - ``diverged`` (K, R) bool; ``diverged_message``: tuple of K entries, None or
-      the first diverged run's message for that batch size.
+      the first diverged run's message for that batch size. A diverged run is
+      marked, not stopped: its later losses keep growing (to inf/NaN).
     - ``optimal_loss``: the least-squares MSE on the training data (the floor).
     - ``elapsed`` (K,) seconds of wall-clock per batch size (all seeds).
 

@@ -44,7 +44,11 @@ class TrainValResult:
     - ``batch_epoch`` (U,) float64: each update's position in epochs (for
       plotting per-batch and per-epoch curves on one axis: update ``i`` of
       epoch ``e`` sits at ``e + (i + 1) / updates_per_epoch``).
-    - ``best_epoch``, ``stopped_epoch`` (None if it never stopped), ``diverged``.
+    - ``best_epoch``, ``stopped_epoch`` (None if it never stopped).
+    - ``diverged``: None, or the message of the run that diverged: the
+      early-stopped one (``history.diverged``: the loss became NaN/inf or grew
+      past ``divergence_factor``, see :func:`~losskit.fit.fit`), else the full
+      run, which can diverge after early stopping ended the other.
     - ``full_epoch_train_loss``, ``full_epoch_val_loss`` (max_epochs,): the same
       run continued to ``max_epochs`` without early stopping (shorter only if it
       diverged).
@@ -112,7 +116,8 @@ def train_val(
 
     ``seed`` seeds the training points (validation points use ``seed + 1``), the
     initialisation and the sample orders. ``batch_size`` must be 1..``n_train``.
-    An ``lr`` that diverges is reported in ``diverged``, not raised.
+    An ``lr`` that diverges (NaN/inf, or a finite blow-up) is reported in
+    ``diverged``, not raised.
     """
     max_epochs = check_int(max_epochs, "max_epochs", _WHERE, minimum=1)
     n_train = check_int(n_train, "n_train", _WHERE, minimum=2)
@@ -161,6 +166,12 @@ def train_val(
     )
     full = fit(full_model, MSELoss(), F_tr, y_tr, **kw)
 
+    diverged = history.diverged
+    if diverged is None and full.diverged is not None:
+        diverged = (
+            f"early stopping ended training at epoch {history.stopped_epoch}, before it "
+            f"diverged; continued to max_epochs without it, {full.diverged}"
+        )
     u = history.updates_per_epoch
     n_upd = len(history.batch_loss)
     batch_epoch = np.arange(n_upd) // u + (np.arange(n_upd) % u + 1) / u
@@ -182,7 +193,7 @@ def train_val(
         epoch_val_loss=readonly(history.epoch_val_loss),
         best_epoch=history.best_epoch,
         stopped_epoch=history.stopped_epoch,
-        diverged=history.diverged,
+        diverged=diverged,
         full_epoch_train_loss=readonly(full.epoch_train_loss),
         full_epoch_val_loss=readonly(full.epoch_val_loss),
         x_train=readonly(flat(x_tr)),

@@ -83,7 +83,9 @@ class TrainValPanel(Panel):
             (
                 "without stopping, at the end",
                 f"training {r.full_epoch_train_loss[-1]:.4g}, "
-                f"validation {r.full_epoch_val_loss[-1]:.4g}",
+                f"validation {r.full_epoch_val_loss[-1]:.4g}"
+                if len(r.full_epoch_train_loss)
+                else "diverged in the first epoch",
             ),
         ]
         return rows

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from losskit import experiments, plots
-from losskit.experiments.reductions import LOSSES, ReductionsResult, reductions
+from losskit.experiments.reduction import LOSSES, ReductionsResult, reductions
 from losskit.plots import FIGURES, builder_of
 from losskit.widgets import PANELS, ReductionsPanel
 

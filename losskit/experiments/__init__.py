@@ -11,8 +11,8 @@ import importlib
 
 _WHERE = {
     # lesson 2: losses and reductions
-    "reductions": "reductions",
-    "ReductionsResult": "reductions",
+    "reductions": "reduction",
+    "ReductionsResult": "reduction",
     # lesson 4: gradient noise
     "gradient_noise": "noise",
     "GradientNoiseResult": "noise",
@@ -41,16 +41,6 @@ _WHERE = {
 }
 
 __all__ = sorted(_WHERE)
-
-# Lesson 2's function has its module's name. Importing that module by path
-# (``from losskit.experiments.reductions import ReductionsResult``) binds the
-# package attribute ``reductions`` to the module, which would shadow the function
-# for ``experiments.reductions(...)`` (and for the panels, which look experiments
-# up by name). Loading it here and binding the function keeps the attribute the
-# function whatever is imported later; the module needs nothing beyond what
-# ``import losskit`` has already loaded, so this costs next to nothing.
-from .reductions import ReductionsResult, reductions  # noqa: E402, F401
-
 
 def __getattr__(name):
     if name in _WHERE:

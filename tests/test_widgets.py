@@ -368,3 +368,31 @@ def test_every_panel_computes_on_the_other_backends(backend):
         assert p.error is None and p.last_traceback is None, (name, p.error)
         results = p.result if isinstance(p.result, tuple) else (p.result,)
         assert all(r.backend == backend for r in results), name
+
+
+def test_use_live_figures_picks_ipympl_in_a_kernel_and_does_nothing_outside():
+    """In a real ipykernel (what a lesson runs in): ipympl is installed, so "widget"."""
+    from jupyter_client.manager import start_new_kernel
+
+    from losskit.widgets import use_live_figures
+
+    assert use_live_figures() == "none"  # plain Python (pytest): nothing to switch
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        code = (
+            "import matplotlib\n"
+            "from losskit.widgets import use_live_figures\n"
+            "print(use_live_figures(), matplotlib.get_backend())"
+        )
+        printed = []
+        reply = kc.execute_interactive(
+            code,
+            timeout=60,
+            output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
+        )
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    mode, backend = "".join(printed).split()
+    assert mode == "widget" and backend in ("widget", "ipympl", "module://ipympl.backend_nbagg")

@@ -21,14 +21,16 @@ applies inside a running event loop, i.e. a kernel), ``dpi`` (inline image).
 ``batch_vs_dataset`` (lesson 1), ``reductions`` (2), ``lse_overflow`` (3), ``gradient_noise`` (4),
 ``sum_vs_mean`` (5), ``accumulation`` (6), ``train_val`` (7),
 ``precision_memory`` (8).
-``random_value(control, rng)`` draws a value a student could set (fuzz tests,
-benchmarks).
+``use_live_figures()`` (a lesson's first cell) turns on ipympl where it is
+installed, else inline images. ``random_value(control, rng)`` draws a value a
+student could set (fuzz tests, benchmarks).
 """
 
 from __future__ import annotations
 
 from ._base import Panel, detect_mode
 from ._fuzz import random_value
+from ._notebook import use_live_figures
 from .noise import GradientNoisePanel
 from .overflow import LSEOverflowPanel
 from .precision import PrecisionMemoryPanel
@@ -38,6 +40,7 @@ from .scaling import AccumulationPanel, SumVsMeanPanel
 from .validation import TrainValPanel
 
 __all__ = [
+    "use_live_figures",
     "PANELS",
     "AccumulationPanel",
     "BatchVsDatasetPanel",

@@ -28,20 +28,13 @@
 # run the cell or move the slider: the surprises are the lesson.
 
 # %%
-from IPython import get_ipython
-
-# Live figures (ipympl) in JupyterLab and Voila; without ipympl the panels draw
-# static images that update on every change. A front-end that has no ipympl
-# extension shows "Error displaying widget": put "inline" for "widget" there.
-try:
-    get_ipython().run_line_magic("matplotlib", "widget")
-except Exception:
-    get_ipython().run_line_magic("matplotlib", "inline")
 
 from IPython.display import Markdown, display
 
 import losskit
+from losskit.widgets import use_live_figures
 
+use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
 Markdown(
     f"losskit {losskit.__version__}, computing with **{backend.name}** "

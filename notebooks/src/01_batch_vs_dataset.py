@@ -27,16 +27,6 @@
 # epoch actually is.
 
 # %%
-from IPython import get_ipython
-
-# Live figures (ipympl) in JupyterLab and Voila; without ipympl the panels draw
-# static images that update on every change. A front-end that has no ipympl
-# extension shows "Error displaying widget": put "inline" for "widget" there.
-try:
-    get_ipython().run_line_magic("matplotlib", "widget")
-except Exception:
-    get_ipython().run_line_magic("matplotlib", "inline")
-
 import math
 
 import numpy as np
@@ -44,7 +34,9 @@ from IPython.display import Markdown, display
 
 import losskit
 from losskit.data import make_linear_regression
+from losskit.widgets import use_live_figures
 
+use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
 xp = backend.xp
 # Arrays default to backend.default_dtype: float32 on a GPU (what it is fast at), else float64.

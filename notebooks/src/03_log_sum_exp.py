@@ -26,21 +26,13 @@
 # backend: NumPy on a laptop, CuPy on a GPU hub.
 
 # %%
-from IPython import get_ipython
-
-# Live figures (ipympl) in JupyterLab and Voila; without ipympl the panels draw
-# static images that update on every change. A front-end that has no ipympl
-# extension shows "Error displaying widget": put "inline" for "widget" there.
-try:
-    get_ipython().run_line_magic("matplotlib", "widget")
-except Exception:
-    get_ipython().run_line_magic("matplotlib", "inline")
-
 import numpy as np
 from IPython.display import Markdown, display
 
 import losskit
+from losskit.widgets import use_live_figures
 
+use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
 xp = backend.xp
 Markdown(f"Computing with **{backend.name}** (GPU: {backend.is_gpu}).")

@@ -23,23 +23,15 @@
 # or a silently biased average.
 
 # %%
-from IPython import get_ipython
-
-# Live figures (ipympl) in JupyterLab and Voila; without ipympl the panels draw
-# static images that update on every change. A front-end that has no ipympl
-# extension shows "Error displaying widget": put "inline" for "widget" there.
-try:
-    get_ipython().run_line_magic("matplotlib", "widget")
-except Exception:
-    get_ipython().run_line_magic("matplotlib", "inline")
-
 import numpy as np
 from IPython.display import Markdown, display
 
 import losskit
 from losskit.data import make_linear_regression
 from losskit.experiments import accumulation
+from losskit.widgets import use_live_figures
 
+use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
 xp = backend.xp
 Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dtype.__name__}.")

@@ -42,8 +42,10 @@ Conventions (each one is a lesson):
   NaN alone is not enough. The reference is the whole training set, not the
   first batch: a batch of one example can have a loss near 0 by chance. A
   healthy run does not raise its loss a millionfold (the default factor
-  ``1e6``), even one-example SGD, whose batch loss is at most N times the
-  training-set loss. Non-finite predictions and validation losses also count.
+  ``1e6``), not even one-example SGD: one example's loss is at most N times the
+  training-set loss at the same weights, and the lessons' noisiest runs stay
+  within a few hundred times the start. Non-finite predictions and validation
+  losses also count.
 """
 
 from __future__ import annotations

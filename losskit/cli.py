@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 import platform
@@ -66,14 +67,16 @@ def _figures(args) -> int:
     return 1 if failed else 0
 
 
-def _version(module: str) -> str:
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return "not installed"
-    except Exception as exc:
-        return f"fails to import ({type(exc).__name__}: {exc})"
-    return str(getattr(mod, "__version__", "unknown version"))
+def _version(*distributions: str) -> str:
+    """The installed version of the first of ``distributions`` found, read from package
+    metadata: importing the package would have side effects (ipympl's import can switch
+    matplotlib's backend), and a report must change nothing."""
+    for name in distributions:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def _gpu_lines() -> list[str]:
@@ -107,16 +110,16 @@ def _info(args) -> int:
 
     print(f"losskit {losskit.__version__} ({Path(losskit.__file__).parent})")
     print(f"Python {platform.python_version()} on {platform.platform()}")
-    for module in (
-        "numpy",
-        "array_api_compat",
-        "matplotlib",
-        "ipywidgets",
-        "ipympl",
-        "array_api_strict",
-        "cupy",
+    for label, *dists in (
+        ("numpy", "numpy"),
+        ("array_api_compat", "array-api-compat"),
+        ("matplotlib", "matplotlib"),
+        ("ipywidgets", "ipywidgets"),
+        ("ipympl", "ipympl"),
+        ("array_api_strict", "array-api-strict"),
+        ("cupy", "cupy-cuda12x", "cupy-cuda11x", "cupy"),
     ):
-        print(f"  {module:<17} {_version(module)}")
+        print(f"  {label:<17} {_version(*dists)}")
     print(f"backends available: {', '.join(available_backends())}")
     for name in KNOWN:
         ok, why = _probe(name)

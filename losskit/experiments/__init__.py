@@ -42,6 +42,7 @@ _WHERE = {
 
 __all__ = sorted(_WHERE)
 
+
 def __getattr__(name):
     if name in _WHERE:
         value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

@@ -51,3 +51,10 @@ def test_readme_error_example_matches_the_real_message():
     logits = np.random.default_rng(0).standard_normal((4, 3))
     with pytest.raises(ValueError, match=re.escape(shown)):
         losskit.CrossEntropyLoss()(logits, np.array([0, 5, 1, 2]))
+
+
+def test_readme_images_exist():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text())
+    assert images, "the README shows a picture"
+    for path in images:
+        assert (README.parent / path).is_file(), f"README shows {path}, which is missing"

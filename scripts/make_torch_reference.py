@@ -123,6 +123,20 @@ def _cases(rng):
     return cases
 
 
+def numerics_reference() -> dict:
+    """torch's logsumexp, log_softmax, softmax of one (8, 33) input per dtype (one -inf entry)."""
+    x = np.random.default_rng(7).standard_normal((8, 33)) * 40
+    x[0, 3] = -np.inf
+    out = {}
+    for dtype in DTYPES:
+        t = torch.tensor(x, dtype=getattr(torch, dtype))
+        out[f"{dtype}/input"] = t.numpy()
+        out[f"{dtype}/logsumexp_last"] = torch.logsumexp(t, dim=-1).numpy()
+        out[f"{dtype}/log_softmax_first"] = torch.log_softmax(t, dim=0).numpy()
+        out[f"{dtype}/softmax_last"] = torch.softmax(t, dim=-1).numpy()
+    return out
+
+
 def main() -> None:
     rng = np.random.default_rng(20261123)
     arrays, index = {}, {"torch_version": torch.__version__, "cases": {}}
@@ -152,6 +166,7 @@ def main() -> None:
                 arrays[f"{key}/{reduction}/grad"] = xg.grad.numpy()
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT / "torch_reference.npz", **arrays)
+    np.savez_compressed(OUT / "torch_numerics.npz", **numerics_reference())
     (OUT / "torch_reference.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     n = len(index["cases"])
     print(f"wrote {n} cases x {len(DTYPES)} dtypes x {len(REDUCTIONS)} reductions to {OUT}")

@@ -69,7 +69,8 @@ def test_lesson_list_matches_the_folder():
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_pair_in_sync(name):
-    jupytext = pytest.importorskip("jupytext")
+    import jupytext
+
     ipynb, src = _ipynb(name), _source(name)
     assert ipynb.exists() and src.exists(), f"{name}: need both {ipynb.name} and src/{src.name}"
     from_ipynb = jupytext.read(ipynb)

@@ -6,6 +6,8 @@ what was expected, what was given and the likely fix.
 
 from __future__ import annotations
 
+import operator
+
 import array_api_compat
 
 from .backend import errstate
@@ -43,8 +45,9 @@ def require_float(xp, x, name: str, where: str) -> None:
 
 
 def normalize_axis(axis: int, ndim: int, where: str) -> int:
-    if not isinstance(axis, int) or isinstance(axis, bool):
+    if isinstance(axis, bool) or not hasattr(type(axis), "__index__"):
         raise TypeError(f"{where}: axis must be an int; got {type(axis).__name__}.")
+    axis = operator.index(axis)  # NumPy integers are fine
     if not -ndim <= axis < max(ndim, 1):
         raise ValueError(
             f"{where}: axis {axis} is out of range for a {ndim}-D array "

@@ -36,34 +36,62 @@ def _prepare(x, axis, where):
     return xp, normalize_axis(axis, x.ndim, where)
 
 
+def _work(xp, x):
+    """``x`` in the dtype to compute in: float16 is summed in float32 (as PyTorch does).
+
+    A float16 running sum stops growing once it reaches 2048 (its spacing there
+    is 2), so a softmax over a few thousand classes would not sum to 1.
+    """
+    f16 = getattr(xp, "float16", None)  # not every namespace has it (array-api-strict)
+    return xp.astype(x, xp.float32) if f16 is not None and x.dtype == f16 else x
+
+
 def _finite_max(xp, x, axis):
-    """Row max with non-finite maxima replaced by 0, so ``x - m`` never makes ``inf - inf``."""
+    """Slice max with non-finite maxima replaced by 0, so ``x - m`` never makes ``inf - inf``."""
     m = xp.max(x, axis=axis, keepdims=True)
     return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
 
 
-def logsumexp(x, axis=-1, keepdims=False):
-    """``log(sum(exp(x), axis))`` without overflow; dtype of ``x``, shape reduced on ``axis``."""
-    xp, axis = _prepare(x, axis, "logsumexp")
+def _logsumexp(xp, x, axis):
+    """keepdims logsumexp of ``x`` (already in its working dtype); an empty slice sums to 0."""
+    if x.shape[axis] == 0:  # log(0): no terms at all, as for an all -inf slice
+        shape = x.shape[:axis] + (1,) + x.shape[axis + 1 :]
+        return xp.full(shape, -xp.inf, dtype=x.dtype, device=x.device)
     m = _finite_max(xp, x, axis)
     with errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf for all -inf slices
-        out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+        return xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    """``log(sum(exp(x), axis))`` without overflow; dtype of ``x``, shape reduced on ``axis``.
+
+    An empty ``axis`` gives ``-inf`` (the log of an empty sum).
+    """
+    xp, axis = _prepare(x, axis, "logsumexp")
+    out = xp.astype(_logsumexp(xp, _work(xp, x), axis), x.dtype, copy=False)
     return out if keepdims else xp.squeeze(out, axis=axis)
 
 
 def log_softmax(x, axis=-1):
-    """``x - logsumexp(x)``: log-probabilities, exact where the naive form is NaN."""
+    """``x - logsumexp(x)``: log-probabilities, exact where the naive form is NaN.
+
+    Same shape and floating dtype as ``x``.
+    """
     xp, axis = _prepare(x, axis, "log_softmax")
+    w = _work(xp, x)
     with errstate(invalid="ignore"):  # -inf - (-inf) on all -inf slices: NaN by definition
-        return x - logsumexp(x, axis=axis, keepdims=True)
+        return xp.astype(w - _logsumexp(xp, w, axis), x.dtype, copy=False)
 
 
 def softmax(x, axis=-1):
-    """Probabilities along ``axis`` (they sum to 1), via the max-shift."""
+    """Probabilities along ``axis`` (they sum to 1), via the max-shift. Shape and dtype of ``x``."""
     xp, axis = _prepare(x, axis, "softmax")
-    e = xp.exp(x - _finite_max(xp, x, axis))
+    if x.shape[axis] == 0:
+        return xp.asarray(x, copy=True)
+    w = _work(xp, x)
+    e = xp.exp(w - _finite_max(xp, w, axis))
     with errstate(invalid="ignore"):  # 0/0 on all -inf slices
-        return e / xp.sum(e, axis=axis, keepdims=True)
+        return xp.astype(e / xp.sum(e, axis=axis, keepdims=True), x.dtype, copy=False)
 
 
 def sigmoid(x):
@@ -108,6 +136,10 @@ def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False):
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"{where}: chunk_size must be a positive int; got {chunk_size!r}.")
     n = x.shape[-1]
+    if n == 0:
+        return logsumexp(x, axis=-1, keepdims=keepdims)
+    dtype = x.dtype
+    x = _work(xp, x)  # float16 blocks are summed in float32
     m = s = None  # running max (raw, may be +-inf) and sum of exp(x - finite(m))
     with errstate(divide="ignore", invalid="ignore", over="ignore"):
         for start in range(0, n, chunk_size):
@@ -123,5 +155,5 @@ def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False):
                 one = xp.ones_like(new_m)
                 s = s * xp.where(m == new_m, one, xp.exp(m - new_m)) + block_sum
             m = new_m
-        out = xp.log(s) + shift
+        out = xp.astype(xp.log(s) + shift, dtype, copy=False)
     return out if keepdims else xp.squeeze(out, axis=-1)

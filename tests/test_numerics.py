@@ -82,6 +82,38 @@ def test_float16_preserved_and_accurate(fn):
     np.testing.assert_allclose(out.astype(np.float64), ref, rtol=4e-3, atol=4e-3)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_float16_sums_in_float32_along_any_axis_and_layout(order, axis):
+    """A float16 running sum stalls at 2048; the stable functions accumulate in float32."""
+    n = 4096
+    x = np.zeros((3, n) if axis == 1 else (n, 3), dtype=np.float16, order=order)
+    np.testing.assert_allclose(logsumexp(x, axis=axis).astype(np.float64), np.log(n), rtol=1e-3)
+    np.testing.assert_allclose(
+        streaming_logsumexp(np.moveaxis(x, axis, -1), 1000), np.log(n), rtol=1e-3
+    )
+    p = softmax(x, axis=axis)
+    assert p.dtype == np.float16
+    np.testing.assert_allclose(np.sum(p.astype(np.float64), axis=axis), 1.0, rtol=1e-3)
+    np.testing.assert_allclose(log_softmax(x, axis=axis).astype(np.float64), -np.log(n), rtol=1e-3)
+
+
+def test_empty_axis_is_an_empty_sum(backend, to_np):
+    """log of an empty sum is -inf (as PyTorch gives); softmax over no classes is empty."""
+    x = backend.asarray(np.zeros((2, 0)), backend.xp.float32)
+    np.testing.assert_array_equal(to_np(logsumexp(x)), [-np.inf, -np.inf])
+    np.testing.assert_array_equal(to_np(streaming_logsumexp(x)), [-np.inf, -np.inf])
+    assert to_np(logsumexp(x, keepdims=True)).shape == (2, 1)
+    assert to_np(softmax(x)).shape == (2, 0) and to_np(log_softmax(x)).shape == (2, 0)
+    assert to_np(logsumexp(x, axis=0)).shape == (0,)
+
+
+@pytest.mark.parametrize("fn", STABLE, ids=lambda f: f.__name__)
+def test_numpy_integer_axis_accepted(fn):
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(fn(x, axis=np.int64(0)), fn(x, axis=0))
+
+
 def test_minus_inf_entries_get_probability_zero(backend, to_np):
     xp = backend.xp
     x = backend.asarray(np.array([[-np.inf, 0.0, np.log(3.0)], [1.0, -np.inf, 1.0]]), xp.float64)

@@ -170,7 +170,7 @@ def require_nonempty_size(x, name: str, where: str) -> None:
 
 
 def as_target_dtype(xp, target, dtype, where: str):
-    """Real-valued ``target`` (float, int or bool 0/1 labels) cast to the input's ``dtype``."""
+    """Real-valued ``target`` (float, int or bool 0/1 labels) cast to the compute ``dtype``."""
     if xp.isdtype(target.dtype, ("real floating", "integral", "bool")):
         return target if target.dtype == dtype else xp.astype(target, dtype)
     raise TypeError(

@@ -122,17 +122,18 @@ class _PointwiseLoss(_Loss):
         where = self._where
         xp = V.namespace(input, target, where=where)
         V.require_float(xp, input, self._input_name, where)
-        V.require_same_device(input, target, ("target", "input"), where)
+        V.require_same_device(target, input, ("target", "input"), where)
         V.require_same_shape(input, target, where)
         V.require_nonempty_size(input, self._input_name, where)
-        target = V.as_target_dtype(xp, target, input.dtype, where)
-        if self.check_finite:
+        if self.check_finite:  # before any cast: a float64 target can't turn inf in float16
             V.require_finite(xp, input, self._input_name, where)
-            V.require_finite(xp, target, "target", where)
-        self._check_ranges(xp, input, target)
+            if xp.isdtype(target.dtype, "real floating"):
+                V.require_finite(xp, target, "target", where)
         work = _work_dtype(xp, input.dtype)
+        target = V.as_target_dtype(xp, target, work, where)  # float16 input: both in float32
         if work != input.dtype:
-            input, target = xp.astype(input, work), xp.astype(target, work)
+            input = xp.astype(input, work)
+        self._check_ranges(xp, input, target)
         return xp, input, target
 
     def _check_ranges(self, xp, x, y) -> None:
@@ -405,7 +406,8 @@ class CrossEntropyLoss(_Loss):
       ``p sum_c w_c t_c - w t``.
 
     If every target equals ``ignore_index``, ``"mean"`` is 0/0 = NaN with a zero
-    gradient, exactly as PyTorch; losskit also warns (``UserWarning``).
+    gradient, exactly as PyTorch; likewise NaN when the targets' class weights sum
+    to 0. losskit also warns (``UserWarning``) in both cases.
 
     The forward pass alone (``loss(x, y)`` with class indices) never builds an
     ``(N, C)`` copy: it reads the logits in blocks of ``chunk_size`` classes (on
@@ -485,7 +487,7 @@ class CrossEntropyLoss(_Loss):
             )
         if C == 0:
             raise ValueError(f"{where}: input has 0 classes (shape {(N, C)}); expected C >= 1.")
-        V.require_same_device(input, target, ("target", "input"), where)
+        V.require_same_device(target, input, ("target", "input"), where)
         if xp.isdtype(target.dtype, "integral"):
             mode = "index"
             t = self._check_index_target(xp, target, N, C)
@@ -646,15 +648,17 @@ class CrossEntropyLoss(_Loss):
         ck = eps / C * keepf if eps else None
         a = b + ck * total_w if eps else b
         denom = xp.sum(wy)
-        n_kept = int(xp.sum(xp.astype(keep, xp.int64)))
-        if n_kept == 0 and self.reduction == "mean":
-            warnings.warn(
-                f"{self._where}: all {t.shape[0]} targets equal ignore_index="
-                f"{self.ignore_index}, so the mean is over zero samples: the loss is NaN "
-                f"(as in PyTorch) and the gradient is zero.",
-                UserWarning,
-                stacklevel=5,
+        if self.reduction == "mean" and float(denom) == 0.0:
+            n_kept = int(xp.sum(xp.astype(keep, xp.int64)))
+            why = (
+                f"all {t.shape[0]} targets equal ignore_index={self.ignore_index}, so the mean "
+                f"is over zero samples: the loss is NaN (as in PyTorch) and the gradient is zero."
+                if n_kept == 0
+                else f"the class weights of the {n_kept} targets sum to 0, so the weighted "
+                f"mean is 0/0: the loss is NaN (as in PyTorch). Give these classes a weight > 0 "
+                f"or use reduction='sum'."
             )
+            warnings.warn(f"{self._where}: {why}", UserWarning, stacklevel=5)
         return keep, t_safe, a, b, ck, denom
 
     def _grad_scale(self, xp, keep, denom, *row_factors):
@@ -671,8 +675,10 @@ class CrossEntropyLoss(_Loss):
         total = xp.sum(rows)
         if self.reduction == "sum":
             return total
-        with errstate(divide="ignore", invalid="ignore"):
-            return total / denom if denom is not None else total / float(n)
+        if denom is None:
+            return total / float(n)
+        with errstate(divide="ignore", invalid="ignore"):  # a zero denominator: NaN, never inf
+            return xp.where(denom != 0, total / denom, xp.full_like(total, xp.nan))
 
     # ---- forward ---------------------------------------------------------------------
 

@@ -247,6 +247,18 @@ def test_all_targets_ignored_mean_is_nan_with_zero_gradient(backend):
         assert float(backend.to_host(CrossEntropyLoss(reduction="sum")(x, t))) == 0.0
 
 
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_zero_total_weight_mean_is_nan_not_inf(backend, eps):
+    """Kept targets whose class weights sum to 0: the weighted mean is 0/0 (NaN, as PyTorch)."""
+    x = backend.asarray(np.random.default_rng(3).standard_normal((3, 3)))
+    t = backend.asarray(np.zeros(3, dtype=np.int64))
+    loss = CrossEntropyLoss(weight=np.array([0.0, 1.0, 1.0]), label_smoothing=eps)
+    with pytest.warns(UserWarning, match="class weights of the 3 targets sum to 0"):
+        assert np.isnan(backend.to_host(loss(x, t)))
+    total = CrossEntropyLoss(weight=np.array([0.0, 1.0, 1.0]), label_smoothing=eps, reduction="sum")
+    assert np.isfinite(backend.to_host(total(x, t)))
+
+
 def test_large_logits_stay_finite_and_exact(backend):
     x = np.array([[1e4, 0.0, -1e4], [1e4, 1e4 - 1.0, 0.0]])
     t = np.array([1, 0])
@@ -269,6 +281,16 @@ def test_float16_input_keeps_its_dtype():
     assert float(value) == pytest.approx(float(ref), rel=1e-3)
     y = rng.standard_normal((4, 50)).astype(np.float16)
     assert MSELoss().grad(x, y).dtype == np.float16
+
+
+def test_float16_input_with_a_wider_target_computes_in_float32():
+    """The target is not first rounded to float16: it goes straight to the float32 work dtype."""
+    x = np.full(4, 1.0, dtype=np.float16)
+    y = np.full(4, 1.0 + 2**-12, dtype=np.float32)  # 1 + 2**-12 rounds to 1 in float16
+    assert float(L1Loss(reduction="sum")(x, y)) == pytest.approx(4 * 2**-12, rel=1e-3)
+    with pytest.warns(RuntimeWarning, match="overflow"):  # 1e10 is beyond float16: inf, said
+        big = MSELoss(reduction="none")(np.zeros(2, np.float16), np.array([1e5, 2.0]))
+    assert big.dtype == np.float16 and big[0] == np.inf and big[1] == 4.0  # no "target inf" error
 
 
 def test_softmax_output_passed_as_logits_warns(backend):

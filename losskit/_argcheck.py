@@ -11,7 +11,14 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["check_choice", "check_fraction", "check_int", "check_learning_rate", "check_real"]
+__all__ = [
+    "check_choice",
+    "check_fraction",
+    "check_int",
+    "check_learning_rate",
+    "check_real",
+    "check_seed",
+]
 
 
 def check_int(value, name: str, where: str, *, minimum: int | None = None, maximum=None) -> int:
@@ -34,6 +41,23 @@ def check_int(value, name: str, where: str, *, minimum: int | None = None, maxim
             f"{where}: {name} must be <= {maximum}; got {value}. Choose {name}={maximum} or less."
         )
     return value
+
+
+def check_seed(seed, where: str, name: str = "seed", *, allow_none: bool = False):
+    """A seed: a non-negative Python ``int`` (``None`` too where ``allow_none``: fresh entropy)."""
+    if seed is None and allow_none:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"{where}: {name} must be a non-negative int such as 0 (one seed, one "
+            f"experiment); got {type(seed).__name__} {seed!r}."
+        )
+    if seed < 0:
+        raise ValueError(
+            f"{where}: {name} must be >= 0 (NumPy seeds are non-negative); got {int(seed)}. "
+            f"Pass e.g. {name}={-int(seed)}."
+        )
+    return int(seed)
 
 
 def check_real(
@@ -103,7 +127,7 @@ def check_seeds(seeds, where: str, name: str = "seeds") -> tuple:
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError(f"{where}: {name} is empty; pass at least one seed, e.g. {name}=[0].")
-    return tuple(check_int(s, f"each entry of {name}", where, minimum=0) for s in seeds)
+    return tuple(check_seed(s, where, f"each entry of {name}") for s in seeds)
 
 
 def check_int_sequence(values, name: str, where: str, *, minimum: int, maximum: int) -> tuple:

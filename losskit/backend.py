@@ -26,6 +26,8 @@ from typing import Any
 import array_api_compat
 import numpy
 
+from ._argcheck import check_seed
+
 __all__ = [
     "Backend",
     "BackendFallbackWarning",
@@ -96,7 +98,7 @@ class Backend:
         """
         if isinstance(seed, numpy.random.Generator):
             return seed
-        return numpy.random.default_rng(seed)
+        return numpy.random.default_rng(check_seed(seed, "Backend.rng", allow_none=True))
 
     def normal(self, rng, shape, dtype=None, *, scale=1.0):
         """Standard-normal draws (times ``scale``) from host ``rng``, on this device."""

@@ -13,6 +13,7 @@ a last batch of 16, or 1562 with ``drop_last``.
 
 from __future__ import annotations
 
+from ._argcheck import check_seed
 from ._validation import namespace
 from .backend import backend_of, get_backend
 
@@ -117,7 +118,7 @@ class BatchLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.backend = backend_of(X)
-        self._rng = self.backend.rng(seed)
+        self._rng = self.backend.rng(check_seed(seed, where))
         self.epoch = 0
 
     @property

@@ -58,7 +58,7 @@ from typing import Any
 
 import array_api_compat
 
-from ._argcheck import check_int, check_real
+from ._argcheck import check_int, check_real, check_seed
 from ._validation import namespace
 from .backend import backend_of, errstate
 from .batching import BatchLoader
@@ -221,6 +221,28 @@ def _check_data(model, X, y, where, name="X"):
     return xp
 
 
+def check_validation_data(validation_data, model, where, evaluate):
+    """``(X_val, y_val)``, checked before any training: a pair, rows matching, on the model's
+    device, and one trial ``evaluate(X_val, y_val)`` so that a shape that does not fit the
+    model or the loss fails now, not after an epoch of updates."""
+    if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+        raise TypeError(
+            f"{where}: validation_data must be a pair (X_val, y_val); got "
+            f"{type(validation_data).__name__}."
+        )
+    X_val, y_val = validation_data
+    _check_data(model, X_val, y_val, where, name="X_val")
+    try:
+        with errstate(**_QUIET):
+            evaluate(X_val, y_val)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"{where}: validation_data does not fit the model and the loss (checked before "
+            f"training): {exc}"
+        ) from exc
+    return X_val, y_val
+
+
 def check_divergence_factor(value, where: str = "fit"):
     """``divergence_factor`` checked: None (finite blow-ups not checked) or a float > 1."""
     if value is None:
@@ -372,14 +394,14 @@ def fit(
     lr = optimizer.lr
     epochs = check_int(epochs, "epochs", where, minimum=1)
     K = check_int(accumulation_steps, "accumulation_steps", where, minimum=1)
+    seed = check_seed(seed, where)
     if validation_data is not None:
-        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-            raise TypeError(
-                f"{where}: validation_data must be a pair (X_val, y_val); got "
-                f"{type(validation_data).__name__}."
-            )
-        X_val, y_val = validation_data
-        _check_data(model, X_val, y_val, where, name="X_val")
+        X_val, y_val = check_validation_data(
+            validation_data,
+            model,
+            where,
+            lambda Xv, yv: _per_example_value(xp, model, loss, reduction, Xv, yv),
+        )
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(
             f"{where}: early_stopping must be an EarlyStopping(...) or None; got "

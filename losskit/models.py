@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 
-from ._argcheck import check_choice, check_int
+from ._argcheck import check_choice, check_int, check_seed
 from ._validation import namespace
 from .backend import get_backend
 
@@ -64,8 +64,8 @@ class Model:
     def _init_common(self, backend, dtype, seed):
         self.backend = get_backend("auto" if backend is None else backend)
         self.dtype = dtype if dtype is not None else self.backend.default_dtype
-        self.seed = seed
-        return self.backend.rng(seed)
+        self.seed = check_seed(seed, type(self).__name__)
+        return self.backend.rng(self.seed)
 
     def _weight(self, rng, fan_in, fan_out):
         return self.backend.normal(

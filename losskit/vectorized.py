@@ -38,17 +38,19 @@ reduces its losses once per epoch. Read a run's curves only up to
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._argcheck import check_int
+from ._argcheck import check_int, check_seeds
 from .backend import backend_of, errstate
 from .batching import batch_plan, epoch_orders
 from .fit import (
     DIVERGENCE_FACTOR,
     _check_data,
     check_divergence_factor,
+    check_validation_data,
     diverged_mask,
     divergence_limit,
     divergence_message,
@@ -125,18 +127,6 @@ def _check_loss_per_run(loss, where):
         )
 
 
-def _seeds(seeds, where):
-    if isinstance(seeds, int | str) or not hasattr(seeds, "__iter__"):
-        raise TypeError(
-            f"{where}: seeds must be a list of ints such as list(range(16)); got "
-            f"{type(seeds).__name__} {seeds!r}."
-        )
-    seeds = tuple(seeds)
-    if not seeds:
-        raise ValueError(f"{where}: seeds is empty; pass at least one seed, e.g. seeds=[0].")
-    return tuple(check_int(s, "each seed", where, minimum=0) for s in seeds)
-
-
 def fit_runs(
     make_model,
     loss,
@@ -170,7 +160,7 @@ def fit_runs(
     (the same rule and the same update index per seed; runs are marked, not stopped).
     """
     where = "fit_runs"
-    seeds = _seeds(seeds, where)
+    seeds = check_seeds(seeds, where)
     reduction = loss_reduction(loss, where)
     if isinstance(make_model, Model) or not callable(make_model):
         raise TypeError(
@@ -183,10 +173,14 @@ def fit_runs(
     epochs = check_int(epochs, "epochs", where, minimum=1)
     n = X.shape[0]
     sizes = batch_plan(n, batch_size, bool(drop_last), where)
-    if validation_data is not None:
-        X_val, y_val = validation_data
-        _check_data(model, X_val, y_val, where, name="X_val")
     _check_loss_per_run(loss, where)
+    if validation_data is not None:
+        validation_data = check_validation_data(
+            validation_data,
+            model,
+            where,
+            lambda Xv, yv: _per_run_loss(xp, model, _none_variant(loss), True, Xv, yv),
+        )
     factor = check_divergence_factor(divergence_factor, where)
     be = backend_of(X)
     R = len(seeds)
@@ -206,11 +200,9 @@ def fit_runs(
             f"{type(model).__name__} with {type(loss).__name__}. Leave fused=None."
         )
     run = _run_fused if fused else _run_general
-    initial = [float("nan")] * R
-    if factor is not None:
-        with errstate(**_QUIET):
-            per = _per_run_loss(xp, model, _none_variant(loss), reduction == "mean", X, y)
-        initial = [float(v) for v in be.to_host(per)]
+    with errstate(**_QUIET):  # always: it also proves y fits the model and the loss, up front
+        per = _per_run_loss(xp, model, _none_variant(loss), reduction == "mean", X, y)
+    initial = [float(v) for v in be.to_host(per)] if factor is not None else [math.nan] * R
     t0 = time.perf_counter()
     with errstate(**_QUIET):
         out = run(

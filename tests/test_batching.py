@@ -104,3 +104,9 @@ def test_mismatched_or_empty_data_is_explained():
         BatchLoader(np.zeros((0, 2)), batch_size=1)
     with pytest.raises(TypeError, match="expected an array"):
         BatchLoader([[1.0], [2.0]], batch_size=1)
+
+
+@pytest.mark.parametrize(("seed", "exc"), [(True, TypeError), (1.5, TypeError), (-1, ValueError)])
+def test_bad_seeds_are_explained(seed, exc):
+    with pytest.raises(exc, match="BatchLoader: seed must"):
+        BatchLoader(np.zeros((4, 1)), batch_size=2, seed=seed)

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from losskit import experiments
 from losskit.experiments import (
     AccumulationResult,
     BatchSizeSweepResult,
@@ -221,13 +222,13 @@ def test_sweep_sum_at_the_mean_lr_reports_divergence_at_large_batches():
         (batch_size_sweep, {"reduction": "avg"}, ValueError, "reduction must be one of"),
         (batch_size_sweep, {"dtype": "float16"}, ValueError, "dtype must be"),
         (batch_size_sweep, {"backend": "nope"}, ValueError, "unknown backend"),
-        (sum_vs_mean, {"batch_size": 1000}, ValueError, "more than the 512 available"),
+        (sum_vs_mean, {"batch_size": 1000}, ValueError, "batch_size must be <= 512; got 1000"),
         (sum_vs_mean, {"weight_decay": -1.0}, ValueError, "weight_decay must be >= 0"),
         (accumulation, {"unequal_sizes": (150, 100)}, ValueError, "add up to 250"),
         (accumulation, {"equal_sizes": (4, 2.5)}, TypeError, "must be an int"),
         (accumulation, {"lr": -1}, ValueError, "lr must be"),
         (batch_vs_dataset, {"batch_size": 0}, ValueError, "must be >= 1"),
-        (batch_vs_dataset, {"batch_size": 5000}, ValueError, "more than the 1000 available"),
+        (batch_vs_dataset, {"batch_size": 5000}, ValueError, "batch_size must be <= 1000"),
         (batch_vs_dataset, {"seeds": []}, ValueError, "seeds is empty"),
         (train_val, {"batch_size": 16}, ValueError, "larger than the 15 training samples"),
         (train_val, {"patience": 0}, ValueError, "patience must be >= 1"),
@@ -238,3 +239,20 @@ def test_sweep_sum_at_the_mean_lr_reports_divergence_at_large_batches():
 def test_bad_parameters_are_explained(fn, kwargs, exc, fragment):
     with pytest.raises(exc, match=fragment):
         fn(**kwargs)
+
+
+@pytest.mark.parametrize("name", [n for n in experiments.__all__ if n[0].islower()])
+@pytest.mark.parametrize(
+    ("seed", "exc", "fragment"),
+    [
+        (1.5, TypeError, "seed must be a non-negative int such as 0.*got float 1.5"),
+        (True, TypeError, "got bool True"),
+        ("0", TypeError, "got str '0'"),
+        (-1, ValueError, r"seed must be >= 0 .*got -1"),
+    ],
+)
+def test_every_experiment_checks_its_seed(name, seed, exc, fragment):
+    """A bad seed is named by the experiment, before any work (never NumPy's SeedSequence error)."""
+    fn = getattr(experiments, name)
+    with pytest.raises(exc, match=f"^{name}: .*{fragment}"):
+        fn(seed=seed)

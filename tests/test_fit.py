@@ -13,6 +13,7 @@ from losskit.fit import EarlyStopping, History, fit
 from losskit.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from losskit.models import MLP, LinearRegression, LogisticRegression, SoftmaxRegression
 from losskit.optim import SGD
+from losskit.vectorized import fit_runs
 
 
 def _linear(backend, n=16, d=2, seed=0):
@@ -344,6 +345,9 @@ def test_reduction_none_trains_like_sum(backend, to_np):
         ({"epochs": 2.0}, TypeError, "Pass epochs=2"),
         ({"accumulation_steps": 0}, ValueError, "accumulation_steps must be >= 1"),
         ({"validation_data": np.zeros(3)}, TypeError, "validation_data must be a pair"),
+        ({"seed": 1.5}, TypeError, "fit: seed must be a non-negative int .*got float 1.5"),
+        ({"seed": True}, TypeError, "fit: seed must be a non-negative int .*got bool"),
+        ({"seed": -3}, ValueError, "fit: seed must be >= 0"),
         ({"early_stopping": 5}, TypeError, "early_stopping must be an EarlyStopping"),
         ({"momentum": 1.5}, ValueError, "momentum must be < 1"),
         ({"divergence_factor": 1.0}, ValueError, "divergence_factor must be a finite number > 1"),
@@ -361,6 +365,53 @@ def test_bad_arguments_are_explained(kwargs, exc, fragment):
     args = {"batch_size": 4, "lr": 0.1, "epochs": 1, **kwargs}
     with pytest.raises(exc, match=fragment):
         fit(LinearRegression(1, backend="numpy"), MSELoss(), X, y, **args)
+
+
+@pytest.mark.parametrize("runs", [False, True], ids=["fit", "fit_runs"])
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        (lambda Xv, yv: (Xv, yv[:, 0]), r"same shape; got input \(\d+, 1\) and target"),
+        (lambda Xv, yv: (Xv[:, :1], yv), r"X must be \(N, 2\)"),
+    ],
+)
+def test_validation_data_that_does_not_fit_fails_before_training(runs, bad, fragment):
+    """The docstring's promise: bad arguments raise before any update touches the model."""
+    X, y = make_linear_regression(40, 2, backend="numpy")
+    Xv, yv = make_linear_regression(10, 2, seed=1, backend="numpy")
+    model = LinearRegression(2, backend="numpy")
+    before = {k: v.copy() for k, v in model.params.items()}
+    kw = {"batch_size": 8, "lr": 0.1, "epochs": 2, "validation_data": bad(Xv, yv)}
+    with pytest.raises(ValueError, match=f"validation_data does not fit .*{fragment}"):
+        if runs:
+            fit_runs(
+                lambda s: LinearRegression(2, seed=s, backend="numpy"),
+                MSELoss(),
+                X,
+                y,
+                seeds=[0, 1],
+                **kw,
+            )
+        else:
+            fit(model, MSELoss(), X, y, **kw)
+    for k in before:
+        np.testing.assert_array_equal(model.params[k], before[k])
+
+
+def test_fit_runs_refuses_column_targets_up_front_even_without_divergence_check():
+    X, y = make_linear_regression(40, 2, backend="numpy")
+    with pytest.raises(ValueError, match=r"same shape.*\(N, 1\) against \(N,\)"):
+        fit_runs(
+            lambda s: LinearRegression(2, seed=s, backend="numpy"),
+            MSELoss(),
+            X,
+            y[:, 0],
+            seeds=[0],
+            batch_size=8,
+            lr=0.1,
+            epochs=1,
+            divergence_factor=None,
+        )
 
 
 def test_bad_models_losses_and_data_are_explained(backend):

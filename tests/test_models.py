@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from losskit.data import make_moons
 from losskit.models import (
     MLP,
     LinearRegression,
@@ -104,6 +105,10 @@ def test_model_errors():
         m.forward(np.ones((4, 3)))
     with pytest.raises(TypeError, match="n_features must be an int"):
         LinearRegression(2.0)
+    with pytest.raises(TypeError, match="SoftmaxRegression: seed must be a non-negative int"):
+        SoftmaxRegression(2, 3, seed=0.5)
+    with pytest.raises(ValueError, match=r"make_moons: seed must be >= 0"):
+        make_moons(seed=-2)
     with pytest.raises(ValueError, match="n_hidden must be >= 1"):
         MLP(2, 0)
     with pytest.raises(ValueError, match="activation must be one of"):

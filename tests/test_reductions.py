@@ -112,7 +112,7 @@ def test_result_is_a_frozen_value():
         ({"hard_fraction": -0.1}, ValueError, "hard_fraction must be >= 0"),
         ({"n_classes": 1}, ValueError, "n_classes must be >= 2"),
         ({"seed": -1}, ValueError, "seed must be >= 0"),
-        ({"seed": 1.5}, TypeError, "seed must be an int"),
+        ({"seed": 1.5}, TypeError, "seed must be a non-negative int"),
         ({"dtype": "float16"}, ValueError, "dtype must be 'float32', 'float64' or None"),
     ],
 )

@@ -224,7 +224,7 @@ def test_errors_are_explained():
         fit_runs(make, MSELoss(), X, y, seeds=3, **kw)
     with pytest.raises(ValueError, match="seeds is empty"):
         fit_runs(make, MSELoss(), X, y, seeds=[], **kw)
-    with pytest.raises(TypeError, match="each seed must be an int"):
+    with pytest.raises(TypeError, match="each entry of seeds must be a non-negative int"):
         fit_runs(make, MSELoss(), X, y, seeds=[0.5], **kw)
     with pytest.raises(TypeError, match="make_model must be a callable"):
         fit_runs(LinearRegression(1), MSELoss(), X, y, seeds=[0], **kw)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._argcheck import check_seed
 from ..backend import get_backend
 
 __all__ = ["GradientNoiseResult", "default_batch_sizes", "gradient_noise", "regression_data"]
@@ -178,10 +179,13 @@ def gradient_noise(
     at B = 1 with the default 2000, less at larger B). ``dtype`` defaults to
     the backend's (float64 on the CPU, float32 on a GPU). ``backend`` is a name
     or a :class:`~losskit.Backend`; the default ``"auto"`` follows
-    ``LOSSKIT_BACKEND`` (a GPU hub computes this on the GPU). ``seed`` fixes the
+    ``LOSSKIT_BACKEND`` (a GPU hub computes this on the GPU). ``seed`` (an int, None or a
+    NumPy ``Generator``; the result records None for the last two) fixes the
     data and the draws, the same on every backend. Defaults run in well under
     0.3 s on a laptop CPU (``benchmarks/bench_noise.py``).
     """
+    if not isinstance(seed, np.random.Generator):  # a Generator: the caller's own stream
+        seed = check_seed(seed, _WHERE, allow_none=True)
     n = _int(n_samples, "n_samples", 2)
     d = _int(n_features, "n_features", 1)
     reps = _int(n_draws, "n_draws", 2)
@@ -293,5 +297,5 @@ def gradient_noise(
         progress=progress,
         dtype=dtype_name,
         backend=b.name,
-        seed=int(seed) if isinstance(seed, numbers.Integral) else None,
+        seed=None if isinstance(seed, np.random.Generator) else seed,
     )

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._argcheck import check_seed
 from ..backend import errstate, get_backend
 from ..numerics import log_softmax, naive_log_softmax
 
@@ -193,6 +194,7 @@ def lse_overflow(
     dtype behaviour is the same on every backend). ``seed`` is accepted for the
     common experiment signature and ignored (nothing is random here).
     """
+    seed = check_seed(seed, _WHERE, allow_none=True)
     b = get_backend(backend)
     xp = b.xp
     pat = _vector(pattern, "pattern", min_size=2)

@@ -26,6 +26,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._argcheck import check_seed
 from ..backend import get_backend
 from ..numerics import log_softmax, naive_softmax, streaming_logsumexp
 from ..summation import SUMMATION_METHODS
@@ -120,6 +121,7 @@ def summation_precision(
     Defaults take about 0.2 s.
     """
     where = "summation_precision"
+    seed = check_seed(seed, where, allow_none=True)
     b = get_backend(backend)
     xp = b.xp
     dtype = _dtype(dtype, where, b)
@@ -271,6 +273,7 @@ def ce_memory(
     defaults to ``"numpy"`` for that reason.
     """
     where = "ce_memory"
+    seed = check_seed(seed, where, allow_none=True)
     rows = _int(batch_size, "batch_size", where, 1)
     classes = _int(n_classes, "n_classes", where, 1)
     chunk = _int(chunk_size, "chunk_size", where, 1)

@@ -39,7 +39,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._argcheck import check_choice, check_int, check_int_sequence, check_real, resolve_dtype
+from .._argcheck import (
+    check_choice,
+    check_int,
+    check_int_sequence,
+    check_real,
+    check_seed,
+    resolve_dtype,
+)
 from ..backend import get_backend
 from ..losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
 from ..models import LinearRegression, LogisticRegression, SoftmaxRegression
@@ -204,7 +211,7 @@ def reductions(
     hard_fraction = check_real(
         hard_fraction, "hard_fraction", _WHERE, minimum=0.0, maximum=1.0, strict_maximum=True
     )
-    seed = check_int(seed, "seed", _WHERE, minimum=0)
+    seed = check_seed(seed, _WHERE)
     be = get_backend(backend)
     xp = be.xp
     dt, dtype_name = resolve_dtype(be, dtype, _WHERE)

@@ -21,9 +21,9 @@ import numpy as np
 
 from .._argcheck import (
     check_int,
-    check_int_sequence,
     check_learning_rate,
     check_real,
+    check_seed,
     check_seeds,
     resolve_dtype,
 )
@@ -106,10 +106,11 @@ def batch_vs_dataset(
     ``n_samples``. An ``lr`` that diverges is reported in ``diverged``.
     """
     n = check_int(n_samples, "n_samples", _WHERE, minimum=1)
-    B = check_int_sequence([batch_size], "batch_size", _WHERE, minimum=1, maximum=n)[0]
+    B = check_int(batch_size, "batch_size", _WHERE, minimum=1, maximum=n)
     lr = check_learning_rate(lr, _WHERE)
     epochs = check_int(epochs, "epochs", _WHERE, minimum=1)
     seeds = check_seeds(seeds, _WHERE)
+    seed = check_seed(seed, _WHERE)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
     be = get_backend(backend)

@@ -30,6 +30,7 @@ from .._argcheck import (
     check_int_sequence,
     check_learning_rate,
     check_real,
+    check_seed,
     resolve_dtype,
 )
 from ..backend import errstate, get_backend
@@ -140,8 +141,9 @@ def sum_vs_mean(
     rate that makes a run diverge is reported in ``diverged``, not raised.
     """
     where = "sum_vs_mean"
+    seed = check_seed(seed, where)
     n = check_int(n_samples, "n_samples", where, minimum=1)
-    B = check_int_sequence([batch_size], "batch_size", where, minimum=1, maximum=n)[0]
+    B = check_int(batch_size, "batch_size", where, minimum=1, maximum=n)
     lr = check_learning_rate(lr, where)
     epochs = check_int(epochs, "epochs", where, minimum=1)
     d = check_int(n_features, "n_features", where, minimum=1)
@@ -289,6 +291,7 @@ def accumulation(
     ``sum(sizes)``; a diverging ``lr`` shows up as inf/NaN in the arrays.
     """
     where = "accumulation"
+    seed = check_seed(seed, where)
     n = check_int(n_samples, "n_samples", where, minimum=1)
     splits = (
         check_int_sequence(equal_sizes, "equal_sizes", where, minimum=1, maximum=n),

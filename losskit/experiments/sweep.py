@@ -27,6 +27,7 @@ from .._argcheck import (
     check_int_sequence,
     check_learning_rate,
     check_real,
+    check_seed,
     check_seeds,
     resolve_dtype,
 )
@@ -135,6 +136,7 @@ def batch_size_sweep(
     n = check_int(n_samples, "n_samples", _WHERE, minimum=1)
     sizes = check_int_sequence(batch_sizes, "batch_sizes", _WHERE, minimum=1, maximum=n)
     seeds = check_seeds(seeds, _WHERE)
+    seed = check_seed(seed, _WHERE)
     epochs = check_int(epochs, "epochs", _WHERE, minimum=1)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
     lr = check_learning_rate(lr, _WHERE)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._argcheck import check_int, check_learning_rate, check_real, resolve_dtype
+from .._argcheck import check_int, check_learning_rate, check_real, check_seed, resolve_dtype
 from ..backend import get_backend
 from ..data import make_sine, rbf_features
 from ..fit import EarlyStopping, History, fit
@@ -119,6 +119,7 @@ def train_val(
     An ``lr`` that diverges (NaN/inf, or a finite blow-up) is reported in
     ``diverged``, not raised.
     """
+    seed = check_seed(seed, _WHERE)
     max_epochs = check_int(max_epochs, "max_epochs", _WHERE, minimum=1)
     n_train = check_int(n_train, "n_train", _WHERE, minimum=2)
     n_val = check_int(n_val, "n_val", _WHERE, minimum=1)

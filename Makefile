@@ -8,15 +8,26 @@ PYTEST_ARGS ?=
 
 .PHONY: lab test test-fast bench lint format figures grade-demo sync-notebooks lessons-branch clean
 
+# losskit needs Python >= 3.10 (macOS's system python3 is 3.9: pass PYTHON=python3.12).
+NEED_PY310 = import sys; v = sys.version.split()[0]; sys.exit(0 if sys.version_info >= (3, 10) \
+	else f"losskit needs Python >= 3.10; {sys.executable} is {v}. {sys.argv[1]}")
+
+# A missing or broken .venv (e.g. its Python was upgraded away) is rebuilt from scratch.
 $(PY):
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -c '$(NEED_PY310)' "Run: make PYTHON=python3.12 (any 3.10+)."
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# An existing .venv made with an old Python: say how to start over, before pip fails.
+CHECK_VENV = $(PY) -c '$(NEED_PY310)' "Run: make clean, then make PYTHON=python3.12 (any 3.10+)."
+
 $(VENV)/.lab-installed: pyproject.toml | $(PY)
+	$(CHECK_VENV)
 	$(PY) -m pip install --quiet -e '.[lab]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(PY)
+	$(CHECK_VENV)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.lab-installed
 
@@ -67,6 +78,7 @@ BENCH_ARGS ?=
 .PHONY: gpu-check bench-gpu
 
 $(VENV)/.gpu-installed: pyproject.toml | $(PY)
+	$(CHECK_VENV)
 	$(PY) -m pip install --quiet -e '.[gpu,dev]'
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch
 	touch $@ $(VENV)/.dev-installed $(VENV)/.lab-installed

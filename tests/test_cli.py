@@ -92,6 +92,24 @@ def test_bench_rejects_unknown_names(capsys):
     assert "unknown benchmark(s) ['no_such_bench']" in capsys.readouterr().err
 
 
+def test_bench_all_passes_over_a_benchmark_that_does_not_apply(monkeypatch, tmp_path, capsys):
+    """`make bench` on a laptop: the GPU benchmark says why it skips; the run still succeeds."""
+    (tmp_path / "bench_cpu.py").write_text("def main():\n    print('measured')\n    return 0\n")
+    (tmp_path / "bench_gpu.py").write_text(f"def main():\n    return {cli.SKIPPED}\n")
+    monkeypatch.setattr(cli, "benchmarks_dir", lambda: tmp_path)
+    assert cli.main(["bench"]) == 0
+    out = capsys.readouterr().out
+    assert "measured" in out and "bench_gpu: not applicable here (skipped)" in out
+    assert cli.main(["bench", "gpu"]) == cli.SKIPPED  # asked for by name: not a success
+
+
+def test_gpu_benchmark_skips_with_the_code_the_cli_passes_over():
+    spec = importlib.util.spec_from_file_location("bench_gpu", ROOT / "benchmarks" / "bench_gpu.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.NO_GPU == cli.SKIPPED
+
+
 def test_bench_panels_harness_times_changes():
     spec = importlib.util.spec_from_file_location(
         "bench_panels", ROOT / "benchmarks/bench_panels.py"

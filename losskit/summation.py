@@ -121,12 +121,15 @@ def sum_kahan(x, *, lanes=None):
     rounding error along, so the combination adds only ``O(eps^2 log lanes)``.
     ``lanes`` defaults to ``ceil(sqrt(n))``, balancing the Python loop over
     rows against the width of each vectorized step (1000 x 1000 for 10^6).
-    Returns a 0-d array of ``x``'s dtype.
+    Returns a 0-d array of ``x``'s dtype; ``inf``/``NaN`` as a plain sum gives them.
     """
     xp = _vector(x, "sum_kahan")
     n = x.shape[0]
     if n == 0:
         return _zero(xp, x)
+    plain = xp.sum(x)
+    if not bool(xp.isfinite(plain)):  # inf or NaN inputs (or overflow): the IEEE sum says it;
+        return xp.reshape(plain, ())  # the compensation would turn inf - inf into NaN
     if lanes is None:
         lanes = math.isqrt(n - 1) + 1
     if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:

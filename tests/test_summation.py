@@ -168,3 +168,16 @@ def test_bad_inputs_raise_clear_errors(name):
         f(np.ones((2, 2)))
     with pytest.raises(ValueError, match="1-D"):
         f(np.ones((), dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", list(SUMMATION_METHODS))
+def test_inf_and_nan_propagate_like_a_plain_sum(name):
+    """Kahan's compensation must not turn inf into NaN (it computes inf - inf)."""
+    f = SUMMATION_METHODS[name]
+    assert float(f(np.array([np.inf, 1.0, 2.0]))) == np.inf
+    assert float(f(np.array([1.0, -np.inf] * 5))) == -np.inf
+    assert np.isnan(float(f(np.array([np.nan, 1.0, 2.0]))))
+    with np.errstate(over="ignore"):
+        assert float(f(np.full(64, 6e4, dtype=np.float16))) == (
+            np.inf if name != "float64" else 64 * 6e4
+        )

@@ -63,6 +63,7 @@ logits = backend.asarray([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
 labels = backend.asarray([0, 2], dtype=backend.xp.int64)
 ce = losskit.CrossEntropyLoss()
 value, grad = ce.value_and_grad(logits, labels)
+assert np.abs(backend.to_host(grad).sum(axis=1)).max() < 1e-6  # each row sums to zero (below)
 Markdown(
     f"Cross-entropy of two rows: **{float(backend.to_host(value)):.4f}**; its gradient "
     f"with respect to the logits:\n\n```\n{np.round(backend.to_host(grad), 4)}\n```\n"
@@ -86,9 +87,19 @@ panel = LSEOverflowPanel(backend=backend)
 display(panel)
 
 # %%
-r = panel.result
+from losskit.experiments import lse_overflow
+
+# The answer at the panel's starting values (pattern 1, 2, 3), from a fresh run of the
+# experiment behind it: the panel's own state changes as soon as a control moves.
+r = lse_overflow(backend=backend)
+f32 = r.dtypes.index("float32")
+top = float(r.pattern.max())
+# the claims below: the naive version breaks (on the sweep's grid) right where top·s passes
+# log(float32 max); the stable one never does
+assert abs(r.first_failure["float32"] / r.exp_threshold_scale["float32"] - 1) < 2e-3
+assert r.stable_finite[f32].all()
 Markdown(
-    f"Answer: from s = {r.first_failure['float32']:.4g}, where 3s passes "
+    f"Answer: from s = {r.first_failure['float32']:.4g}, where {top:g}s passes "
     f"log(float32 max) = {r.log_max['float32']:.2f}. The stable version, which subtracts the "
     f"row maximum first, never does. Lesson 3 explains why."
 )

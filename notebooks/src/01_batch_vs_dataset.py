@@ -67,6 +67,7 @@ per_example = [
 gap = float(backend.to_host(xp.max(xp.abs(batch_grad - sum(per_example)))))
 first = float(backend.to_host(xp.linalg.vector_norm(per_example[0])))
 whole = float(backend.to_host(xp.linalg.vector_norm(batch_grad)))
+assert gap < 1e-4 * whole  # equal up to rounding (the text below)
 Markdown(
     f"The batch gradient equals the sum of the {len(per_example)} per-example gradients "
     f"(largest difference {gap:.1e}, rounding). The first example alone has a gradient of norm "

@@ -65,6 +65,8 @@ Markdown(f"Computing with **{backend.name}** in {dtype_name}.")
 z = backend.asarray([2.0, 2.0, -1.0], dtype=dtype)
 p_softmax = backend.to_host(losskit.softmax(z))
 p_sigmoid = backend.to_host(losskit.sigmoid(z))  # what BCEWithLogitsLoss applies per label
+# the claims below: under softmax neither true diagnosis exceeds one half; under sigmoid both do
+assert p_softmax[:2].max() < 0.5 < p_sigmoid[:2].min()
 Markdown(
     f"Softmax: `{np.round(p_softmax, 3)}` (sum {p_softmax.sum():.3f}): the two true diagnoses "
     f"split the mass and neither can exceed one half. Sigmoid: `{np.round(p_sigmoid, 3)}`: "
@@ -226,6 +228,9 @@ Markdown(
 
 # %%
 row_sums = backend.to_host(xp.sum(losskit.CrossEntropyLoss().grad(x, y_idx), axis=1))
+# the claims below: every formula matches to rounding, and the CE rows sum to zero
+assert all(float(backend.to_host(xp.max(xp.abs(a - b)))) < 1e-5 for a, b in checks.values())
+assert np.abs(row_sums).max() < 1e-6
 Markdown(
     f"Every difference is rounding error. Each row of the cross-entropy gradient sums to "
     f"zero (largest |row sum| {np.abs(row_sums).max():.1e}): probabilities sum to one, and so "

@@ -106,6 +106,13 @@ with np.errstate(over="ignore"):
     exp300 = np.exp(np.float64(300.0))
 big = backend.asarray([1000.0, 2000.0, 3000.0], dtype=xp.float64)
 small16 = backend.asarray([10.0, 11.0, 12.0], dtype=xp.float16)
+z64 = backend.asarray(logits, dtype=xp.float64)
+# the claims below: float64 survives [100, 200, 300], breaks at [1000, 2000, 3000] (the stable
+# version does not), and float16 already breaks at [10, 11, 12]
+assert np.isfinite(backend.to_host(losskit.naive_log_softmax(z64))).all()
+assert not np.isfinite(backend.to_host(losskit.naive_log_softmax(big))).all()
+assert np.isfinite(backend.to_host(losskit.log_softmax(big))).all()
+assert not np.isfinite(backend.to_host(losskit.naive_log_softmax(small16))).all()
 Markdown(
     f"The right answer is `{backend.to_host(losskit.log_softmax(backend.asarray(logits)))}`: "
     f"only the differences matter. float64 survives `[100, 200, 300]` because "
@@ -140,6 +147,7 @@ Markdown(
 neg = backend.asarray([-100.0, -200.0, -300.0], dtype=xp.float32)
 naive_neg = backend.to_host(losskit.naive_log_softmax(neg))
 stable_neg = backend.to_host(losskit.log_softmax(neg))
+assert np.isneginf(naive_neg).any() and np.isfinite(stable_neg).all()  # the text below
 Markdown(
     f"Naive: `{naive_neg}`. Stable: `{stable_neg}`. In float32 `exp(-200)` underflows "
     f"to 0 (the smallest positive float32 is about "
@@ -168,18 +176,36 @@ panel = LSEOverflowPanel(backend=backend)
 display(panel)
 
 # %%
-r = panel.result
+# The panel's starting pattern, answered from `overflow`, the fresh default run of the
+# experiment at the top of this lesson: the panel's own state changes with its controls.
+top = float(overflow.pattern.max())
+pattern_text = ", ".join(f"{v:g}" for v in overflow.pattern)
 start = ", ".join(
-    f"s = {r.first_failure[name]:.4g} in {name} (log(max) / 3 = {r.exp_threshold_scale[name]:.4g})"
-    for name in r.dtypes
+    f"s = {overflow.first_failure[name]:.4g} in {name} "
+    f"(log(max) / {top:g} = {overflow.exp_threshold_scale[name]:.4g})"
+    for name in overflow.dtypes
 )
+gap = {
+    name: 1 - overflow.threshold_scale[name] / overflow.exp_threshold_scale[name]
+    for name in overflow.dtypes
+}
+# the claims below: each dtype breaks (on the grid) next to log(max) / top; the sum overflows
+# before the largest term alone, visibly only in float16; the stable curve never breaks
+assert all(
+    abs(overflow.first_failure[name] / overflow.exp_threshold_scale[name] - 1) < 5e-3
+    for name in overflow.dtypes
+)
+assert gap["float16"] > 1e-3 and all(gap[n] < 1e-9 for n in overflow.dtypes if n != "float16")
+assert overflow.stable_finite.all()
 Markdown(
-    f"At the panel's starting values the naive version first breaks at {start}: where exp of "
-    f"the largest logit, 3s, overflows. Strictly it breaks where the *sum* of the exponentials "
+    f"With the pattern `{pattern_text}` (the panel's starting pattern) the naive version first "
+    f"breaks, on the sweep's grid of scales, at {start}: where exp of the largest logit, "
+    f"{top:g}s, overflows. Strictly it breaks where the *sum* of the exponentials "
     f"overflows, a hair earlier. Only float16 shows the difference: there the sum reaches the "
     f"maximum at s = {overflow.threshold_scale['float16']:.4g}, the largest term alone at "
     f"{overflow.exp_threshold_scale['float16']:.4g}. "
-    f"The stable curve never breaks. Choose the pattern `−1, −2, −3` to see the underflow side."
+    f"The stable curve never breaks. Choose the pattern `−1, −2, −3` to see the underflow side: "
+    f"nothing overflows there, and the naive version fails by rounding small probabilities to 0."
 )
 
 # %% [markdown]

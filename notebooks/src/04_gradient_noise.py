@@ -76,6 +76,9 @@ ratio = noise.measured_variance[:-1] / noise.theory_variance[:-1]
 z = np.abs(noise.measured_variance - noise.theory_variance)[:-1] / noise.measured_variance_se[:-1]
 i10 = int(np.searchsorted(B, 10))
 i100 = int(np.searchsorted(B, 100))
+# the claims below: formula and measurement agree within Monte-Carlo error; at B = N the
+# variance is exactly 0 without replacement, but not with replacement
+assert z.max() < 4 and noise.measured_variance[-1] == 0 and noise.with_replacement_measured[-1] > 0
 Markdown(
     f"Measured and formula agree within Monte-Carlo error: ratios from {ratio.min():.3f} to "
     f"{ratio.max():.3f}, at most {z.max():.1f} standard errors apart. From B = {B[i10]} to "
@@ -100,6 +103,8 @@ Markdown(
 
 # %%
 late = gradient_noise(progress=0.95, backend=backend)
+# the claims below: near the optimum |G| drops and B_simple rises
+assert late.full_gradient_norm < noise.full_gradient_norm and late.noise_scale > noise.noise_scale
 Markdown(
     f"At the start of training (`progress=0`) B_simple = **{noise.noise_scale:.3g}**: "
     f"|G| = {noise.full_gradient_norm:.3g}, tr(Σ) = {noise.trace_sigma:.3g}. Near the optimum "

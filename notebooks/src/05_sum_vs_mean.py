@@ -67,7 +67,9 @@ Markdown(
 # **Predict first:** and with batch size `24`?
 
 # %%
-r24 = sum_vs_mean(batch_size=24, backend=backend)
+r24 = sum_vs_mean(batch_size=24, backend=backend)  # drop_last=True, the default
+rounding = 1000 * float(np.finfo(r24.dtype).eps)  # a thousand ulps of 1: rounding, no more
+assert r24.drop_last and r24.max_deviation < rounding  # what the text below says
 Markdown(
     f"B = {r24.batch_size}: bitwise equal **{r24.bitwise_equal}**, largest difference "
     f"{r24.max_deviation:.2g} ({r24.dtype}): rounding, nothing more."
@@ -88,6 +90,7 @@ Markdown(
 # %%
 rwd = sum_vs_mean(batch_size=32, weight_decay=0.01, backend=backend)
 scaled_decay = rwd.weight_decay * rwd.batch_size
+assert rwd.max_deviation < rounding  # with the decay scaled too, the runs still match
 Markdown(
     f"With weight_decay = {rwd.weight_decay} on the mean run and {scaled_decay:g} on the "
     f"sum-at-lr/B run: largest difference {rwd.max_deviation:g}, bitwise equal "
@@ -101,15 +104,19 @@ Markdown(
 # $k$ times fewer steps per epoch. Goyal et al. (2017) scale the learning rate
 # with it, batch × k → lr × k, plus a few epochs of warm-up at the start
 # (large learning rates are fragile while the weights are random).
-#
-# **Predict first:** batch `8` at lr `0.01`, batch `32` at lr `0.04`, and batch `32`
-# at lr `0.01`. Which two training curves, per epoch, look alike?
 
 # %%
 k = 4  # the batch grows k times
 base = (8, 0.01)  # (batch size, learning rate)
 scaled = (base[0] * k, base[1] * k)  # linear scaling rule
 unscaled = (base[0] * k, base[1])  # bigger batch, same learning rate
+Markdown(
+    f"**Predict first:** batch {base[0]} at lr {base[1]:g}, batch {scaled[0]} at lr "
+    f"{scaled[1]:g}, and batch {unscaled[0]} at lr {unscaled[1]:g}. Which two training curves, "
+    f"per epoch, look alike?"
+)
+
+# %%
 epochs = 5
 runs = {
     (b, lr): batch_size_sweep(batch_sizes=(b,), lr=lr, epochs=epochs, backend=backend)
@@ -131,6 +138,7 @@ Markdown(
 # %%
 scaled_gap = np.max(np.abs(curves[base] - curves[scaled]))
 unscaled_gap = np.max(np.abs(curves[base] - curves[unscaled]))
+assert scaled_gap < unscaled_gap  # scaling keeps the curves together (the text below)
 Markdown(
     f"Scaling the learning rate with the batch keeps the per-epoch curves together (largest gap "
     f"{scaled_gap:.4f}); keeping lr = {unscaled[1]:g} at batch {unscaled[0]} leaves it behind "
@@ -144,13 +152,21 @@ Markdown(
 # reduction it still takes a full-size step, from a noisier estimate; with sum
 # at `lr / B` it takes a proportionally smaller one, so the two runs part ways.
 # `drop_last=True` removes the short batch.
-#
-# **Predict first:** batch `24` on `512` examples, once with `drop_last=True`, once without.
-# Which run keeps mean and "sum at lr / B" together?
 
 # %%
-kept = sum_vs_mean(batch_size=24, drop_last=False, backend=backend)
+Markdown(
+    f"**Predict first:** batch {r24.batch_size} on {r24.n_samples} examples, once with "
+    f"`drop_last=True` (the run above), once without. Which run keeps mean and "
+    f'"sum at lr / B" together?'
+)
+
+# %%
+kept = sum_vs_mean(
+    batch_size=r24.batch_size, n_samples=r24.n_samples, drop_last=False, backend=backend
+)
 short = kept.n_samples % kept.batch_size
+# the claims below: there is a short batch, and keeping it separates the runs far more
+assert short > 0 and not kept.drop_last and kept.max_deviation > 100 * r24.max_deviation
 Markdown(
     f"{kept.n_samples} = {kept.n_samples // kept.batch_size} × {kept.batch_size} + {short}. "
     f"With `drop_last=True`: largest difference {r24.max_deviation:.2g}. Keeping the batch of "

@@ -52,25 +52,32 @@ Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dty
 #
 # - **forget the division**: the buffer holds $K$ times the batch gradient, so
 #   the step is that of a $K$ times larger learning rate;
-# - **divide by K with unequal micro-batches** (say sizes 8 and 2): each
-#   micro-batch then counts equally, so the 2 examples of the small one weigh as
-#   much as the 8 of the big one.
+# - **divide by K with unequal micro-batches** (say one large and one small):
+#   each micro-batch then counts equally, so the few examples of the small one
+#   weigh as much as the many of the big one.
 #
 # Note that the scaling must be applied to the loss you **differentiate**.
 # Dividing only the number you print by K leaves the gradient K times too large.
-#
-# **Predict first:** one batch of ten examples, and the same ten split 8 + 2.
-# How far from the batch gradient is the correctly weighted sum? The one divided
-# by K = 2?
 
 # %%
-X, y = make_linear_regression(n_samples=10, n_features=3, seed=3, backend=backend)
+acc = accumulation(backend=backend)  # an equal and an unequal split; shown in the next section
+eq, uneq = 0, 1
+sizes = acc.micro_batch_sizes[uneq]  # the unequal split, used here for a single update too
+n = sum(sizes)
+Markdown(
+    f"**Predict first:** one batch of {n} examples, and the same {n} split "
+    f"{' + '.join(map(str, sizes))}. How far from the batch gradient is the correctly weighted "
+    f"sum? The one divided by K = {len(sizes)}?"
+)
+
+# %%
+X, y = make_linear_regression(n_samples=n, n_features=3, seed=3, backend=backend)
 model = losskit.LinearRegression(3, seed=0, backend=backend)
 mse = losskit.MSELoss()  # mean reduction
 
 batch_grad = model.backward(X, mse.grad(model.forward(X), y))["W"]
-splits = [(0, 8), (8, 10)]
-n = X.shape[0]
+ends = np.cumsum(sizes).tolist()
+splits = list(zip([0, *ends[:-1]], ends, strict=True))  # (start, stop) of each micro-batch
 weighted = 0.0  # the gradient buffer, zeroed once for this update
 divided_by_k = 0.0
 for start, stop in splits:
@@ -84,11 +91,13 @@ dev = {
     for name, acc in [("weighted", weighted), ("divided by K", divided_by_k)]
 }
 size = float(backend.to_host(xp.max(xp.abs(batch_grad))))
+# the claims below: size weights are off by rounding only, division by K by far more
+assert dev["weighted"] < 1e-4 * size and dev["divided by K"] > 1e-2 * size
 Markdown(
     f"Largest entry of the batch gradient: {size:.3f}. Weighted by size: off by "
     f"**{dev['weighted']:.1e}** (rounding). Divided by K: off by **{dev['divided by K']:.3f}**, "
-    f"because the {splits[1][1] - splits[1][0]} examples of the small micro-batch got the weight "
-    f"of half the batch."
+    f"because the {sizes[-1]} examples of the small micro-batch got the weight "
+    f"1/{len(sizes)} of the batch instead of {sizes[-1]}/{n}."
 )
 
 # %% [markdown]
@@ -97,13 +106,17 @@ Markdown(
 # `accumulation` trains the same model four ways, at every update on the same
 # examples: one full batch; accumulated with size weights; accumulated with
 # division by K; accumulated without any division. It does this for an equal
-# split (4 + 4 + 4 + 4) and an unequal one (8 + 2).
-#
-# **Predict first:** for which split does "divide by K" match the full batch?
-# And what does "forgot to divide" look like?
+# split and an unequal one.
 
 # %%
-acc = accumulation(backend=backend)
+split_text = [" + ".join(map(str, split)) for split in acc.micro_batch_sizes]
+Markdown(
+    f"The splits: equal {split_text[eq]}, unequal {split_text[uneq]}.\n\n"
+    f'**Predict first:** for which split does "divide by K" match the full batch? '
+    f'And what does "forgot to divide" look like?'
+)
+
+# %%
 rows = "\n".join(
     f"| {' + '.join(map(str, sizes))} | {acc.max_deviation_correct[c]:.1e} "
     f"| {acc.max_deviation_naive[c]:.2g} | {acc.max_deviation_forgot[c]:.2g} |"
@@ -116,8 +129,12 @@ Markdown(
 )
 
 # %%
-eq, uneq = 0, 1
 K_eq = len(acc.micro_batch_sizes[eq])
+# the claims below: divide-by-K is right for the equal split only, size weights always; and
+# forgetting the division lowers the loss after the first update here
+assert acc.max_deviation_naive[eq] < 1e-4 * acc.max_deviation_naive[uneq]
+assert acc.max_deviation_correct.max() < 1e-4 * acc.max_deviation_naive[uneq]
+assert acc.loss_forgot[eq, 1] < acc.loss_full[eq, 1]
 Markdown(
     f"Equal split: dividing by K is exactly right (difference {acc.max_deviation_naive[eq]:.1e}). "
     f"Unequal split: it is not ({acc.max_deviation_naive[uneq]:.2g}), while size weights stay "

@@ -58,10 +58,14 @@ for xb, yb in loader:
     batch_means.append(float(backend.to_host(xp.mean(per_example(model.forward(xb), yb)))))
     sizes.append(xb.shape[0])
 everything = float(backend.to_host(xp.mean(per_example(model.forward(X), y))))
+weighted_mean = float(np.average(batch_means, weights=sizes))
+# the claims below: the size-weighted mean is the per-example mean; the plain one is not
+assert abs(weighted_mean - everything) < 1e-5 * everything
+assert abs(np.mean(batch_means) - everything) > 1e-3 * everything
 Markdown(
     f"Batch sizes {sizes}, batch means {[round(m, 3) for m in batch_means]}. Mean of the batch "
     f"means: **{np.mean(batch_means):.4f}**. Size-weighted mean: "
-    f"**{np.average(batch_means, weights=sizes):.4f}**. Mean over all {sum(sizes)} examples: "
+    f"**{weighted_mean:.4f}**. Mean over all {sum(sizes)} examples: "
     f"**{everything:.4f}**. The plain mean counts each of the last {sizes[-1]} examples "
     f"{sizes[0] / sizes[-1]:g} times as much as the others."
 )
@@ -76,6 +80,7 @@ history = losskit.fit(
 )
 first_epoch = slice(0, history.updates_per_epoch)
 weighted = np.average(history.batch_loss[first_epoch], weights=history.batch_size[first_epoch])
+assert abs(history.epoch_train_loss[0] - weighted) < 1e-5 * weighted  # the two agree
 Markdown(
     f"Epoch 1: batch losses {np.round(history.batch_loss[first_epoch], 4).tolist()} on batches of "
     f"{history.batch_size[first_epoch].tolist()}; `epoch_train_loss[0]` = "
@@ -100,6 +105,9 @@ Markdown(
 # %%
 tv = train_val(backend=backend)
 full_best = int(np.argmin(tv.full_epoch_val_loss))
+# the claims below: training loss keeps falling, validation bottoms out and then rises
+assert tv.full_epoch_train_loss[-1] < tv.full_epoch_train_loss[full_best]
+assert tv.full_epoch_val_loss[-1] > tv.full_epoch_val_loss[full_best]
 Markdown(
     f"{tv.n_train} training points, {tv.n_val} validation points, batch size "
     f"{tv.batch_size_setting}, up to {tv.max_epochs} epochs. Without early stopping the "
@@ -116,15 +124,20 @@ Markdown(
 # loss. An epoch counts as an improvement only if it beats the best so far by
 # more than `min_delta`; after `patience` epochs without one, training stops, and
 # the weights of the best epoch are put back.
-#
-# **Predict first:** with patience `20`, at which epoch will training stop, relative
-# to the best one? And if `min_delta` is raised, will it stop earlier or later?
 
 # %%
-rows, stops = [], []
+Markdown(
+    f"**Predict first:** with patience {tv.patience} (the default of `train_val`), at which "
+    f"epoch will training stop, relative to the best one? And if `min_delta` is raised, will it "
+    f"stop earlier or later?"
+)
+
+# %%
+rows, stops, bests = [], [], []
 for min_delta in [0.0, 0.001, 0.01]:
     r = train_val(min_delta=min_delta, backend=backend)
     stops.append(r.stopped_epoch)
+    bests.append(r.best_epoch)
     rows.append(
         f"| {r.patience} | {min_delta:g} | {r.best_epoch + 1} | {r.stopped_epoch + 1} "
         f"| {r.epoch_val_loss[r.best_epoch]:.4f} |"
@@ -136,6 +149,9 @@ Markdown(
 
 # %%
 assert stops == sorted(stops, reverse=True) and tv.stopped_epoch == tv.best_epoch + tv.patience
+# a larger min_delta: the best epoch comes earlier and training stops sooner (the text below)
+assert bests == sorted(bests, reverse=True) and bests[-1] < bests[0] and stops[-1] < stops[0]
+assert tv.epoch_val_loss[tv.best_epoch] < tv.full_epoch_val_loss[-1]
 Markdown(
     f"With the defaults training stops at epoch {tv.stopped_epoch + 1}, {tv.patience} epochs "
     f"after the best one (epoch {tv.best_epoch + 1}), and restores that epoch's weights: "

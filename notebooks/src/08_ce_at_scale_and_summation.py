@@ -65,6 +65,8 @@ Markdown(
 # classes in chunks and keeps only a running maximum and a running sum per row.
 
 # %%
+losses = [mem.loss_naive, mem.loss_stable, mem.loss_streaming]
+assert max(losses) - min(losses) < 1e-4 * max(losses)  # "all three agree on the loss" (below)
 rows = [
     ("naive: softmax then log", mem.measured_naive_bytes, mem.loss_naive),
     ("stable log_softmax", mem.measured_stable_bytes, mem.loss_stable),
@@ -93,6 +95,7 @@ one_shot = losskit.logsumexp(z)
 chunked = losskit.streaming_logsumexp(z, chunk_size=1024)
 diff = float(backend.to_host(xp.max(xp.abs(one_shot - chunked))))
 rel = diff / float(backend.to_host(xp.max(xp.abs(one_shot))))
+assert rel < 100 * float(np.finfo(np.float32).eps)  # rounding only (the text below)
 Markdown(
     f"Largest difference over {z.shape[0]} rows of {z.shape[1]:,} float32 logits: "
     f"{diff:.2e} (relative {rel:.1e}; float32 resolution is "
@@ -118,6 +121,8 @@ prec = summation_precision()  # float32; every method of losskit's summation mod
 k = len(prec.n_values) - 1  # the longest case
 n = int(prec.n_values[k])
 m = {name: i for i, name in enumerate(prec.methods)}
+# the claims below: 1 + 1e-8 rounds to 1 in float32, so the running sum never moves off 1.0
+assert one + tiny == one and prec.results[0, m["sequential"], k] == 1.0
 Markdown(
     f"`np.float32(1) + np.float32(1e-8) == 1` is **{bool(one + tiny == one)}**: "
     f"float32 spacing near 1 is {float(np.spacing(one)):.2e}, far larger than 1e-8. "
@@ -147,6 +152,8 @@ Markdown(
 
 # %%
 seq = prec.results[1, m["sequential"], k]
+# the claims below: the running sum drifts; the backend's (pairwise) sum stays close
+assert abs(prec.abs_error[1, m["xp.sum"], k]) < 0.01 < abs(prec.abs_error[1, m["sequential"], k])
 Markdown(
     f"A million copies of float32(0.1) summed one by one give **{seq:.2f}** "
     f"({prec.rel_error[1, m['sequential'], k]:+.2%}): as the total grows, each addition rounds "

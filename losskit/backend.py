@@ -162,7 +162,14 @@ def _make(name: str, device) -> Backend:
     if name == "array_api_strict":
         xp = importlib.import_module("array_api_strict")
         host = xp.Device("CPU_DEVICE")
-        dev = host if device in (None, "cpu", "CPU_DEVICE") else xp.Device(device)
+        try:
+            dev = host if device in (None, "cpu", "CPU_DEVICE") else xp.Device(device)
+        except ValueError:
+            names = [str(d).split("'")[1] for d in xp.__array_namespace_info__().devices()]
+            raise ValueError(
+                f"array_api_strict has no device {device!r}; expected one of {names} "
+                f"('device1' stands in for a GPU in losskit's tests)."
+            ) from None
         return Backend("array_api_strict", xp, dev, False, host)
     cupy = importlib.import_module("cupy")
     xp = array_api_compat.array_namespace(cupy.empty(0))
@@ -182,6 +189,11 @@ def get_backend(name: str | Backend = "auto", *, device=None) -> Backend:
     """
     if isinstance(name, Backend):
         return name
+    if device is not None and (isinstance(device, bool) or not isinstance(device, int | str)):
+        raise TypeError(
+            f"device must be None, a GPU number (int) or a device name (str); got "
+            f"{type(device).__name__} {device!r}."
+        )
     if not isinstance(name, str):
         raise TypeError(
             f"backend must be a name (str) or a Backend; got {type(name).__name__}. "
@@ -195,9 +207,10 @@ def get_backend(name: str | Backend = "auto", *, device=None) -> Backend:
         cupy_ok, why = _probe("cupy")
         if cupy_ok:
             return _make("cupy", device)
-        if "not installed" not in why:
+        ignored = "" if device in (None, "cpu") else f" (device={device!r} does not apply)"
+        if "not installed" not in why or ignored:
             warnings.warn(
-                f"losskit: {why}; computing with NumPy on the CPU.",
+                f"losskit: {why}; computing with NumPy on the CPU{ignored}.",
                 BackendFallbackWarning,
                 stacklevel=2,
             )
@@ -212,6 +225,11 @@ def get_backend(name: str | Backend = "auto", *, device=None) -> Backend:
 
 def _from_preferences(env: str, device) -> Backend:
     wanted = [w.strip().lower().replace("-", "_") for w in env.split(",") if w.strip()]
+    if not wanted:
+        raise ValueError(
+            f"{ENV_VAR}={env!r} names no backend: expected a name or a comma-separated list "
+            f"such as 'cupy,numpy' (from {list(KNOWN)}), or unset it for 'auto'."
+        )
     for name in wanted:  # check every name first: a typo later in the list must not hide
         if name not in KNOWN:
             raise ValueError(

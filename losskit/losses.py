@@ -546,6 +546,12 @@ class CrossEntropyLoss(_Loss):
                 f"{where}: batch sizes differ: input has {N} samples (rows) but target has "
                 f"{shape[0]}. Pass the targets of the same batch (check slicing/shuffling)."
             )
+        if target.dtype == getattr(xp, "uint64", None) and bool(xp.any(target >= 2**63)):
+            raise ValueError(  # int64 would wrap these around to negative labels
+                f"{where}: a uint64 target holds {int(xp.max(target))}, beyond any class index "
+                f"(expected 0..{C - 1}). Check how the labels were made; cast valid ones with "
+                f"target.astype(int64)."
+            )
         t = target if target.dtype == xp.int64 else xp.astype(target, xp.int64)
         keep = t != self.ignore_index
         bad = keep & ((t < 0) | (t >= C))

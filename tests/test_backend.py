@@ -97,6 +97,30 @@ def test_numpy_has_only_the_cpu_device():
         get_backend("numpy", device="gpu0")
 
 
+@pytest.mark.parametrize("device", [[0], True, 1.5])
+def test_device_of_the_wrong_kind_is_a_type_error(device):
+    with pytest.raises(TypeError, match="device must be None, a GPU number .* or a device name"):
+        get_backend("numpy", device=device)
+
+
+def test_unknown_array_api_strict_device_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"array_api_strict has no device 'gpu7'; .*'device1'"):
+        get_backend("array_api_strict", device="gpu7")
+
+
+@no_gpu_here
+def test_auto_falling_back_says_the_device_does_not_apply(clean_env):
+    with pytest.warns(BackendFallbackWarning, match=r"on the CPU \(device=1 does not apply\)"):
+        assert get_backend("auto", device=1).name == "numpy"
+
+
+@pytest.mark.parametrize("value", [",", " , ,"])
+def test_env_with_no_name_is_explained(clean_env, value):
+    clean_env.setenv(ENV, value)
+    with pytest.raises(ValueError, match="names no backend: expected a name or a comma"):
+        get_backend("auto")
+
+
 def test_auto_without_env_is_numpy_here(clean_env):
     if CUPY_USABLE:
         assert get_backend("auto").name == "cupy"

@@ -37,6 +37,16 @@ def test_target_negative_not_ignore_index(put):
         CrossEntropyLoss().grad(put(X), put(np.array([0, -1, 1, 2])))
 
 
+def test_uint64_labels_beyond_int64_are_not_wrapped_into_ignore_index():
+    x = np.zeros((2, 3))
+    for big in (2**64 - 100, 2**63 + 1):  # would wrap to -100 (ignore_index) / a negative label
+        with pytest.raises(ValueError, match=f"uint64 target holds {big}, beyond any class"):
+            CrossEntropyLoss()(x, np.array([0, big], dtype=np.uint64))
+    assert float(CrossEntropyLoss()(x, np.array([0, 2], dtype=np.uint64))) == pytest.approx(
+        np.log(3.0)
+    )
+
+
 def test_ignore_index_may_be_negative_or_a_class(put):
     t = put(np.array([0, -1, 1, 2]))
     assert np.isfinite(float(CrossEntropyLoss(ignore_index=-1)(put(X), t)))

@@ -301,14 +301,15 @@ def divergence_message(
 ) -> str:
     """What diverged, when, and what to try; shared by :func:`fit` and ``fit_runs``.
 
-    ``value``: the loss per example that diverged (NaN/inf, or a finite value
+    ``epoch`` and ``update`` are 0-based indices (as in :class:`History`); the
+    message counts from 1. ``value``: the loss per example that diverged (NaN/inf, or a finite value
     over the limit), or None when ``what`` (e.g. the predictions) has no single value.
     ``batch_size``: the batch size as set; ``per_update``: examples per update
     (``batch_size`` times the accumulation steps; default ``batch_size``), by
     which the step of a summed loss grows.
     """
     per_update = batch_size if per_update is None else per_update
-    where = f"at epoch {epoch}, update {update}"
+    where = f"in epoch {epoch + 1}, update {update + 1}"  # counted from 1, as people count
     if value is None:
         happened = f"{what} became non-finite {where}"
     elif not math.isfinite(value):

@@ -182,7 +182,9 @@ def test_train_val_reports_a_divergence_that_comes_after_early_stopping():
     r = train_val(lr=0.62, batch_size=10, max_epochs=120, backend="numpy", dtype="float64")
     assert r.history.diverged is None and r.stopped_epoch is not None
     assert len(r.full_epoch_train_loss) < 120  # the full run diverged later
-    assert r.diverged.startswith(f"early stopping ended training at epoch {r.stopped_epoch}")
+    assert r.diverged.startswith(
+        f"early stopping ended training after epoch {r.stopped_epoch + 1}, before it diverged"
+    )
     assert "the training loss per example grew" in r.diverged
 
 

@@ -252,7 +252,7 @@ def test_a_finite_blow_up_is_divergence_with_a_message(lr, reduction, backend):
     msg = h.diverged
     assert msg.startswith("training diverged: the training loss per example grew from ")
     assert f"{initial:.3g} at the start to {per_example[-1]:.3g}" in msg
-    assert f"update {u}" in msg and f"epoch {h.stopped_epoch}" in msg
+    assert f"in epoch {h.stopped_epoch + 1}, update {u + 1} (lr=" in msg  # counted from 1
     assert "divergence_factor=1e+06" in msg and f"try lr={lr / 10:g}" in msg
     if reduction == "sum":
         assert f"sum at lr / 16 = {lr / 16:.3g}" in msg and "reduction='mean'" in msg

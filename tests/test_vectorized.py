@@ -194,7 +194,7 @@ def test_a_finite_blow_up_diverges_at_the_same_update_as_fit(lr, reduction, fuse
         assert msg.startswith(f"run {k} (seed {s}) diverged: the training loss per example grew")
         # the same words as fit's message after the prefix: same rule, same numbers
         assert msg.split(": ", 1)[1] == h.diverged.split(": ", 1)[1]
-        assert f"update {u}" in msg and f"try lr={lr / 10:g}" in msg
+        assert f", update {u + 1} (lr=" in msg and f"try lr={lr / 10:g}" in msg
         per_example = runs.batch_loss[k] / (1 if reduction == "mean" else runs.batch_size)
         limit = 1e6 * (runs.initial_loss[k] + 1e-3)
         assert per_example[u] > limit and np.all(per_example[:u] <= limit)

@@ -9,6 +9,7 @@ figure, or a message in the panel, never an exception or an internal error.
 from __future__ import annotations
 
 import asyncio
+import warnings
 
 import ipywidgets as W
 import numpy as np
@@ -232,6 +233,85 @@ def test_precision_memory_panel():
     assert "Not measured" in p.error and not p.result[1].measured
     p.controls["measure"].value = False
     assert p.error is None
+
+
+def rows_of(p):
+    """The readout of a panel's current result, label -> text."""
+    return dict(p.readout_rows(p.result))
+
+
+def test_sum_vs_mean_readout_names_the_short_last_batch():
+    # N = 256, B = 100: a last batch of 56, on which mean and sum at lr/B step differently
+    p = make(SumVsMeanPanel, batch_size=100, drop_last=False)
+    text = rows_of(p)["sum at lr/B vs mean"]
+    assert "short last batch" in text and "56" in text and "drop_last" in text
+    assert "rounding" not in text
+    # without the short batch, what is left is rounding (B = 100 is not a power of two)
+    p.controls["drop_last"].value = True
+    text = rows_of(p)["sum at lr/B vs mean"]
+    assert p.result.max_deviation < 1e-12
+    assert "rounding" in text and "short last batch" not in text
+    p.controls["batch_size"].value = 64  # divides 256: no short batch, bitwise equal
+    p.controls["drop_last"].value = False
+    assert rows_of(p)["sum at lr/B vs mean"] == "identical bit for bit"
+
+
+def test_lse_overflow_readout_explains_underflow():
+    p = make(LSEOverflowPanel, pattern="−1, −2, −3 (underflow)", dtype="all three")
+    for name in p.result.dtypes:
+        text = rows_of(p)[f"{name} naive breaks"]
+        assert "underflow" in text and "rounds to 0" in text and "-inf" in text, text
+        assert "nan" not in text.lower() and "sum of exp reaches max" not in text
+    p.controls["pattern"].value = "1, 2, 3"  # overflow: the theory is back
+    assert "sum of exp reaches max" in rows_of(p)["float16 naive breaks"]
+
+
+def test_train_val_readout_says_restored_only_when_it_was():
+    p = make(TrainValPanel)
+    assert p.result.history.restored_best and "best epoch (restored)" in p.readout.value
+    p.controls["lr"].value = 10.0  # diverges: weights are not restored
+    h = p.result.history
+    assert h.diverged and not h.restored_best
+    assert "(restored)" not in p.readout.value
+    assert "diverged" in rows_of(p)["best epoch"] and "diverged" in rows_of(p)["stopped"]
+
+
+def test_every_panel_has_a_docstring():
+    for cls in (Panel, *PANELS.values()):
+        assert cls.__doc__ and cls.__doc__.strip(), cls.__name__
+
+
+def test_precision_memory_float16_notes_are_plain_language():
+    p = make(PrecisionMemoryPanel, dtype="float16")
+    assert p.error and "65504" in p.error and "inf" in p.error
+    assert "RuntimeWarning" not in p.error and "encountered in" not in p.error
+    p.controls["chunk_size"].value = 256  # the summation is cached: the note stays
+    assert p.error and "65504" in p.error
+    p.controls["measure"].value = True  # the naive forward's log(0) = -inf
+    assert "RuntimeWarning" not in p.error and "encountered in" not in p.error
+    assert "naive forward" in p.error and "log(0)" in p.error
+    p.controls["n_classes"].value = 1_000_000  # too large to trace: that note is kept too
+    assert "Not measured" in p.error and "65504" in p.error
+    p.controls["dtype"].value = "float32"
+    p.controls["measure"].value = False
+    assert p.error is None
+
+
+def test_numpy_float_warnings_become_a_plain_note_other_warnings_stay(monkeypatch):
+    p = make(LSEOverflowPanel)
+    compute = p.compute
+
+    def noisy(values, backend):
+        with np.errstate(over="warn"):
+            np.exp(np.float32(100.0))
+        warnings.warn("a message for the student", UserWarning, stacklevel=1)
+        return compute(values, backend)
+
+    monkeypatch.setattr(p, "compute", noisy)
+    p.controls["scale"].value = 20.0
+    assert p.last_traceback is None
+    assert "encountered in" not in p.error and "overflow" in p.error
+    assert "UserWarning: a message for the student" in p.error
 
 
 # ----- machinery -----------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def train_val(
     diverged = history.diverged
     if diverged is None and full.diverged is not None:
         diverged = (
-            f"early stopping ended training at epoch {history.stopped_epoch}, before it "
+            f"early stopping ended training after epoch {history.stopped_epoch + 1}, before it "
             f"diverged; continued to max_epochs without it, {full.diverged}"
         )
     u = history.updates_per_epoch

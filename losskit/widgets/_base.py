@@ -28,6 +28,7 @@ import asyncio
 import html
 import io
 import logging
+import re
 import traceback
 import warnings
 from abc import ABC, abstractmethod
@@ -50,6 +51,14 @@ log.addHandler(logging.NullHandler())
 
 IPYMPL_BACKENDS = ("module://ipympl.backend_nbagg", "ipympl", "widget")
 EXPECTED_ERRORS = (ValueError, TypeError, FloatingPointError, ArithmeticError)
+# NumPy's floating-point warnings ("overflow encountered in add"): arithmetic talking,
+# not a message for a student, so the panel says in words what happened instead
+FLOAT_WARNING = re.compile(r"(overflow|underflow|invalid value|divide by zero) encountered in ")
+FLOAT_NOTE = (
+    "Some values left the range of the number type: they became inf (overflow, or a "
+    "division by zero) or NaN (an undefined result such as inf − inf or 0/0); the readout "
+    "shows which."
+)
 MESSAGE_STYLE = (
     "border-left:5px solid #D55E00;background:#FDF1E8;padding:6px 10px;"
     "margin:4px 0;font-size:14px;color:#222"
@@ -101,6 +110,20 @@ def _table(rows) -> str:
     return f"<table style='font-size:14px;border-collapse:collapse'>{cells}</table>"
 
 
+def _warning_notes(caught) -> list:
+    """Messages for the warnings caught while a panel computed and drew its result.
+
+    NumPy's floating-point warnings become one plain sentence (:data:`FLOAT_NOTE`);
+    any other warning is a message meant for the reader and is shown as it is.
+    """
+    return [
+        FLOAT_NOTE
+        if issubclass(w.category, RuntimeWarning) and FLOAT_WARNING.match(str(w.message))
+        else f"{w.category.__name__}: {w.message}"
+        for w in caught
+    ]
+
+
 class Panel(ABC):
     """Base class of the lesson panels. Subclasses define what is computed and shown.
 
@@ -113,7 +136,9 @@ class Panel(ABC):
     - :meth:`compute` -> the result for ``self.values()`` (calls experiments);
     - :meth:`draw` -> move a result into the figure's artists;
     - :meth:`readout_rows` -> ``[(label, text), ...]`` of the key numbers;
-    - :meth:`notes` -> messages about a valid result worth showing (divergence).
+    - :meth:`notes` -> messages about a valid result worth showing (divergence,
+      float16 overflow), in words; when it returns none, warnings raised while
+      computing are shown instead, NumPy's floating-point ones as one plain sentence.
 
     Public attributes: ``controls``, ``figure``, ``readout`` (HTML), ``message``
     (HTML), ``result`` (latest valid result), ``error`` (``None`` or the message
@@ -342,7 +367,7 @@ class Panel(ABC):
                 rows = self.readout_rows(result)
                 self._render()
             if not notes:  # a divergence note already tells what the overflow warnings would
-                notes = [f"{w.category.__name__}: {w.message}" for w in caught]
+                notes = _warning_notes(caught)
         except Exception as exc:  # a widget never shows a traceback; the log keeps it
             self.last_traceback = traceback.format_exc()
             log.exception("%s: unexpected error", type(self).__name__)

@@ -28,6 +28,28 @@ def _fmt(values) -> str:
     return "[" + ", ".join(f"{v:.6g}" for v in np.asarray(values, dtype=float)) + "]"
 
 
+def _breaks(r, name) -> str:
+    """Where naive log(softmax) first fails in dtype ``name``, and why: overflow or underflow.
+
+    ``threshold_scale`` is NaN when no logit is positive (the negative pattern):
+    then exp never overflows, and the naive version fails by underflow instead,
+    for which the result carries no theoretical scale.
+    """
+    first = r.first_failure[name]
+    if not np.isfinite(first):
+        return "never on this sweep"
+    theory = r.threshold_scale[name]
+    if np.isnan(theory):
+        return (
+            f"from s = {first:.4g} on the grid, by underflow: exp of the most negative "
+            f"logits rounds to 0 in {name}, so log gives -inf"
+        )
+    return (
+        f"from s = {first:.4g} on the grid (theory: sum of exp reaches max at "
+        f"s = {theory:.4g}; log max = {r.log_max[name]:.2f})"
+    )
+
+
 class LSEOverflowPanel(Panel):
     """Logits ``s × pattern`` in one dtype: naive ``log(softmax)`` vs the max-shifted one.
 
@@ -107,13 +129,5 @@ class LSEOverflowPanel(Panel):
         for i, name in enumerate(r.dtypes):
             rows.append((f"{name} naive", _fmt(r.naive_log_softmax[i, j])))
             rows.append((f"{name} stable", _fmt(r.stable_log_softmax[i, j])))
-            first = r.first_failure[name]
-            theory = r.threshold_scale[name]
-            broke = (
-                f"from s = {first:.4g} on the grid (theory: sum of exp reaches max at "
-                f"s = {theory:.4g}; log max = {r.log_max[name]:.2f})"
-                if np.isfinite(first)
-                else "never on this sweep"
-            )
-            rows.append((f"{name} naive breaks", broke))
+            rows.append((f"{name} naive breaks", _breaks(r, name)))
         return rows

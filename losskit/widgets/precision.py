@@ -16,9 +16,42 @@ MIB = 2**20
 MEASURE_LIMIT = 32 * MIB  # one (B, C) array larger than this is not measured live
 
 
-class PrecisionMemoryPanel(Panel):
-    _skipped = False
+def _summation_overflow(s) -> list:
+    """Why a sum in the readout (largest n) is inf or NaN: it passed the dtype's largest value."""
+    largest = float(np.finfo(s.dtype).max)
+    k = len(s.n_values) - 1
+    n = int(s.n_values[k])
+    labels = (f"1 + {n:,} × {s.small:g}", f"{n:,} × {s.value:g}")  # as in the readout
+    notes = []
+    for c, label in enumerate(labels):
+        bad = [
+            f"{name} {s.results[c, j, k]:g}"
+            for j, name in enumerate(s.methods)
+            if not np.isfinite(s.results[c, j, k])
+        ]
+        if bad:
+            notes.append(
+                f"{s.dtype} overflows past its largest value, {largest:g}: {label} (exactly "
+                f"{s.exact[c, k]:.8g}) came out as {', '.join(bad)}: a total past {largest:g} "
+                f"is inf."
+            )
+    return notes
 
+
+def _naive_ce_overflow(m) -> list:
+    """Why the measured naive cross-entropy is not finite, when it is not."""
+    if not m.measured or np.isfinite(m.loss_naive):
+        return []
+    largest = float(np.finfo(m.dtype).max)
+    return [
+        f"The naive forward's mean CE is {m.loss_naive:g} in {m.dtype}: exp(logits) summed over "
+        f"{m.n_classes:,} classes passes {largest:g} (or a probability falls below the smallest "
+        f"{m.dtype}), so probabilities round to 0 and log(0) = -inf. log_softmax and the "
+        f"streaming forward subtract the row max first."
+    ]
+
+
+class PrecisionMemoryPanel(Panel):
     """Summation error per method (``summation_precision``) beside CE memory (``ce_memory``).
 
     Controls: ``batch_size`` B and ``n_classes`` C of the logits, ``dtype``
@@ -34,6 +67,7 @@ class PrecisionMemoryPanel(Panel):
         "Lesson 8 · a running float32 sum drifts; CE materialises B×C arrays, streaming does not"
     )
     figsize = (14.0, 5.0)
+    _skipped = False  # whether compute() skipped the requested measurement (too large)
 
     def make_controls(self):
         return {
@@ -92,14 +126,20 @@ class PrecisionMemoryPanel(Panel):
         self.redraw_only(parts)
 
     def notes(self, result):
-        if not self._skipped:
-            return []
-        return [
-            f"Not measured: one ({result[1].batch_size:,}, {result[1].n_classes:,}) array is "
-            f"{result[1].bytes_logits / MIB:,.0f} MiB, and tracing a forward that large takes "
-            f"seconds. The computed byte counts are exact; call ce_memory(measure=True) in a "
-            f"cell to measure it."
-        ]
+        """Inf/NaN results explained in words (float16), and a skipped measurement.
+
+        Read from the results, not from NumPy's warnings: a cached result raises none.
+        """
+        summation, memory = result
+        notes = [*_summation_overflow(summation), *_naive_ce_overflow(memory)]
+        if self._skipped:
+            notes.append(
+                f"Not measured: one ({memory.batch_size:,}, {memory.n_classes:,}) array is "
+                f"{memory.bytes_logits / MIB:,.0f} MiB, and tracing a forward that large takes "
+                f"seconds. The computed byte counts are exact; call ce_memory(measure=True) in "
+                f"a cell to measure it."
+            )
+        return notes
 
     def readout_rows(self, result):
         s, m = result

@@ -11,6 +11,28 @@ from ._controls import WIDE, choice_slider, int_slider, log_slider
 __all__ = ["TrainValPanel"]
 
 
+def _best_epoch(r) -> str:
+    """The best epoch's losses; after a divergence, that it diverged and nothing was restored."""
+    best = r.best_epoch
+    if r.history.diverged:
+        return "none restored: training diverged (see the message above)"
+    if best is None:
+        return "none"
+    return (
+        f"{best + 1}: validation {r.epoch_val_loss[best]:.4g}, "
+        f"training {r.epoch_train_loss[best]:.4g}"
+    )
+
+
+def _stopped(r) -> str:
+    """Why training ended: early stopping, divergence, or the last epoch."""
+    if r.history.diverged:
+        return "training diverged, not early stopping"
+    if r.stopped_epoch is not None:
+        return f"after epoch {r.stopped_epoch + 1} of {r.max_epochs}"
+    return f"no: ran all {len(r.epoch_train_loss)} epochs"
+
+
 class TrainValPanel(Panel):
     """An RBF model that overfits 15 points, watched per batch and per epoch (``train_val``).
 
@@ -64,22 +86,13 @@ class TrainValPanel(Panel):
         plot_train_val(result, fig=self.figure)
 
     def readout_rows(self, r):
-        best = r.best_epoch
+        h = r.history
         rows = [
             ("updates per epoch", f"{r.updates_per_epoch} (batch size {r.batch_size_setting})"),
-            (
-                "best epoch (restored)",
-                f"{best + 1}: validation {r.epoch_val_loss[best]:.4g}, "
-                f"training {r.epoch_train_loss[best]:.4g}"
-                if best is not None
-                else "none",
-            ),
-            (
-                "stopped",
-                f"after epoch {r.stopped_epoch + 1} of {r.max_epochs}"
-                if r.stopped_epoch is not None
-                else f"no: ran all {len(r.epoch_train_loss)} epochs",
-            ),
+            # "(restored)" only when fit() put the best epoch's weights back: it does
+            # not after a divergence, whose message is in the message area
+            ("best epoch (restored)" if h.restored_best else "best epoch", _best_epoch(r)),
+            ("stopped", _stopped(r)),
             (
                 "without stopping, at the end",
                 f"training {r.full_epoch_train_loss[-1]:.4g}, "

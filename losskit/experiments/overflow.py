@@ -12,11 +12,11 @@ Precisely, the naive version fails where its denominator ``sum(exp(x))``
 overflows, i.e. once ``logsumexp(scale * pattern) > log(finfo.max)``: a hair
 *before* the largest term alone overflows, since the other terms add to the sum.
 In float32/float64 the difference is invisible (the next term is ``e^-29``
-smaller); in float16 with pattern (1, 2, 3) it is 0.2% (failure from scale
-3.688, while ``11.09 / 3 = 3.697``). :func:`threshold_scale` solves for that
-scale, and the default grid, geometric from 1 to 10^4, adds for each dtype the
-threshold and the scales just either side of it (0.1%; 0.4% in float16, whose
-rounding of the logits is coarser), so the first failure is pinned down.
+smaller); in float16 with pattern (1, 2, 3) it is about 0.2% of the scale.
+:func:`threshold_scale` solves for that scale, and the default grid, geometric
+from 1 to 10^4, adds for each dtype the threshold, a scale just below it and a
+ladder of scales just above it (up to 0.1%; 0.4% in float16, whose rounding of
+the logits is coarser), so the first failure is pinned down.
 """
 
 from __future__ import annotations
@@ -146,13 +146,18 @@ def threshold_scale(pattern, dtype: str) -> float:
 
 
 def default_scales(pattern=(1.0, 2.0, 3.0), dtypes=DTYPES) -> np.ndarray:
-    """Geometric 1..10^4 (41 points) plus each dtype's threshold scale and scales either side."""
+    """Geometric 1..10^4 (41 points) plus, per dtype, its threshold scale ``t``, ``t (1 - side)``
+    and a ladder ``t (1 + side / 2^k)``, k = 0..5, above it.
+
+    The ladder resolves where the naive version really fails: the logits are rounded to
+    the dtype first, so in float16 the failure sits a little above ``t`` (about 2e-4).
+    """
     grid = [np.geomspace(1.0, 1e4, 41)]
     for name in dtypes:
         t = threshold_scale(pattern, name)
         if math.isfinite(t):
             side = _SIDE[name]
-            grid.append(np.array([t * (1 - side), t, t * (1 + side)]))
+            grid.append(t * (1 + side * np.array([-1.0, 0.0, *(0.5**k for k in range(6))])))
     return np.unique(np.concatenate(grid))
 
 

@@ -229,6 +229,7 @@ def test_sweep_sum_at_the_mean_lr_reports_divergence_at_large_batches():
         (accumulation, {"unequal_sizes": (150, 100)}, ValueError, "add up to 250"),
         (accumulation, {"equal_sizes": (4, 2.5)}, TypeError, "must be an int"),
         (accumulation, {"lr": -1}, ValueError, "lr must be"),
+        (accumulation, {"equal_sizes": (4, 2)}, ValueError, "equal_sizes must be micro-batches"),
         (batch_vs_dataset, {"batch_size": 0}, ValueError, "must be >= 1"),
         (batch_vs_dataset, {"batch_size": 5000}, ValueError, "batch_size must be <= 1000"),
         (batch_vs_dataset, {"seeds": []}, ValueError, "seeds is empty"),

@@ -303,6 +303,11 @@ def accumulation(
                 f"{where}: {name} {split} add up to {sum(split)} examples per update, more than "
                 f"n_samples={n}; use smaller micro-batches or more samples."
             )
+    if len(set(splits[0])) > 1:  # the lesson's contrast: /K is right here, wrong for unequal
+        raise ValueError(
+            f"{where}: equal_sizes must be micro-batches of one size, e.g. (4, 4, 4, 4); got "
+            f"{splits[0]}. Put sizes that differ in unequal_sizes."
+        )
     lr = check_learning_rate(lr, where)
     T = check_int(n_updates, "n_updates", where, minimum=1)
     d = check_int(n_features, "n_features", where, minimum=1)

@@ -7,9 +7,18 @@ writes ``source/<assignment>/<assignment>.ipynb`` from it, deterministically
 (no outputs, no execution counts, cell ids taken from the nbgrader grade ids),
 and links ``own_work.py`` (the own-work check the hidden tests import) next to
 each notebook as a relative symlink to ``assignments/own_work.py``: one file to
-edit, and nbgrader's release and exchange copy the file's content. Both outputs
-are committed; ``--check`` fails when they are stale, and the test suite runs
-the same check.
+edit. nbgrader copies the other files of a source folder with ``shutil.copy``,
+which follows symlinks, so ``generate_assignment``, the exchange and
+``autograde`` all hand out the file's text, never a link. Both outputs are
+committed; ``--check`` fails when they are stale, and the test suite runs the
+same check.
+
+On a checkout without symlinks (Windows with git's ``core.symlinks=false``,
+the default there), git writes each link as a small text file holding its
+target, ``../../own_work.py``, which would be released as a broken module:
+``--check`` reports it as stale, and the build replaces it with a plain copy of
+``assignments/own_work.py`` wherever a symlink cannot be made. A plain copy
+with the canonical content passes ``--check``; an outdated one does not.
 
     python assignments/build_notebooks.py          # rewrite the .ipynb files
     python assignments/build_notebooks.py --check  # exit 1 if anything is stale
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -68,17 +78,32 @@ def stale() -> list[Path]:
         if not nb_path.exists() or nb_path.read_text() != build_notebook(twin):
             out.append(nb_path)
         own = twin.parent / OWN_WORK.name
-        if not own.is_symlink() or own.resolve() != OWN_WORK:
+        if not own_work_is_current(own):
             out.append(own)
     return out
+
+
+def own_work_is_current(path: Path) -> bool:
+    """A symlink to the canonical own_work.py, or (no symlinks here) a copy of its text."""
+    if path.is_symlink():
+        return path.resolve() == OWN_WORK.resolve()
+    return path.is_file() and path.read_bytes() == OWN_WORK.read_bytes()
+
+
+def link_own_work(path: Path) -> None:
+    """``path`` -> a relative symlink to the canonical file, or a copy where links fail."""
+    path.unlink(missing_ok=True)
+    try:
+        path.symlink_to(os.path.relpath(OWN_WORK, path.parent))
+    except OSError:  # e.g. Windows without developer mode
+        shutil.copyfile(OWN_WORK, path)
 
 
 def build() -> list[Path]:
     written = []
     for path in stale():
         if path.name == OWN_WORK.name:
-            path.unlink(missing_ok=True)
-            path.symlink_to(os.path.relpath(OWN_WORK, path.parent))
+            link_own_work(path)
         else:
             path.write_text(build_notebook(path.with_name(path.stem + TWIN_SUFFIX)))
         written.append(path)

@@ -8,8 +8,11 @@ Fixture submissions are generated, not stored: each one starts from the
 released notebook (what a student receives) and replaces the stub in chosen
 solution cells, either with the reference solution (the source cell with its
 ``### BEGIN/END SOLUTION`` marker lines removed), with a buggy edit of it, or
-with hostile code; some also edit or delete test cells. ``VARIANTS`` lists them
-per assignment, with the hidden-test cells each bug must lose.
+with hostile code; some also edit or delete test cells. ``variants()`` lists
+them per assignment. A buggy one names every test cell it must lose
+(``zero_cells``: the broken function's, and those of exercises whose briefs say
+they are built on it); every other code test cell must keep full marks, so a
+test cell that leans on another exercise's function shows up as a failure.
 """
 
 from __future__ import annotations
@@ -206,8 +209,9 @@ class Variant:
     tamper_tests: bool = False  # visible/hidden test cells made to pass: `pass`, 100 points
     delete_tests: bool = False  # every test cell deleted
     expect: str = "partial"  # "full" code marks, "zero", or "partial"
-    zero_cells: tuple[str, ...] = ()  # test cells that must score 0
+    zero_cells: tuple[str, ...] = ()  # test cells that must score 0; the other test cells full
     same_as: str | None = None  # must score exactly what this student scores
+    requires: str | None = None  # a module the submission imports (its test skips without it)
 
     def build(self, release_nb: Path, source_nb: Path):
         nb = nbformat.read(release_nb, as_version=4)
@@ -294,7 +298,13 @@ _PS1_BUGS = [
                 "    return np.log(np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True))",
             ),
         ),
-        zero_cells=("test_log_softmax", "hidden_log_softmax", "hidden_cross_entropy"),
+        # cross_entropy and its gradient are built on log_softmax (their briefs say so)
+        zero_cells=(
+            "test_log_softmax",
+            "hidden_log_softmax",
+            "hidden_cross_entropy",
+            "hidden_cross_entropy_grad",
+        ),
     ),
     Variant(
         "sum_not_mean",
@@ -327,9 +337,41 @@ _PS1_BUGS = [
                 "    return losskit.log_softmax(np.asarray(x))",
             ),
         ),
-        zero_cells=("hidden_log_softmax",),
+        # the functions built on it run losskit code too
+        zero_cells=("hidden_log_softmax", "hidden_cross_entropy", "hidden_cross_entropy_grad"),
+    ),
+    Variant(
+        "calls_scipy",
+        "log_softmax delegates to scipy.special.log_softmax (passes every numeric test)",
+        replace=(
+            (
+                "log_softmax",
+                "import scipy.special\n\n\ndef log_softmax(x):\n"
+                "    return scipy.special.log_softmax(np.asarray(x), axis=-1)",
+            ),
+        ),
+        zero_cells=("hidden_log_softmax", "hidden_cross_entropy", "hidden_cross_entropy_grad"),
+        requires="scipy",
     ),
 ]
+
+# ps2's "sum instead of mean" gradient bug, and the cells it costs (sgd_epoch and
+# accumulated_grad are built on linreg_loss_and_grad)
+_PS2_SUM_NOT_MEAN = (
+    (
+        "linreg_loss_and_grad",
+        "grad_w = (2.0 / n) * (Xb.T @ r)",
+        "grad_w = 2.0 * (Xb.T @ r)",
+    ),
+    ("linreg_loss_and_grad", "float((2.0 / n) * np.sum(r))", "float(2.0 * np.sum(r))"),
+)
+_PS2_SUM_NOT_MEAN_CELLS = (
+    "test_linreg_loss_and_grad",
+    "hidden_linreg_loss_and_grad",
+    "hidden_sgd_epoch",
+    "test_accumulated_grad",
+    "hidden_accumulated_grad",
+)
 
 _PS2_BUGS = [
     Variant(
@@ -347,20 +389,28 @@ _PS2_BUGS = [
                 "    return [np.asarray(b) for b in loader.index_batches()]",
             ),
         ),
-        zero_cells=("hidden_batch_indices",),
+        zero_cells=("hidden_batch_indices", "hidden_sgd_epoch"),  # sgd_epoch is built on it
     ),
     Variant(
         "sum_not_mean",
         "linreg_loss_and_grad's gradient sums over the batch instead of averaging",
-        edits=(
+        edits=_PS2_SUM_NOT_MEAN,
+        zero_cells=_PS2_SUM_NOT_MEAN_CELLS,
+    ),
+    Variant(
+        "sum_and_no_divide",
+        "linreg_loss_and_grad sums over the batch and accumulated_grad never divides: "
+        "two bugs that cancel if accumulated_grad is tested against linreg_loss_and_grad",
+        edits=_PS2_SUM_NOT_MEAN,
+        replace=(
             (
-                "linreg_loss_and_grad",
-                "grad_w = (2.0 / n) * (Xb.T @ r)",
-                "grad_w = 2.0 * (Xb.T @ r)",
+                "accumulated_grad",
+                "def accumulated_grad(w, b, micro_batches):\n"
+                "    grads = [linreg_loss_and_grad(w, b, Xk, yk) for Xk, yk in micro_batches]\n"
+                "    return sum(g[1] for g in grads), sum(g[2] for g in grads)",
             ),
-            ("linreg_loss_and_grad", "float((2.0 / n) * np.sum(r))", "float(2.0 * np.sum(r))"),
         ),
-        zero_cells=("test_linreg_loss_and_grad", "hidden_linreg_loss_and_grad"),
+        zero_cells=_PS2_SUM_NOT_MEAN_CELLS,
     ),
     Variant(
         "accumulate_divide_by_k",
@@ -388,6 +438,25 @@ _PS2_BUGS = [
         ),
         zero_cells=("test_epoch_loss", "hidden_epoch_loss"),
     ),
+    Variant(
+        "blank_batch_indices",
+        "batch_indices left unwritten (the stub), everything else the reference",
+        replace=(
+            (
+                "batch_indices",
+                "def batch_indices(n, batch_size, seed, shuffle=True, drop_last=False):\n"
+                "    # YOUR CODE HERE\n"
+                "    raise NotImplementedError()",
+            ),
+        ),
+        # sgd_epoch is built on batch_indices; epoch_loss is not and keeps its points
+        zero_cells=(
+            "test_batch_indices",
+            "hidden_batch_indices",
+            "test_sgd_epoch",
+            "hidden_sgd_epoch",
+        ),
+    ),
 ]
 
 _PS3_BUGS = [
@@ -404,7 +473,8 @@ _PS3_BUGS = [
                 "    return tr, va",
             ),
         ),
-        zero_cells=("hidden_train_val_split",),
+        # fit_early_stopping is built on train_val_split: it runs losskit code too
+        zero_cells=("hidden_train_val_split", "hidden_fit_early_stopping"),
     ),
     Variant(
         "no_finite_population",
@@ -448,7 +518,7 @@ _FIRST_SOLUTION = {
 
 def variants(assignment: str) -> list[Variant]:
     bugs = _BUGS[assignment]
-    tampered = next(b for b in bugs if b.student != "calls_losskit")  # a real bug, tests edited
+    tampered = next(b for b in bugs if not b.student.startswith("calls_"))  # a real bug
     return _common_variants(_FIRST_SOLUTION[assignment], tampered) + bugs
 
 

@@ -6,6 +6,10 @@ The full pipeline (generate, autograde, exchange) is in
 
 from __future__ import annotations
 
+import re
+import shutil
+from pathlib import Path
+
 import nbformat
 import numpy as np
 import pytest
@@ -160,7 +164,138 @@ def test_own_work_accepts_numpy_code_and_returns_the_result():
     )["f"]
     out = own_work.call_own_work(f, np.array([[1.0, 2.0, 3.0]]))
     assert np.allclose(np.exp(out).sum(), 1.0)
-    assert own_work.losskit_references(f) == []
+    assert own_work.library_references(f) == []
+
+
+@pytest.mark.parametrize(
+    ("library", "code"),
+    [
+        # scipy.special.log_softmax gives exactly the right numbers: only this check stops it
+        ("scipy", "import scipy.special\ndef f(x):\n    return scipy.special.log_softmax(x, -1)"),
+        (
+            "scipy",
+            "from scipy.special import log_softmax as L\ndef f(x):\n    return L(x, axis=-1)",
+        ),
+        (
+            "scipy",
+            "def f(x):\n    from scipy import special\n    return special.log_softmax(x, -1)",
+        ),
+        # a SciPy ufunc has no __module__: found by identity in SciPy's modules
+        ("scipy", "from scipy.special import expit\ndef f(x):\n    return np.log(expit(x))"),
+        # through a helper of the notebook: the helper's code is inspected too
+        (
+            "scipy",
+            "from scipy.special import logsumexp\ndef helper(x):\n"
+            "    return logsumexp(x, axis=-1, keepdims=True)\ndef f(x):\n    return x - helper(x)",
+        ),
+        # hidden behind importlib: caught at run time (SciPy's Python code runs)
+        (
+            "scipy",
+            "import importlib\ndef f(x):\n"
+            "    return importlib.import_module('sci' + 'py.special').log_softmax(x, -1)",
+        ),
+        (
+            "sklearn",
+            "def f(x):\n    from sklearn.utils.extmath import softmax\n"
+            "    return np.log(softmax(x.copy()))",
+        ),
+        (
+            "torch",
+            "import torch\ndef f(x):\n    return torch.log_softmax(torch.tensor(x), -1).numpy()",
+        ),
+        # a built-in (C) torch function reached through an untraceable global lookup
+        (
+            "torch",
+            "import importlib\nT = importlib.import_module('tor' + 'ch')\ndef f(x):\n"
+            "    t = globals()['T']\n    return t.log_softmax(t.tensor(x), -1).numpy()",
+        ),
+    ],
+)
+def test_own_work_rejects_delegation_to_other_libraries(library, code):
+    pytest.importorskip(library)
+    f = _student_namespace(code)["f"]
+    assert library in own_work.LIBRARIES
+    with pytest.raises(AssertionError, match="your own implementation") as err:
+        own_work.call_own_work(f, np.array([[1.0, 2.0, 3.0]]))
+    assert library in str(err.value)
+
+
+def test_own_work_accepts_numpy_names_scipy_also_exports():
+    """NumPy functions imported by name stay NumPy's, even with SciPy loaded."""
+    pytest.importorskip("scipy.special")
+    f = _student_namespace(
+        "from numpy import exp, log, logaddexp\ndef f(x):\n"
+        "    m = x.max(axis=-1, keepdims=True)\n"
+        "    return x - m - log(exp(x - m).sum(axis=-1, keepdims=True)) + 0 * logaddexp(0, 0)"
+    )["f"]
+    assert own_work.library_references(f) == []
+    assert np.allclose(np.exp(own_work.call_own_work(f, np.array([[1.0, 2.0]]))).sum(), 1.0)
+
+
+# ----------------------------------------------------------------------- README and own_work.py
+
+
+def _points(assignment):
+    """(code points, written points) from the source notebook's nbgrader metadata."""
+    nb = nbformat.read(ct.source_notebook(ASSIGNMENTS_DIR, assignment), as_version=4)
+    code = written = 0
+    for cell in nb.cells:
+        meta = ct.nbgrader_meta(cell)
+        if meta.get("grade"):
+            if cell.cell_type == "code":
+                code += meta["points"]
+            else:
+                written += meta["points"]
+    return code, written
+
+
+def test_readme_points_match_the_notebooks():
+    readme = (ASSIGNMENTS_DIR / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+)` \|.*\| ([\d +]+?) \|$", readme, re.M))
+    assert sorted(rows) == sorted(ct.ASSIGNMENTS), rows
+    for assignment in ct.ASSIGNMENTS:
+        code, written = _points(assignment)
+        want = f"{code:g} + {written:g}" if written else f"{code:g}"
+        assert rows[assignment] == want, (assignment, rows[assignment], want)
+
+
+def _course_copy(tmp_path, monkeypatch):
+    """build_notebooks pointed at a copy of the course's own_work.py and sources."""
+    src = tmp_path / "source"
+    shutil.copytree(ASSIGNMENTS_DIR / "source", src, symlinks=True)
+    shutil.copy(ASSIGNMENTS_DIR / "own_work.py", tmp_path / "own_work.py")
+    monkeypatch.setattr(build_notebooks, "SOURCE", src)
+    monkeypatch.setattr(build_notebooks, "OWN_WORK", tmp_path / "own_work.py")
+    assert build_notebooks.stale() == []
+    return [src / a / "own_work.py" for a in ct.ASSIGNMENTS]
+
+
+def test_own_work_link_checked_out_as_text_is_stale_and_rebuilt_as_a_copy(tmp_path, monkeypatch):
+    """Git without symlink support writes the link's target as text; the build copies instead."""
+    links = _course_copy(tmp_path, monkeypatch)
+    for link in links:
+        link.unlink()
+        link.write_text("../../own_work.py")  # what git writes with core.symlinks=false
+    assert sorted(build_notebooks.stale()) == sorted(links)
+
+    def no_symlinks(self, target, target_is_directory=False):
+        raise OSError("symbolic links are not available")
+
+    monkeypatch.setattr(Path, "symlink_to", no_symlinks)
+    assert sorted(build_notebooks.build()) == sorted(links)
+    canonical = (tmp_path / "own_work.py").read_bytes()
+    for link in links:
+        assert not link.is_symlink() and link.read_bytes() == canonical
+    assert build_notebooks.stale() == []
+    (tmp_path / "own_work.py").write_text(canonical.decode() + "# changed\n")
+    assert sorted(build_notebooks.stale()) == sorted(links), "an outdated copy is stale"
+
+
+def test_own_work_docstring_describes_how_it_is_shipped():
+    doc = own_work.__doc__
+    assert "symlink" in doc and "copies it into" not in doc
+    for name in ("losskit", "SciPy", "scikit-learn", "PyTorch", "JAX"):
+        assert name in doc
 
 
 def test_released_own_work_copies_match_the_canonical_one():

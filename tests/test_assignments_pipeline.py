@@ -41,13 +41,18 @@ def _explain(run, student):
     return f"{run.assignment}/{student}: {cells}\n{logs}"
 
 
-def _bug_params():
+def _bug_params(pred=lambda v: bool(v.zero_cells)):
     return [
         pytest.param(a, v, id=f"{a}-{v.student}")
         for a in ct.ASSIGNMENTS
         for v in ct.variants(a)
-        if v.zero_cells
+        if pred(v)
     ]
+
+
+def _skip_without_requirement(variant):
+    if variant.requires:  # the grading kernel runs this interpreter's environment
+        pytest.importorskip(variant.requires)
 
 
 @pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
@@ -89,12 +94,29 @@ def test_blank_release_scores_zero(runs, assignment):
 
 
 @pytest.mark.parametrize(("assignment", "variant"), _bug_params())
-def test_buggy_submission_scores_partial_marks(runs, assignment, variant):
+def test_buggy_submission_loses_exactly_the_named_test_cells(runs, assignment, variant):
+    """The broken function's cells (and those of exercises built on it) score 0; the rest full.
+
+    A test cell that judges its exercise through another exercise's function
+    (a blank ``batch_indices`` failing ``hidden_epoch_loss``; two bugs that
+    cancel because ``accumulated_grad`` is compared with the student's own
+    ``linreg_loss_and_grad``) fails here.
+    """
+    _skip_without_requirement(variant)
     run = runs[assignment]
     res = run.results[variant.student]
     assert res.graded, _explain(run, variant.student)
     for cell in variant.zero_cells:
         assert res.cells[cell].score == 0, (cell, _explain(run, variant.student))
+    not_full = sorted(
+        name
+        for name, g in res.cells.items()
+        if g.cell_type == "code" and name not in variant.zero_cells and g.score != g.max_score
+    )
+    assert not_full == [], (
+        "these cells do not test the broken function, nor one built on it",
+        _explain(run, variant.student),
+    )
     assert 0 < res.code_score < res.code_max, _explain(run, variant.student)
     hidden = [c for c in variant.zero_cells if c.startswith("hidden_")]
     assert hidden, "each bug is caught by a hidden test"
@@ -171,18 +193,21 @@ def test_widget_cell_skips_its_work_while_grading(runs):
     assert "skipped while grading" in text, cell.outputs
 
 
-@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
-def test_delegating_to_losskit_scores_zero_for_that_function(runs, assignment):
-    """Correct results, but computed by losskit: the visible test passes, the hidden one is 0."""
+@pytest.mark.parametrize(
+    ("assignment", "variant"), _bug_params(lambda v: v.student.startswith("calls_"))
+)
+def test_delegating_to_a_library_scores_zero_for_that_function(runs, assignment, variant):
+    """Correct results, but computed by losskit or SciPy: visible test passes, hidden one is 0."""
+    _skip_without_requirement(variant)
     run = runs[assignment]
-    variant = next(v for v in ct.variants(assignment) if v.student == "calls_losskit")
-    res = run.results["calls_losskit"]
-    (hidden,) = variant.zero_cells
-    function = hidden.removeprefix("hidden_")
+    res = run.results[variant.student]
+    ((function, _),) = variant.replace
+    hidden = f"hidden_{function}"
+    assert hidden in variant.zero_cells
     assert res.cells[f"test_{function}"].score == res.cells[f"test_{function}"].max_score
     assert res.cells[hidden].score == 0
     nb = nbformat.read(
-        run.root / "autograded" / "calls_losskit" / assignment / f"{assignment}.ipynb",
+        run.root / "autograded" / variant.student / assignment / f"{assignment}.ipynb",
         as_version=4,
     )
     cell = next(c for c in nb.cells if ct.nbgrader_meta(c).get("grade_id") == hidden)

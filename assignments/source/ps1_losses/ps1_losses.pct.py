@@ -22,10 +22,12 @@
 # other inputs too (other shapes, `float32`, `float16`, huge logits).
 #
 # **Your own work.** Write the maths yourself with NumPy. A graded function
-# that just calls losskit's (or any library's) implementation of the same thing
-# scores 0 for its hidden test (`own_work.py`, next to this notebook, is the
-# check). Do not edit or delete the test cells: they are restored from the
-# instructor's copy before grading.
+# that hands the work to losskit, SciPy, scikit-learn, PyTorch or JAX (directly,
+# through a helper of yours, or with an import inside the function) scores 0
+# for its hidden test: `own_work.py`, next to this notebook, checks for exactly
+# those libraries. NumPy and Python's standard library are fine. Do not edit or
+# delete the test cells: they are restored from the instructor's copy before
+# grading.
 #
 # Restart the kernel and run all cells before you submit.
 
@@ -255,6 +257,10 @@ assert np.allclose(log_softmax(_x32), _ref_log_softmax(_x32), atol=1e-4)
 #
 # **HINTS.** Cross-entropy is never negative. The logits go in as they are: do
 # not apply softmax first.
+#
+# **BUILT ON.** This exercise uses your `log_softmax` (Exercise 2): its tests
+# compare with values computed independently, so a bug in `log_softmax` (or
+# handing it to a library) costs points here too.
 
 
 # %% nbgrader={"grade": false, "grade_id": "cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -360,6 +366,9 @@ else:
 #
 # **HINTS.** Each row of the result sums to 0. Check yourself against finite
 # differences: `(L(z + h e_ij) - L(z - h e_ij)) / (2h)`.
+#
+# **BUILT ON.** Like Exercise 3, this uses your `log_softmax`: a bug there (or
+# handing it to a library) costs points here too.
 
 
 # %% nbgrader={"grade": false, "grade_id": "cross_entropy_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}

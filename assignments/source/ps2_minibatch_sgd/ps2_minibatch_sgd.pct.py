@@ -21,10 +21,12 @@
 # your notebook is graded and decides most of the points.
 #
 # **Your own work.** Write the maths yourself with NumPy. A graded function
-# that just calls losskit's (or any library's) implementation of the same thing
-# scores 0 for its hidden test (`own_work.py`, next to this notebook, is the
-# check). Do not edit or delete the test cells: they are restored from the
-# instructor's copy before grading.
+# that hands the work to losskit, SciPy, scikit-learn, PyTorch or JAX (directly,
+# through a helper of yours, or with an import inside the function) scores 0
+# for its hidden test: `own_work.py`, next to this notebook, checks for exactly
+# those libraries. NumPy and Python's standard library are fine. Do not edit or
+# delete the test cells: they are restored from the instructor's copy before
+# grading.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -226,6 +228,10 @@ assert np.allclose(_g1, 2 * _X[0] * (_X[0] @ _w + _b - _y[0])), "batch of one"
 #
 # **HINTS.** Start from `w = np.array(w, dtype=float)` (a copy). Any other
 # reduction is a `ValueError`.
+#
+# **BUILT ON.** This exercise uses your `batch_indices` (Exercise 1) and
+# `linreg_loss_and_grad` (Exercise 2): its tests compare with values computed
+# independently, so a bug in either of those costs points here too.
 
 
 # %% nbgrader={"grade": false, "grade_id": "sgd_epoch", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -251,8 +257,8 @@ def sgd_epoch(w, b, X, y, batch_size, lr, seed, reduction="mean"):
 # %% nbgrader={"grade": true, "grade_id": "test_sgd_epoch", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 w_mean, b_mean, losses_mean, sizes_mean = sgd_epoch(np.zeros(D), 0.0, X, y, 8, 0.05, seed=SEED)
 assert sizes_mean == [8] * 5, f"40 examples at batch 8: five batches of 8, got {sizes_mean}"
-loss_before = linreg_loss_and_grad(np.zeros(D), 0.0, X, y)[0]
-loss_after = linreg_loss_and_grad(w_mean, b_mean, X, y)[0]
+loss_before = np.mean((X @ np.zeros(D) + 0.0 - y) ** 2)  # the data's MSE, written out
+loss_after = np.mean((X @ w_mean + b_mean - y) ** 2)
 assert loss_after < loss_before, (
     "one epoch of SGD should lower the loss on the data: step against the gradient, "
     "w - lr * grad_w"
@@ -366,7 +372,8 @@ import own_work
 importlib.reload(own_work)
 _r = np.random.default_rng(13)
 _per_example = _r.uniform(size=23)
-_idx = batch_indices(23, 5, seed=2)
+_order = np.random.default_rng(2).permutation(23)  # fixed batches: not your batch_indices
+_idx = [_order[_s : _s + 5] for _s in range(0, 23, 5)]
 _means = [_per_example[i].mean() for i in _idx]
 _sizes = [len(i) for i in _idx]
 _v = own_work.call_own_work(epoch_loss, _means, _sizes)
@@ -394,6 +401,10 @@ assert np.isclose(epoch_loss([0.0, 10.0], [9, 1]), 1.0)
 #
 # **HINTS.** Reuse `linreg_loss_and_grad`. Start the accumulators at zero once,
 # before the loop (as you would zero the gradient once per update).
+#
+# **BUILT ON.** Reusing `linreg_loss_and_grad` (Exercise 2) makes this exercise
+# depend on it: the tests compare with the gradient of the mean loss written
+# out in NumPy, so a `linreg_loss_and_grad` that sums costs points here too.
 
 
 # %% nbgrader={"grade": false, "grade_id": "accumulated_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -414,14 +425,17 @@ def accumulated_grad(w, b, micro_batches):
 
 # %% nbgrader={"grade": true, "grade_id": "test_accumulated_grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 w1 = np.array([0.2, -0.1, 0.0])
-_, full_w, full_b = linreg_loss_and_grad(w1, 0.1, X[:16], y[:16])
+r16 = X[:16] @ w1 + 0.1 - y[:16]  # the gradient of the mean loss over 16 rows, written out
+full_w, full_b = (2 / 16) * X[:16].T @ r16, (2 / 16) * np.sum(r16)
 acc_w, acc_b = accumulated_grad(w1, 0.1, [(X[:8], y[:8]), (X[8:16], y[8:16])])
 assert not np.allclose(acc_w, 2 * full_w), (
     "two equal micro-batches gave twice the full-batch gradient: divide the accumulated "
     "gradient by the number of examples (forgetting it multiplies the learning rate)"
 )
 assert np.allclose(acc_w, full_w) and np.isclose(acc_b, full_b), (
-    "two equal micro-batches of 8 must give the gradient of the batch of 16"
+    "two equal micro-batches of 8 must give the gradient of the mean loss over the 16 rows, "
+    "(2 / 16) * X.T @ r: check this function and the linreg_loss_and_grad it reuses (does that "
+    "one average over the batch?)"
 )
 print("visible tests for accumulated_grad passed")
 
@@ -436,12 +450,14 @@ importlib.reload(own_work)
 _r = np.random.default_rng(14)
 _X, _y = _r.normal(size=(10, 3)), _r.normal(size=10)
 _w = _r.normal(size=3)
-_full = linreg_loss_and_grad(_w, 0.2, _X, _y)
+# the reference: the mean loss's gradient over all 10 rows, written out (no student function)
+_res = _X @ _w + 0.2 - _y
+_ref_gw, _ref_gb = (2 / 10) * _X.T @ _res, (2 / 10) * np.sum(_res)
 _gw, _gb = own_work.call_own_work(accumulated_grad, _w, 0.2, [(_X[:8], _y[:8]), (_X[8:], _y[8:])])
-assert np.allclose(_gw, _full[1]) and np.isclose(_gb, _full[2]), "8 + 2 must equal the batch of 10"
+assert np.allclose(_gw, _ref_gw) and np.isclose(_gb, _ref_gb), "8 + 2 must equal the batch of 10"
 _parts = [(_X[:1], _y[:1]), (_X[1:4], _y[1:4]), (_X[4:], _y[4:])]
 _gw3, _gb3 = accumulated_grad(_w, 0.2, _parts)
-assert np.allclose(_gw3, _full[1]) and np.isclose(_gb3, _full[2]), "1 + 3 + 6"
+assert np.allclose(_gw3, _ref_gw) and np.isclose(_gb3, _ref_gb), "1 + 3 + 6"
 _one = accumulated_grad(_w, 0.2, [(_X, _y)])
-assert np.allclose(_one[0], _full[1])
+assert np.allclose(_one[0], _ref_gw) and np.isclose(_one[1], _ref_gb)
 ### END HIDDEN TESTS

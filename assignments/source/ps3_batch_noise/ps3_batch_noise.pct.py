@@ -21,10 +21,12 @@
 # graded by your instructor.
 #
 # **Your own work.** Write the maths yourself with NumPy. A graded function
-# that just calls losskit's (or any library's) implementation of the same thing
-# scores 0 for its hidden test (`own_work.py`, next to this notebook, is the
-# check). Do not edit or delete the test cells: they are restored from the
-# instructor's copy before grading.
+# that hands the work to losskit, SciPy, scikit-learn, PyTorch or JAX (directly,
+# through a helper of yours, or with an import inside the function) scores 0
+# for its hidden test: `own_work.py`, next to this notebook, checks for exactly
+# those libraries. NumPy and Python's standard library are fine. Do not edit or
+# delete the test cells: they are restored from the instructor's copy before
+# grading.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import os
@@ -318,6 +320,11 @@ for _bad in (0.0, 1.0, -0.1):
 # **HINTS.** `w.copy()`: a reference to `w` changes when you keep training.
 # The validation loss of the returned weights is `min(val_losses)` when
 # `min_delta=0`.
+#
+# **BUILT ON.** This exercise uses your `train_val_split` (Exercise 3) and the
+# given `batch_indices` and `linreg_loss_and_grad`: its tests compare with
+# values computed independently, so a bug in your split (or handing it to a
+# library) costs points here too.
 
 
 # %% nbgrader={"grade": false, "grade_id": "fit_early_stopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -375,8 +382,8 @@ res = fit_early_stopping(
 assert set(res) >= {"w", "b", "train_losses", "val_losses", "best_epoch", "stopped_epoch"}
 assert len(res["train_losses"]) == len(res["val_losses"]) >= 1
 assert res["val_losses"][-1] < res["val_losses"][0] or res["stopped_epoch"] is not None
-_, va_idx = train_val_split(60, 0.25, seed=0)
-best_val = linreg_loss_and_grad(res["w"], res["b"], Xf[va_idx], yf[va_idx])[0]
+va_idx = np.random.default_rng(0).permutation(60)[:15]  # the split of Exercise 3, written out
+best_val = np.mean((Xf[va_idx] @ res["w"] + res["b"] - yf[va_idx]) ** 2)
 assert np.isclose(best_val, min(res["val_losses"])), (
     "the returned weights should be the best ones (restore the best epoch's copy), not the last"
 )
@@ -396,21 +403,25 @@ _X = _r.normal(size=(50, 30))
 _y = _X[:, :3] @ np.array([1.0, -1.0, 0.5]) + 0.8 * _r.normal(size=50)
 _kw = dict(val_fraction=0.3, batch_size=5, lr=0.02, max_epochs=200, min_delta=0.0, seed=3)
 _res = own_work.call_own_work(fit_early_stopping, _X, _y, patience=5, **_kw)
-_tr, _va = train_val_split(50, 0.3, seed=3)
+# the reference split and first epoch, written out in NumPy (no function of the notebook)
+_perm = np.random.default_rng(3).permutation(50)
+_tr, _va = _perm[15:], _perm[:15]
 _vl = _res["val_losses"]
 assert _res["stopped_epoch"] is not None, "this run overfits: early stopping must trigger"
 assert _res["stopped_epoch"] == len(_vl) - 1 == _res["best_epoch"] + 5
 assert _res["best_epoch"] == int(np.argmin(_vl))
 assert np.isclose(
-    linreg_loss_and_grad(_res["w"], _res["b"], _X[_va], _y[_va])[0], _vl[_res["best_epoch"]]
+    np.mean((_X[_va] @ _res["w"] + _res["b"] - _y[_va]) ** 2), _vl[_res["best_epoch"]]
 )
 assert _res["train_losses"][-1] < _res["train_losses"][0]
 # training loss of epoch 0: the size-weighted mean of that epoch's batch losses
 _w, _b, _ls, _ns = np.zeros(30), 0.0, [], []
-for _idx in batch_indices(len(_tr), 5, 3):
-    _l, _gw, _gb = linreg_loss_and_grad(_w, _b, _X[_tr][_idx], _y[_tr][_idx])
-    _w, _b = _w - 0.02 * _gw, _b - 0.02 * _gb
-    _ls.append(_l)
+_order = np.random.default_rng(3).permutation(len(_tr))
+for _start in range(0, len(_tr), 5):
+    _idx = _tr[_order[_start : _start + 5]]
+    _r = _X[_idx] @ _w + _b - _y[_idx]
+    _w, _b = _w - 0.02 * (2 / len(_idx)) * _X[_idx].T @ _r, _b - 0.02 * 2 * np.mean(_r)
+    _ls.append(np.mean(_r**2))
     _ns.append(len(_idx))
 assert np.isclose(_res["train_losses"][0], np.average(_ls, weights=_ns))
 assert np.isclose(_vl[0], np.mean((_X[_va] @ _w + _b - _y[_va]) ** 2))

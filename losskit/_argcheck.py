@@ -43,19 +43,38 @@ def check_int(value, name: str, where: str, *, minimum: int | None = None, maxim
     return value
 
 
-def check_seed(seed, where: str, name: str = "seed", *, allow_none: bool = False):
-    """A seed: a non-negative Python ``int`` (``None`` too where ``allow_none``: fresh entropy)."""
+def check_seed(seed, where: str, name: str = "seed", *, rng_like=False, allow_none=False):
+    """A seed, checked before NumPy sees it.
+
+    losskit's seed policy: experiments record their seed in the result, so they take a
+    non-negative ``int``. Lower layers that only pass the seed on to
+    ``numpy.random.default_rng`` (``Backend.rng``, ``BatchLoader``, ``fit``, models,
+    data) take, with ``rng_like``, what it takes: also a sequence of non-negative ints,
+    a ``SeedSequence`` or a ``Generator``. ``None`` (fresh entropy, not reproducible)
+    only with ``allow_none``. Returns Python ints as ``int``, anything else unchanged.
+    """
+    import numpy as np  # here, not at the top: this module has no other dependency
+
     if seed is None and allow_none:
         return None
+    if rng_like and isinstance(seed, np.random.Generator | np.random.SeedSequence):
+        return seed
+    if rng_like and isinstance(seed, list | tuple | np.ndarray) and len(seed) > 0:
+        for s in seed:
+            check_seed(s, where, f"each entry of {name}")
+        return seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        kinds = "a non-negative int such as 0"
+        if rng_like:
+            kinds += ", a list of such ints or a numpy Generator"
         raise TypeError(
-            f"{where}: {name} must be a non-negative int such as 0 (one seed, one "
-            f"experiment); got {type(seed).__name__} {seed!r}."
+            f"{where}: {name} must be {kinds} (one seed, one experiment); "
+            f"got {type(seed).__name__} {seed!r}."
         )
     if seed < 0:
         raise ValueError(
             f"{where}: {name} must be >= 0 (NumPy seeds are non-negative); got {int(seed)}. "
-            f"Pass e.g. {name}={-int(seed)}."
+            f"Use a non-negative seed such as {-int(seed)}."
         )
     return int(seed)
 

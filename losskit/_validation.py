@@ -45,9 +45,12 @@ def require_float(xp, x, name: str, where: str) -> None:
 
 
 def normalize_axis(axis: int, ndim: int, where: str) -> int:
-    if isinstance(axis, bool) or not hasattr(type(axis), "__index__"):
-        raise TypeError(f"{where}: axis must be an int; got {type(axis).__name__}.")
-    axis = operator.index(axis)  # NumPy integers are fine
+    try:
+        if isinstance(axis, bool):
+            raise TypeError
+        axis = operator.index(axis)  # NumPy integers are fine; floats and arrays are not
+    except TypeError:
+        raise TypeError(f"{where}: axis must be an int; got {type(axis).__name__}.") from None
     if not -ndim <= axis < max(ndim, 1):
         raise ValueError(
             f"{where}: axis {axis} is out of range for a {ndim}-D array "
@@ -67,6 +70,19 @@ def require_finite(xp, x, name: str, where: str) -> None:
             f"{where}: {name} contains {n_nan} NaN and {n_inf} inf value(s); expected finite "
             f"numbers. A diverging model or an upstream overflow is the usual cause; pass "
             f"check_finite=False to compute anyway."
+        )
+
+
+def require_in_range_after_cast(xp, x, name: str, original, where: str) -> None:
+    """``x``, just cast down from the finite dtype ``original``, did not overflow to inf."""
+    with errstate(invalid="ignore", over="ignore"):
+        ok = bool(xp.all(xp.isfinite(x)))
+    if not ok:
+        raise ValueError(
+            f"{where}: {name} ({original}) holds values beyond the range of {x.dtype}, the "
+            f"dtype the loss is computed in (that of the input); expected magnitudes below "
+            f"{float(xp.finfo(x.dtype).max):.4g}. Rescale the targets, or pass the input as "
+            f"{original}."
         )
 
 

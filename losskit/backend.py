@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import numbers
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -98,7 +99,9 @@ class Backend:
         """
         if isinstance(seed, numpy.random.Generator):
             return seed
-        return numpy.random.default_rng(check_seed(seed, "Backend.rng", allow_none=True))
+        return numpy.random.default_rng(
+            check_seed(seed, "Backend.rng", rng_like=True, allow_none=True)
+        )
 
     def normal(self, rng, shape, dtype=None, *, scale=1.0):
         """Standard-normal draws (times ``scale``) from host ``rng``, on this device."""
@@ -189,7 +192,9 @@ def get_backend(name: str | Backend = "auto", *, device=None) -> Backend:
     """
     if isinstance(name, Backend):
         return name
-    if device is not None and (isinstance(device, bool) or not isinstance(device, int | str)):
+    if device is not None and (
+        isinstance(device, bool) or not isinstance(device, numbers.Integral | str)
+    ):
         raise TypeError(
             f"device must be None, a GPU number (int) or a device name (str); got "
             f"{type(device).__name__} {device!r}."

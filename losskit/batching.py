@@ -118,7 +118,7 @@ class BatchLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.backend = backend_of(X)
-        self._rng = self.backend.rng(check_seed(seed, where))
+        self._rng = self.backend.rng(check_seed(seed, where, rng_like=True))
         self.epoch = 0
 
     @property

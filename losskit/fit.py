@@ -395,7 +395,7 @@ def fit(
     lr = optimizer.lr
     epochs = check_int(epochs, "epochs", where, minimum=1)
     K = check_int(accumulation_steps, "accumulation_steps", where, minimum=1)
-    seed = check_seed(seed, where)
+    seed = check_seed(seed, where, rng_like=True)
     if validation_data is not None:
         X_val, y_val = check_validation_data(
             validation_data,

@@ -130,7 +130,11 @@ class _PointwiseLoss(_Loss):
             if xp.isdtype(target.dtype, "real floating"):
                 V.require_finite(xp, target, "target", where)
         work = _work_dtype(xp, input.dtype)
-        target = V.as_target_dtype(xp, target, work, where)  # float16 input: both in float32
+        wide = target.dtype  # a float64 target can pass float32's range: say so, never inf
+        with errstate(over="ignore"):  # an overflowing cast is reported just below
+            target = V.as_target_dtype(xp, target, work, where)  # float16 input: all in float32
+        if self.check_finite and target.dtype != wide and xp.isdtype(wide, "real floating"):
+            V.require_in_range_after_cast(xp, target, "target", wide, where)
         if work != input.dtype:
             input = xp.astype(input, work)
         self._check_ranges(xp, input, target)

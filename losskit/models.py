@@ -64,7 +64,7 @@ class Model:
     def _init_common(self, backend, dtype, seed):
         self.backend = get_backend("auto" if backend is None else backend)
         self.dtype = dtype if dtype is not None else self.backend.default_dtype
-        self.seed = check_seed(seed, type(self).__name__)
+        self.seed = check_seed(seed, type(self).__name__, rng_like=True)
         return self.backend.rng(self.seed)
 
     def _weight(self, rng, fan_in, fan_out):

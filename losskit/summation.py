@@ -28,6 +28,7 @@ import math
 from array_api_compat import device as _device
 
 from ._validation import namespace, require_float
+from .backend import errstate
 
 __all__ = [
     "SUMMATION_METHODS",
@@ -127,9 +128,6 @@ def sum_kahan(x, *, lanes=None):
     n = x.shape[0]
     if n == 0:
         return _zero(xp, x)
-    plain = xp.sum(x)
-    if not bool(xp.isfinite(plain)):  # inf or NaN inputs (or overflow): the IEEE sum says it;
-        return xp.reshape(plain, ())  # the compensation would turn inf - inf into NaN
     if lanes is None:
         lanes = math.isqrt(n - 1) + 1
     if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:
@@ -138,6 +136,15 @@ def sum_kahan(x, *, lanes=None):
     rows = -(-n // lanes)
     if rows * lanes != n:
         x = xp.concat((x, xp.zeros((rows * lanes - n,), dtype=x.dtype, device=_device(x))))
+    with errstate(over="ignore", invalid="ignore"):  # inf - inf: handled below
+        total = _kahan_lanes(xp, x, rows, lanes)
+    if not bool(xp.isfinite(total)):  # inf/NaN inputs or overflow: what the IEEE sum says
+        return xp.reshape(xp.sum(x), ())  # (the compensation turns inf - inf into NaN)
+    return total
+
+
+def _kahan_lanes(xp, x, rows, lanes):
+    """The lane-blocked Kahan loop and the error-free combination of the lanes (0-d)."""
     block = xp.reshape(x, (rows, lanes))
     s = block[0, :]
     c = xp.zeros_like(s)

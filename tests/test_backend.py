@@ -97,6 +97,12 @@ def test_numpy_has_only_the_cpu_device():
         get_backend("numpy", device="gpu0")
 
 
+@no_gpu_here
+def test_numpy_integer_device_is_a_device(clean_env):
+    with pytest.warns(BackendFallbackWarning, match="does not apply"):
+        assert get_backend("auto", device=np.int64(0)).name == "numpy"
+
+
 @pytest.mark.parametrize("device", [[0], True, 1.5])
 def test_device_of_the_wrong_kind_is_a_type_error(device):
     with pytest.raises(TypeError, match="device must be None, a GPU number .* or a device name"):

@@ -106,7 +106,26 @@ def test_mismatched_or_empty_data_is_explained():
         BatchLoader([[1.0], [2.0]], batch_size=1)
 
 
-@pytest.mark.parametrize(("seed", "exc"), [(True, TypeError), (1.5, TypeError), (-1, ValueError)])
-def test_bad_seeds_are_explained(seed, exc):
-    with pytest.raises(exc, match="BatchLoader: seed must"):
+@pytest.mark.parametrize(
+    ("seed", "exc", "fragment"),
+    [
+        (True, TypeError, "seed must be a non-negative int"),
+        (1.5, TypeError, "seed must be a non-negative int"),
+        (None, TypeError, "seed must be .* or a numpy Generator .*got NoneType"),
+        (-1, ValueError, "seed must be >= 0"),
+        ([1, -2], ValueError, "each entry of seed must be >= 0 .* such as 2"),
+    ],
+)
+def test_bad_seeds_are_explained(seed, exc, fragment):
+    with pytest.raises(exc, match=f"BatchLoader: {fragment}"):
         BatchLoader(np.zeros((4, 1)), batch_size=2, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: 7, lambda: np.int64(7), lambda: [7], lambda: np.random.default_rng(7)]
+)
+def test_seeds_numpy_takes_are_accepted_and_mean_the_same(make):
+    """An int, a NumPy int, a list of ints and a Generator: what numpy's default_rng takes."""
+    loader = BatchLoader(np.arange(10.0), batch_size=4, seed=make())
+    want = np.random.default_rng(make()).permutation(10)
+    np.testing.assert_array_equal(np.concatenate(list(loader.index_batches())), want)

@@ -293,6 +293,14 @@ def test_float16_input_with_a_wider_target_computes_in_float32():
     assert big.dtype == np.float16 and big[0] == np.inf and big[1] == 4.0  # no "target inf" error
 
 
+def test_a_target_beyond_the_compute_dtype_is_an_error_not_inf():
+    with pytest.raises(
+        ValueError, match=r"target \(float64\) holds values beyond the range of float32"
+    ):
+        MSELoss()(np.zeros(2, np.float32), np.array([1e39, 0.0]))
+    assert np.isinf(MSELoss(check_finite=False)(np.zeros(2, np.float32), np.array([1e39, 0.0])))
+
+
 def test_softmax_output_passed_as_logits_warns(backend):
     rng = np.random.default_rng(11)
     p = rng.dirichlet(np.ones(5), size=8)

@@ -170,6 +170,13 @@ def test_bad_inputs_raise_clear_errors(name):
         f(np.ones((), dtype=np.float32))
 
 
+def test_kahan_keeps_a_finite_exact_sum_whose_plain_sum_overflows():
+    x = np.array([3.4e38, 3.4e38, -3.4e38, -3.4e38], dtype=np.float32)
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.add.reduce(x[[0, 1, 2, 3]]))  # left to right: inf first
+    assert float(sum_kahan(x)) == 0.0
+
+
 @pytest.mark.parametrize("name", list(SUMMATION_METHODS))
 def test_inf_and_nan_propagate_like_a_plain_sum(name):
     """Kahan's compensation must not turn inf into NaN (it computes inf - inf)."""

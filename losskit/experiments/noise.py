@@ -179,13 +179,12 @@ def gradient_noise(
     at B = 1 with the default 2000, less at larger B). ``dtype`` defaults to
     the backend's (float64 on the CPU, float32 on a GPU). ``backend`` is a name
     or a :class:`~losskit.Backend`; the default ``"auto"`` follows
-    ``LOSSKIT_BACKEND`` (a GPU hub computes this on the GPU). ``seed`` (an int, None or a
-    NumPy ``Generator``; the result records None for the last two) fixes the
+    ``LOSSKIT_BACKEND`` (a GPU hub computes this on the GPU). ``seed`` (an int, or anything
+    ``numpy.random.default_rng`` takes; the result records it when it is an int) fixes the
     data and the draws, the same on every backend. Defaults run in well under
     0.3 s on a laptop CPU (``benchmarks/bench_noise.py``).
     """
-    if not isinstance(seed, np.random.Generator):  # a Generator: the caller's own stream
-        seed = check_seed(seed, _WHERE, allow_none=True)
+    seed = check_seed(seed, _WHERE, rng_like=True, allow_none=True)
     n = _int(n_samples, "n_samples", 2)
     d = _int(n_features, "n_features", 1)
     reps = _int(n_draws, "n_draws", 2)
@@ -297,5 +296,5 @@ def gradient_noise(
         progress=progress,
         dtype=dtype_name,
         backend=b.name,
-        seed=None if isinstance(seed, np.random.Generator) else seed,
+        seed=seed if isinstance(seed, int) else None,
     )

@@ -121,7 +121,7 @@ def summation_precision(
     Defaults take about 0.2 s.
     """
     where = "summation_precision"
-    seed = check_seed(seed, where, allow_none=True)
+    seed = check_seed(seed, where, rng_like=True, allow_none=True)  # ignored: deterministic
     b = get_backend(backend)
     xp = b.xp
     dtype = _dtype(dtype, where, b)
@@ -176,7 +176,7 @@ def summation_precision(
         small=small_s,
         value=value_s,
         backend=b.name,
-        seed=seed,
+        seed=seed if isinstance(seed, int) else None,
     )
 
 

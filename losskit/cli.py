@@ -47,7 +47,15 @@ def _figures(args) -> int:
             return 2
         specs = [s for s in specs if s.name in args.only]
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission, a read-only place
+        print(
+            f"losskit figures: cannot use {str(out)!r} as the output folder ({exc.strerror}); "
+            f"pass --out a folder you can write to.",
+            file=sys.stderr,
+        )
+        return 2
     print(f"rendering {len(specs)} figure(s) on backend {backend!r} into {out}/")
     failed = 0
     for spec in specs:
@@ -106,7 +114,7 @@ def _gpu_lines() -> list[str]:
 def _info(args) -> int:
     import losskit
 
-    from .backend import KNOWN, _probe, available_backends
+    from .backend import KNOWN, _probe, available_backends, get_backend
 
     print(f"losskit {losskit.__version__} ({Path(losskit.__file__).parent})")
     print(f"Python {platform.python_version()} on {platform.platform()}")
@@ -125,7 +133,14 @@ def _info(args) -> int:
         ok, why = _probe(name)
         print(f"  {name:<17} {'yes' if ok else 'no: ' + why}")
     env = os.environ.get("LOSSKIT_BACKEND")
-    print(f"LOSSKIT_BACKEND={env!r}" if env else "LOSSKIT_BACKEND is not set ('auto' picks)")
+    if not env:
+        print("LOSSKIT_BACKEND is not set ('auto' picks)")
+    else:
+        try:
+            picked = f"'auto' picks {get_backend('auto').name}"
+        except (ValueError, TypeError) as exc:
+            picked = f"unusable: {exc}"
+        print(f"LOSSKIT_BACKEND={env!r}: {picked}")
     for line in _gpu_lines():
         print(line)
     return 0
@@ -183,6 +198,17 @@ def _bench(args) -> int:
     return status
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an int >= 1 (argparse turns the ValueError into a usage error)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_positive_int.__name__ = "positive int"  # what argparse names in "invalid positive int value"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="losskit", description="losskit: losses, reductions and mini-batches, taught live."
@@ -191,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     fig = sub.add_parser("figures", help="render every lesson's figure to PNG (headless)")
     fig.add_argument("--out", required=True, help="folder for the PNG files (created)")
     fig.add_argument("--backend", default="auto", help="numpy, cupy, array_api_strict or auto")
-    fig.add_argument("--dpi", type=int, default=150, help="resolution (default 150)")
+    fig.add_argument("--dpi", type=_positive_int, default=150, help="resolution (default 150)")
     fig.add_argument("--only", nargs="+", metavar="NAME", help="render only these figures")
     fig.set_defaults(func=_figures)
     info = sub.add_parser("info", help="versions, available backends and the GPU")

@@ -66,6 +66,22 @@ def test_figures_rejects_unknown_names_and_backends(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+def test_figures_bad_out_folder_and_dpi_are_one_line_errors(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for out in (blocker, blocker / "below_a_file"):
+        assert cli.main(["figures", "--out", str(out), "--only", "lesson8_ce_memory"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"losskit figures: cannot use '{out}' as the output folder")
+        assert "Traceback" not in err and "pass --out a folder you can write to" in err
+    for dpi in ("0", "-3", "x"):
+        with pytest.raises(SystemExit) as stop:  # argparse: usage error before any work
+            cli.main(["figures", "--out", str(tmp_path / "new"), "--dpi", dpi])
+        assert stop.value.code == 2
+        assert f"invalid positive int value: '{dpi}'" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
 def test_info_prints_versions_backends_and_gpu(capsys):
     import matplotlib
     import numpy
@@ -77,6 +93,15 @@ def test_info_prints_versions_backends_and_gpu(capsys):
     assert f"matplotlib        {matplotlib.__version__}" in out
     assert "backends available: numpy" in out
     assert "cupy" in out and "GPU" in out
+
+
+def test_info_says_whether_the_backend_variable_is_usable(monkeypatch, capsys):
+    monkeypatch.setenv("LOSSKIT_BACKEND", "numpy")
+    assert cli.main(["info"]) == 0
+    assert "LOSSKIT_BACKEND='numpy': 'auto' picks numpy" in capsys.readouterr().out
+    monkeypatch.setenv("LOSSKIT_BACKEND", "bogus")
+    assert cli.main(["info"]) == 0  # a report, not a failure
+    assert "LOSSKIT_BACKEND='bogus': unusable: " in capsys.readouterr().out
 
 
 def test_bench_without_a_checkout_says_so(monkeypatch, tmp_path, capsys):

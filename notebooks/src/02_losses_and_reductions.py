@@ -247,48 +247,106 @@ Markdown(
 # 2. passing logits to `BCELoss`, which expects probabilities;
 # 3. a class index equal to the number of classes;
 # 4. predictions of shape `(N, 1)` against targets of shape `(N,)`.
+#
+# The cells below make each mistake in plain NumPy, then through losskit.
 
 # %%
 import warnings
 
-N = 5
-logits = backend.asarray(rng.normal(size=(N, 3)) * 3, dtype=dtype)
-labels = backend.asarray(rng.integers(0, 3, size=N), dtype=xp.int64)
+# Plain NumPy first, written the way a first attempt would be.
+N, C = 5, 3
+z = rng.normal(size=(N, C)) * 3  # logits
+y = rng.integers(0, C, size=N)  # class indices
+rows_n = np.arange(N)
+p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)  # softmax
+ce_right = -np.log(p[rows_n, y]).mean()
+numpy_says = {}
+
+# 1. softmax applied, then cross-entropy applies its own: softmax of probabilities
+q = np.exp(p) / np.exp(p).sum(axis=1, keepdims=True)
+ce_double = -np.log(q[rows_n, y]).mean()
+numpy_says[1] = f"loss {ce_double:.3f} instead of {ce_right:.3f}, no complaint"
+
+# 2. logits where BCE expects probabilities (every label 1)
+t = np.ones((N, C))
+with warnings.catch_warnings(record=True) as np_warned:
+    warnings.simplefilter("always")
+    bce_on_logits = -(t * np.log(z) + (1 - t) * np.log(1 - z)).mean()
+numpy_says[2] = f"loss `{bce_on_logits}`, with only a `{np_warned[0].category.__name__}`"
+
+# 3. a class index equal to C, and its silent cousin -1
+y_big, y_neg = y.copy(), y.copy()
+y_big[3], y_neg[3] = C, -1
+try:
+    p[rows_n, y_big]
+    index_error = None
+except IndexError as exc:
+    index_error = exc
+ce_wrapped = -np.log(p[rows_n, y_neg]).mean()  # -1 wraps around to the last class
+numpy_says[3] = (
+    f"index {C}: `IndexError: {index_error}` (no hint why); index -1 wraps around "
+    f"to class {C - 1}: loss {ce_wrapped:.3f}, no complaint"
+)
+
+# 4. predictions (N, 1) against targets (N,)
+pred, target = rng.normal(size=(N, 1)), rng.normal(size=N)
+mse_broadcast, mse_right = np.mean((pred - target) ** 2), np.mean((pred[:, 0] - target) ** 2)
+numpy_says[4] = (
+    f"`pred - target` has shape {(pred - target).shape}: MSE {mse_broadcast:.3f} over "
+    f"{(pred - target).size} pairs instead of {mse_right:.3f} over {N}, no complaint"
+)
+
+# The same four mistakes through losskit.
+dev = lambda a, dt=dtype: backend.asarray(a, dtype=dt)
 attempts = {
-    "1. softmax, then CrossEntropyLoss": lambda: losskit.CrossEntropyLoss()(
-        losskit.softmax(logits), labels
+    1: (
+        "softmax, then `CrossEntropyLoss`",
+        lambda: losskit.CrossEntropyLoss()(dev(p), dev(y, xp.int64)),
     ),
-    "2. logits into BCELoss": lambda: losskit.BCELoss()(
-        logits, backend.asarray(np.ones((N, 3)), dtype=dtype)
+    2: ("logits into `BCELoss`", lambda: losskit.BCELoss()(dev(z), dev(t))),
+    3: (
+        f"class index {C} with {C} classes",
+        lambda: losskit.CrossEntropyLoss()(dev(z), dev(y_big, xp.int64)),
     ),
-    "3. class index 3 with 3 classes": lambda: losskit.CrossEntropyLoss()(
-        logits, backend.asarray([0, 1, 2, 3, 0], dtype=xp.int64)
-    ),
-    "4. (N, 1) predictions, (N,) targets": lambda: losskit.MSELoss()(
-        backend.asarray(np.zeros((N, 1)), dtype=dtype), backend.asarray(np.ones(N), dtype=dtype)
-    ),
+    4: ("`(N, 1)` predictions, `(N,)` targets", lambda: losskit.MSELoss()(dev(pred), dev(target))),
 }
-report = []
-for name, attempt in attempts.items():
+losskit_says, raised, warned = {}, {}, {}
+for i, (_, attempt) in attempts.items():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             attempt()
-            outcome = "ran"
+            raised[i], outcome = False, "ran"
         except (ValueError, TypeError) as exc:
-            outcome = f"{type(exc).__name__}: {exc}"
-    outcome += "".join(f"  \n*warning:* {w.message}" for w in caught)
-    report.append(f"**{name}**  \n{outcome}")
-Markdown("\n\n".join(report))
+            raised[i], outcome = True, f"`{type(exc).__name__}`: {exc}"
+    warned[i] = bool(caught)
+    losskit_says[i] = outcome + "".join(f"; *warning:* {w.message}" for w in caught)
+Markdown(
+    "\n\n".join(
+        f"**{i}. {name}**  \nNumPy: {numpy_says[i]}.  \nlosskit: {losskit_says[i]}"
+        for i, (name, _) in attempts.items()
+    )
+)
 
 # %%
-a = np.zeros((N, 1))
-b = np.ones(N)
+# the claims below, one per mistake
+assert np.isfinite(ce_double) and abs(ce_double - ce_right) > 0.1 and warned[1] and not raised[1]
+assert abs(ce_double - np.log(C)) < 0.2  # double softmax: pinned near uniform guessing
+assert np.isnan(bce_on_logits) and raised[2]
+assert index_error is not None and np.isfinite(ce_wrapped) and raised[3]
+assert (pred - target).shape == (N, N) and mse_broadcast != mse_right and raised[4]
 Markdown(
-    f"In plain NumPy, mistake 4 broadcasts silently: `(a - b)` has shape {(a - b).shape}, "
-    f"so a mean over it averages {(a - b).size} pairs instead of {N}. losskit refuses "
-    f"mismatched shapes, and warns when cross-entropy's logits look like probabilities."
+    f"Plain NumPy raises on one of the four, and only half of it. Softmax twice gives a finite, "
+    f"wrong loss, {ce_double:.3f} instead of {ce_right:.3f}: squeezed into [0, 1], the "
+    f"probabilities look nearly equal to a second softmax, so the loss sits near "
+    f"log C = {np.log(C):.3f} whatever the logits say. Logits in BCE give `nan` with nothing "
+    f"louder than a `RuntimeWarning`. The `(N, 1)` column broadcasts against the `(N,)` row "
+    f"into a {N} × {N} matrix, and the mean averages the wrong pairs. A class index of C or "
+    f"more does raise an `IndexError`, one that does not say why, but a padding label of -1 "
+    f"wraps around to the last class. losskit warns on the first mistake and refuses the "
+    f"other three, each time saying what to do instead."
 )
+
 
 # %% [markdown]
 # ## What to remember

@@ -54,28 +54,29 @@ from losskit.experiments import lse_overflow
 
 overflow = lse_overflow(backend=backend)  # naive vs stable over a grid of logit scales
 names = list(overflow.dtypes)
-threshold = {name: float(np.log(np.finfo(name).max)) for name in names}
-# float16/float32 limits printed exactly (every binary float is a finite decimal)
-limit = {
-    n: Decimal(float(v)) if n != "float64" else repr(float(v))
-    for n, v in overflow.exp_limit.items()
-}
+threshold = {name: float(np.log(float(np.finfo(name).max))) for name in names}  # in float64
 Markdown(
     "| dtype | largest value `finfo.max` | overflow threshold `log(max)` "
     "| largest x with finite exp(x) | exp of it, in that dtype |\n|---|---|---|---|---|\n"
     + "\n".join(
-        f"| {name} | {float(np.finfo(name).max):.4g} | {threshold[name]:.2f} "
-        f"| {limit[name]} | {float(overflow.exp_at_limit[name]):.6g} |"
+        f"| {name} | {float(np.finfo(name).max):.5g} | {threshold[name]:.2f} "
+        f"| {float(overflow.exp_limit[name]):.6g} | {float(overflow.exp_at_limit[name]):.5g} |"
         for name in names
     )
 )
 
 # %%
-x16 = overflow.exp_limit["float16"]
+x16, x32 = overflow.exp_limit["float16"], overflow.exp_limit["float32"]
+# the claim below: the largest safe float32 input is the last float32 under log(max)
+next32 = np.nextafter(np.float32(x32), np.float32(np.inf))
+assert float(x32) < threshold["float32"] < float(next32)
 Markdown(
     f"So `exp` overflows past **{threshold['float16']:.2f}** in float16, "
     f"**{threshold['float32']:.2f}** in float32 and **{threshold['float64']:.2f}** in float64. "
-    f"In float16 the last safe input is {float(x16)!r}, and its exp is "
+    f"The largest float32 input with a finite exp is, exactly, {Decimal(float(x32))} (every "
+    f"binary float is a finite decimal): the last float32 below log(max) = "
+    f"{threshold['float32']:.10g}. In float16 the last safe input is {float(x16)!r}, and its "
+    f"exp is "
     f"{float(overflow.exp_at_limit['float16']):.0f}, just under the maximum "
     f"{float(np.finfo(np.float16).max):.0f}. "
     f"A logit of a dozen is nothing unusual, yet float16 cannot exponentiate it."
@@ -176,8 +177,8 @@ panel = LSEOverflowPanel(backend=backend)
 display(panel)
 
 # %%
-# The panel's starting pattern, answered from `overflow`, the fresh default run of the
-# experiment at the top of this lesson: the panel's own state changes with its controls.
+# The question's pattern, answered from `overflow`, the default run of the experiment at
+# the top of this lesson (not from the panel, whose state changes with its controls).
 top = float(overflow.pattern.max())
 pattern_text = ", ".join(f"{v:g}" for v in overflow.pattern)
 start = ", ".join(
@@ -198,7 +199,7 @@ assert all(
 assert gap["float16"] > 1e-3 and all(gap[n] < 1e-9 for n in overflow.dtypes if n != "float16")
 assert overflow.stable_finite.all()
 Markdown(
-    f"With the pattern `{pattern_text}` (the panel's starting pattern) the naive version first "
+    f"With the pattern `{pattern_text}` (the one in the question) the naive version first "
     f"breaks, on the sweep's grid of scales, at {start}: where exp of the largest logit, "
     f"{top:g}s, overflows. Strictly it breaks where the *sum* of the exponentials "
     f"overflows, a hair earlier. Only float16 shows the difference: there the sum reaches the "

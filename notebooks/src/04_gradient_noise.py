@@ -55,7 +55,8 @@ Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dty
 noise = gradient_noise(backend=backend)  # linear regression, MSE; thousands of random batches
 B = noise.batch_sizes
 rows = "\n".join(
-    f"| {b:,} | {m:.4g} | {t:.4g} | {m / t if t > 0 else float('nan'):.3f} | {wr:.4g} | {wrm:.4g} |"
+    f"| {b:,} | {m:.4g} | {t:.4g} | {f'{m / t:.3f}' if t > 0 else '— (both exactly 0)'} "
+    f"| {wr:.4g} | {wrm:.4g} |"
     for b, m, t, wr, wrm in zip(
         B,
         noise.measured_variance,
@@ -78,13 +79,17 @@ i10 = int(np.searchsorted(B, 10))
 i100 = int(np.searchsorted(B, 100))
 # the claims below: formula and measurement agree within Monte-Carlo error; at B = N the
 # variance is exactly 0 without replacement, but not with replacement
-assert z.max() < 4 and noise.measured_variance[-1] == 0 and noise.with_replacement_measured[-1] > 0
+assert z.max() < 4 and noise.measured_variance[-1] == 0 == noise.theory_variance[-1]
+assert noise.with_replacement_measured[-1] > 0
 Markdown(
     f"Measured and formula agree within Monte-Carlo error: ratios from {ratio.min():.3f} to "
     f"{ratio.max():.3f}, at most {z.max():.1f} standard errors apart. From B = {B[i10]} to "
     f"B = {B[i100]} the variance falls by a factor "
-    f"{noise.measured_variance[i10] / noise.measured_variance[i100]:.1f}. At B = N = {B[-1]:,} "
-    f"it is exactly **{noise.measured_variance[-1]:g}** without replacement, but still "
+    f"{noise.measured_variance[i10] / noise.measured_variance[i100]:.1f}; its square root, the "
+    f"standard deviation of the batch gradient, falls only by a factor "
+    f"{np.sqrt(noise.measured_variance[i10] / noise.measured_variance[i100]):.1f}. At "
+    f"B = N = {B[-1]:,} the variance is exactly **{noise.measured_variance[-1]:g}** without "
+    f"replacement, measured and formula alike, but still "
     f"{noise.with_replacement_measured[-1]:.3g} with replacement (repeats and omissions)."
 )
 
@@ -188,7 +193,9 @@ display(panel)
 # ## What to remember
 #
 # - A mini-batch gradient is unbiased; its variance is σ²/B · (N − B)/(N − 1)
-#   without replacement (σ²/B with it): ten times the batch, a tenth of the noise.
+#   without replacement (σ²/B with it). Ten times the batch gives about a tenth
+#   of the variance (while B ≪ N); the standard deviation, the typical size of
+#   the noise, falls only like 1/√B.
 # - Small batches: many cheap noisy steps. Large batches: few smooth expensive
 #   ones, and memory that grows with B. In practice the sweet spot is usually
 #   somewhere between a few and a few hundred.

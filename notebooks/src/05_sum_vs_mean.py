@@ -105,15 +105,20 @@ Markdown(
 # with it, batch × k → lr × k, plus a few epochs of warm-up at the start
 # (large learning rates are fragile while the weights are random).
 
+# %% [markdown]
+# **Predict first:** three runs. A base batch size at a base learning rate; the
+# batch k times larger with the learning rate k times larger; and the batch k
+# times larger at the base learning rate. Which two training curves, per epoch,
+# look alike? (The next cell sets the numbers.)
+
 # %%
 k = 4  # the batch grows k times
 base = (8, 0.01)  # (batch size, learning rate)
 scaled = (base[0] * k, base[1] * k)  # linear scaling rule
 unscaled = (base[0] * k, base[1])  # bigger batch, same learning rate
 Markdown(
-    f"**Predict first:** batch {base[0]} at lr {base[1]:g}, batch {scaled[0]} at lr "
-    f"{scaled[1]:g}, and batch {unscaled[0]} at lr {unscaled[1]:g}. Which two training curves, "
-    f"per epoch, look alike?"
+    f"k = {k}: batch {base[0]} at lr {base[1]:g}, batch {scaled[0]} at lr {scaled[1]:g}, "
+    f"and batch {unscaled[0]} at lr {unscaled[1]:g}."
 )
 
 # %%
@@ -152,13 +157,10 @@ Markdown(
 # reduction it still takes a full-size step, from a noisier estimate; with sum
 # at `lr / B` it takes a proportionally smaller one, so the two runs part ways.
 # `drop_last=True` removes the short batch.
-
-# %%
-Markdown(
-    f"**Predict first:** batch {r24.batch_size} on {r24.n_samples} examples, once with "
-    f"`drop_last=True` (the run above), once without. Which run keeps mean and "
-    f'"sum at lr / B" together?'
-)
+#
+# **Predict first:** the batch-size-`24` run above used `drop_last=True`, and
+# its batch size does not divide the number of examples. Run it again keeping
+# the short batch. Which of the two runs keeps mean and "sum at lr / B" together?
 
 # %%
 kept = sum_vs_mean(

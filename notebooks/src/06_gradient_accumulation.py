@@ -64,11 +64,12 @@ acc = accumulation(backend=backend)  # an equal and an unequal split; shown in t
 eq, uneq = 0, 1
 sizes = acc.micro_batch_sizes[uneq]  # the unequal split, used here for a single update too
 n = sum(sizes)
-Markdown(
-    f"**Predict first:** one batch of {n} examples, and the same {n} split "
-    f"{' + '.join(map(str, sizes))}. How far from the batch gradient is the correctly weighted "
-    f"sum? The one divided by K = {len(sizes)}?"
-)
+Markdown(f"One batch of {n} examples, and the same {n} split {' + '.join(map(str, sizes))}.")
+
+# %% [markdown]
+# **Predict first:** one batch, and the same examples split into unequal
+# micro-batches (sizes above). How far from the batch gradient is the sum of the
+# micro-batch gradients weighted by size? And the one divided by K?
 
 # %%
 X, y = make_linear_regression(n_samples=n, n_features=3, seed=3, backend=backend)
@@ -110,11 +111,11 @@ Markdown(
 
 # %%
 split_text = [" + ".join(map(str, split)) for split in acc.micro_batch_sizes]
-Markdown(
-    f"The splits: equal {split_text[eq]}, unequal {split_text[uneq]}.\n\n"
-    f'**Predict first:** for which split does "divide by K" match the full batch? '
-    f'And what does "forgot to divide" look like?'
-)
+Markdown(f"The splits: equal {split_text[eq]}, unequal {split_text[uneq]}.")
+
+# %% [markdown]
+# **Predict first:** for which split does "divide by K" match the full batch?
+# And what does "forgot to divide" look like?
 
 # %%
 rows = "\n".join(

@@ -124,13 +124,10 @@ Markdown(
 # loss. An epoch counts as an improvement only if it beats the best so far by
 # more than `min_delta`; after `patience` epochs without one, training stops, and
 # the weights of the best epoch are put back.
-
-# %%
-Markdown(
-    f"**Predict first:** with patience {tv.patience} (the default of `train_val`), at which "
-    f"epoch will training stop, relative to the best one? And if `min_delta` is raised, will it "
-    f"stop earlier or later?"
-)
+#
+# **Predict first:** with a patience of P epochs (the table below uses the
+# default of `train_val`), at which epoch will training stop, relative to the
+# best one? And if `min_delta` is raised, will it stop earlier or later?
 
 # %%
 rows, stops, bests = [], [], []

@@ -23,6 +23,8 @@
 # term it adds.
 
 # %%
+from functools import partial
+
 import numpy as np
 from IPython.display import Markdown, display
 
@@ -33,6 +35,8 @@ from losskit.widgets import use_live_figures
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
 xp = backend.xp
+# powers of ten written as 1e-8, not 1e-08
+sci = partial(np.format_float_scientific, exp_digits=1, trim="-")
 Markdown(f"Computing with **{backend.name}** (GPU: {backend.is_gpu}).")
 
 # %% [markdown]
@@ -98,8 +102,8 @@ rel = diff / float(backend.to_host(xp.max(xp.abs(one_shot))))
 assert rel < 100 * float(np.finfo(np.float32).eps)  # rounding only (the text below)
 Markdown(
     f"Largest difference over {z.shape[0]} rows of {z.shape[1]:,} float32 logits: "
-    f"{diff:.2e} (relative {rel:.1e}; float32 resolution is "
-    f"{float(np.finfo(np.float32).eps):.1e}): "
+    f"{sci(diff, precision=2)} (relative {sci(rel, precision=1)}; float32 resolution is "
+    f"{sci(float(np.finfo(np.float32).eps), precision=1)}): "
     f"rounding only. Production kernels go further: they fuse the forward with the "
     f"gradient and never write the softmax out at all."
 )
@@ -116,8 +120,8 @@ Markdown(
 # What should it be?
 
 # %%
-one, tiny = np.float32(1.0), np.float32(1e-8)
 prec = summation_precision()  # float32; every method of losskit's summation module
+one, tiny = np.float32(1.0), np.float32(prec.small)  # the small term: float32(1e-8)
 k = len(prec.n_values) - 1  # the longest case
 n = int(prec.n_values[k])
 m = {name: i for i, name in enumerate(prec.methods)}
@@ -125,8 +129,9 @@ m = {name: i for i, name in enumerate(prec.methods)}
 assert one + tiny == one and prec.results[0, m["sequential"], k] == 1.0
 Markdown(
     f"`np.float32(1) + np.float32(1e-8) == 1` is **{bool(one + tiny == one)}**: "
-    f"float32 spacing near 1 is {float(np.spacing(one)):.2e}, far larger than 1e-8. "
-    f"So a running sum of 1.0 followed by {n:,} copies of 1e-8 gives "
+    f"float32 spacing near 1 is {sci(float(np.spacing(one)), precision=2)}, far larger than "
+    f"{sci(float(tiny), precision=1)}. So a running sum of 1.0 followed by {n:,} copies of "
+    f"{sci(float(tiny), precision=1)} gives "
     f"**{prec.results[0, m['sequential'], k]:.6f}**; the exact total is "
     f"{prec.exact[0, k]:.6f}."
 )
@@ -140,14 +145,15 @@ labels = {
     "xp.sum": f"the backend's own sum (`{prec.backend}.sum`)",
 }
 Markdown(
-    f"| method | 1.0 + {n:,} × 1e-8 | {n:,} × float32(0.1) | error on the second (absolute) |\n"
+    f"| method | 1.0 + {n:,} × {sci(float(prec.small), precision=1)} "
+    f"| {n:,} × float32({float(prec.value):.1g}) | error on the second (absolute) |\n"
     "|---|---|---|---|\n"
     + "\n".join(
-        f"| {labels[name]} | {prec.results[0, i, k]:.6f} | {prec.results[1, i, k]:.2f} "
+        f"| {labels[name]} | {prec.results[0, i, k]:.6f} | {prec.results[1, i, k]:,.2f} "
         f"| {prec.abs_error[1, i, k]:+.4g} |"
         for name, i in m.items()
     )
-    + f"\n| exact | {prec.exact[0, k]:.6f} | {prec.exact[1, k]:.2f} | |"
+    + f"\n| exact | {prec.exact[0, k]:.6f} | {prec.exact[1, k]:,.2f} | |"
 )
 
 # %%
@@ -155,7 +161,7 @@ seq = prec.results[1, m["sequential"], k]
 # the claims below: the running sum drifts; the backend's (pairwise) sum stays close
 assert abs(prec.abs_error[1, m["xp.sum"], k]) < 0.01 < abs(prec.abs_error[1, m["sequential"], k])
 Markdown(
-    f"A million copies of float32(0.1) summed one by one give **{seq:.2f}** "
+    f"A million copies of float32({float(prec.value):.1g}) summed one by one give **{seq:,.2f}** "
     f"({prec.rel_error[1, m['sequential'], k]:+.2%}): as the total grows, each addition rounds "
     f"at the total's scale. NumPy's `sum` on a contiguous array is pairwise underneath and "
     f"lands within {abs(prec.abs_error[1, m['xp.sum'], k]):.3f} of the exact "

@@ -138,7 +138,10 @@ class Panel(ABC):
     - :meth:`readout_rows` -> ``[(label, text), ...]`` of the key numbers;
     - :meth:`notes` -> messages about a valid result worth showing (divergence,
       float16 overflow), in words; when it returns none, warnings raised while
-      computing are shown instead, NumPy's floating-point ones as one plain sentence.
+      computing are shown instead, NumPy's floating-point ones as one plain sentence;
+    - :meth:`sync_controls` -> keep controls that depend on others consistent
+      before computing (batch sizes offered up to the dataset size N), returning
+      a message for each value it had to change.
 
     Public attributes: ``controls``, ``figure``, ``readout`` (HTML), ``message``
     (HTML), ``result`` (latest valid result), ``error`` (``None`` or the message
@@ -214,6 +217,14 @@ class Panel(ABC):
         return []
 
     def notes(self, result) -> list:
+        return []
+
+    def sync_controls(self) -> list:
+        """Bring controls that depend on other controls in line; return notes on changed values.
+
+        Runs at the start of every refresh, before the values are read; changes
+        made here do not trigger another refresh.
+        """
         return []
 
     # ----- machinery --------------------------------------------------------------------
@@ -353,6 +364,7 @@ class Panel(ABC):
     def _refresh(self) -> bool:
         self._updating = True
         try:
+            adjusted = list(self.sync_controls())
             values = self.values()
             backend = values.pop("backend")
             with warnings.catch_warnings(record=True) as caught:
@@ -360,7 +372,7 @@ class Panel(ABC):
                 try:
                     result = self.compute(values, backend)
                 except EXPECTED_ERRORS as exc:
-                    self._show([self._startup_note, str(exc) or type(exc).__name__])
+                    self._show([self._startup_note, *adjusted, str(exc) or type(exc).__name__])
                     return False
                 self.draw(result)
                 notes = list(self.notes(result))
@@ -377,7 +389,7 @@ class Panel(ABC):
             self._updating = False
         self.result = result
         self.readout.value = _table(rows)
-        self._show([self._startup_note, *notes])
+        self._show([self._startup_note, *adjusted, *notes])
         return True
 
     def _label_widths(self):

@@ -54,3 +54,37 @@ def toggle(options, value, description):
 
 def checkbox(value, description):
     return W.Checkbox(value=value, description=description, indent=False, style=WIDE)
+
+
+def offer_only(control, options):
+    """Let a selection slider offer only ``options`` (sorted numbers), keeping its value if offered.
+
+    A value no longer offered moves to the largest option below it (the smallest
+    option if there is none). Returns ``(old, new)`` when the value had to move,
+    else ``None``. The front-end receives the new options and value in one message.
+    """
+    options = list(options)
+    old = control.value
+    with control.hold_sync():
+        if list(control.options) != options:
+            control.options = options  # ipywidgets selects the first option: put the value back
+        below = [o for o in options if o <= old]
+        new = old if old in options else (max(below) if below else options[0])
+        if control.value != new:
+            control.value = new
+    return None if new == old else (old, new)
+
+
+def batch_sizes_up_to(control, sizes, n: int) -> list:
+    """Offer only the batch sizes of ``sizes`` up to the dataset size ``n`` on ``control``.
+
+    Returns the note to show when the chosen batch no longer fits and moved (else ``[]``).
+    """
+    moved = offer_only(control, [b for b in sizes if b <= n])
+    if moved is None:
+        return []
+    old, new = moved
+    return [
+        f"B = {old} is more than the N = {n} samples: B is now {new}, the largest batch "
+        f"offered for N = {n}."
+    ]

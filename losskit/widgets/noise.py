@@ -7,9 +7,12 @@ import numpy as np
 from ..experiments.noise import default_batch_sizes
 from ..plots import plot_batch_size_sweep, plot_gradient_noise
 from ._base import Panel
-from ._controls import choice_slider, int_slider
+from ._controls import batch_sizes_up_to, choice_slider, int_slider
 
 __all__ = ["GradientNoisePanel"]
+
+# powers of two plus every dataset size, so that B = N can be chosen
+BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 100, 128, 200, 256, 500, 512, 1000, 1024)
 
 
 class GradientNoisePanel(Panel):
@@ -19,8 +22,9 @@ class GradientNoisePanel(Panel):
     beside B = 1 and B = N), ``n_samples`` (dataset size N), ``n_draws``
     (batches drawn per B for the variance), ``seeds`` (training runs per band),
     ``epochs``. Left: measured variance over ``σ²/B·(N−B)/(N−1)``; right: the
-    whole-data loss per epoch, a band over seeds per batch size. A batch larger
-    than the dataset is rejected with the experiment's message.
+    whole-data loss per epoch, a band over seeds per batch size. The B slider
+    offers only batches up to N (N itself included): when N shrinks below B, B
+    moves to the largest one left and the panel says so.
     """
 
     title = "Gradient noise vs batch size"
@@ -31,17 +35,16 @@ class GradientNoisePanel(Panel):
 
     def make_controls(self):
         return {
-            # powers of two plus every dataset size, so that B = N can be chosen
-            "batch_size": choice_slider(
-                [1, 2, 4, 8, 16, 32, 64, 100, 128, 200, 256, 500, 512, 1000, 1024],
-                32,
-                "batch size B",
-            ),
+            "batch_size": choice_slider(BATCH_SIZES, 32, "batch size B"),
             "n_samples": choice_slider([100, 200, 500, 1000], 500, "dataset size N"),
             "n_draws": choice_slider([100, 200, 400], 200, "draws per B"),
             "seeds": int_slider(4, 1, 8, "seeds"),
             "epochs": int_slider(5, 1, 10, "epochs"),
         }
+
+    def sync_controls(self):
+        n = self.controls["n_samples"].value
+        return batch_sizes_up_to(self.controls["batch_size"], BATCH_SIZES, n)
 
     def setup_figure(self):
         self.fig_noise, self.fig_sweep = self.subfigures(2, width_ratios=(1.1, 1))

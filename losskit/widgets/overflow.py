@@ -28,16 +28,23 @@ def _fmt(values) -> str:
     return "[" + ", ".join(f"{v:.6g}" for v in np.asarray(values, dtype=float)) + "]"
 
 
-def _breaks(r, name) -> str:
+NOT_YET = "not yet: keep increasing s"
+
+
+def _breaks(r, name, s) -> str:
     """Where naive log(softmax) first fails in dtype ``name``, and why: overflow or underflow.
 
+    Said only once the chosen scale ``s`` has reached that point: the lesson asks
+    the student to predict it and find it by dragging s up ("not yet" before).
     ``threshold_scale`` is NaN when no logit is positive (the negative pattern):
     then exp never overflows, and the naive version fails by underflow instead,
     for which the result carries no theoretical scale.
     """
     first = r.first_failure[name]
     if not np.isfinite(first):
-        return "never on this sweep"
+        return "never on this sweep" if s >= float(np.max(r.scales)) else NOT_YET
+    if s < first:
+        return NOT_YET
     theory = r.threshold_scale[name]
     if np.isnan(theory):
         return (
@@ -57,20 +64,25 @@ class LSEOverflowPanel(Panel):
     (float16/32/64 or all three), ``method`` (naive, stable or both curves),
     ``pattern`` (the logit shape; the negative one shows underflow). The figure
     sweeps the scale (``lse_overflow``) with the chosen scale marked; the readout
-    gives both outputs at that scale and where the naive one first breaks.
+    gives both outputs at that scale and, once the scale has reached it, where
+    the naive one first breaks in each dtype. The panel starts at s = 2, below
+    every dtype's break: the lesson asks the student to predict it, then find it.
     Logits beyond the dtype's range (float16 past 65504) are rejected with the
     experiment's message.
     """
 
     title = "The log-sum-exp trick: where naive log(softmax) overflows"
-    lesson = "Lesson 3 · logits = s × pattern; exp overflows once s·max(pattern) > log(finfo.max)"
+    lesson = (
+        "Lesson 3 · logits = s × pattern; predict, then drag s up: "
+        "where does naive log(softmax) break?"
+    )
     figsize = (13.0, 4.8)
 
     def make_controls(self):
         wide = {"description_width": "initial"}
         return {
             "scale": W.FloatLogSlider(
-                value=100.0,
+                value=2.0,  # below every dtype's break: the student finds it
                 base=10,
                 min=0,
                 max=5,
@@ -129,5 +141,5 @@ class LSEOverflowPanel(Panel):
         for i, name in enumerate(r.dtypes):
             rows.append((f"{name} naive", _fmt(r.naive_log_softmax[i, j])))
             rows.append((f"{name} stable", _fmt(r.stable_log_softmax[i, j])))
-            rows.append((f"{name} naive breaks", _breaks(r, name)))
+            rows.append((f"{name} naive breaks", _breaks(r, name, float(r.scales[j]))))
         return rows

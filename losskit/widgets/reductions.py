@@ -23,7 +23,9 @@ class ReductionsPanel(Panel):
     (the batch whose ``reduction="none"`` losses are shown right and whose
     sum/mean ratios the readout gives), ``seed`` (data, model outputs, batches).
     The readout says how many times the sum is the mean at that B: B, exactly
-    or to rounding, for the loss and for the gradient.
+    or to rounding, for the loss and for the gradient. Its labels tell apart the
+    numbers averaged over random batches (the left plot) from the one batch of
+    the ``none`` view (the right plot), whose sum loss differs from the average.
     """
 
     title = "Losses and reductions: mean, sum, none"
@@ -68,19 +70,22 @@ class ReductionsPanel(Panel):
     def readout_rows(self, r):
         B = r.none_batch_size
         hit = np.flatnonzero(r.batch_sizes == B)
+        # the left plot's numbers are averages over random batches, the "none" view is
+        # one fixed batch: say which is which, so two sum losses at one B do not clash
+        averaged = f"averaged over {r.n_draws} random batches"
         rows = []
         if hit.size:
             j = int(hit[0])
             rows.append(
                 (
-                    f"B = {B}",
+                    f"B = {B}, {averaged}",
                     f"sum loss is {r.loss_ratio[j]:g}× the mean loss; "
                     f"sum gradient norm {r.grad_ratio[j]:g}× mean's",
                 )
             )
             rows.append(
                 (
-                    f"from B = {r.batch_sizes[0]} to B = {B}",
+                    f"from B = {r.batch_sizes[0]} to B = {B}, {averaged} each",
                     f"mean loss {r.loss_mean[0]:.3g} → {r.loss_mean[j]:.3g}, "
                     f"sum loss {r.loss_sum[0]:.3g} → {r.loss_sum[j]:.3g}",
                 )
@@ -91,7 +96,7 @@ class ReductionsPanel(Panel):
         losses = r.per_sample_loss
         rows.append(
             (
-                f"none: {B} per-sample losses",
+                f"none: one batch of {B} (the first {B} samples)",
                 f"sum {r.none_loss_sum:.4g} = {B} × mean {r.none_loss_mean:.4g}; "
                 f"largest {float(np.max(losses)):.3g}, median {float(np.median(losses)):.3g}; "
                 f"{int(np.sum(r.per_sample_hard))} hard (corrupted) samples",

@@ -6,17 +6,20 @@ import numpy as np
 
 from ..plots import plot_batch_vs_dataset
 from ._base import Panel
-from ._controls import choice_slider, int_slider, log_slider
+from ._controls import batch_sizes_up_to, choice_slider, int_slider, log_slider
 
 __all__ = ["BatchVsDatasetPanel"]
+
+BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
 class BatchVsDatasetPanel(Panel):
     """Whole-data loss per epoch and per update for GD, mini-batch and SGD (``batch_vs_dataset``).
 
     Controls: ``batch_size`` (the mini-batch B), ``n_samples`` (N), ``lr``,
-    ``epochs``, ``seeds`` (runs per regime: the bands). B larger than N is
-    rejected with the experiment's message; a diverging lr is reported.
+    ``epochs``, ``seeds`` (runs per regime: the bands). The B slider offers only
+    batches up to N: when N shrinks below B, B moves to the largest one left and
+    the panel says so. A diverging lr is reported.
     """
 
     title = "Is the loss computed on a batch or on the whole dataset?"
@@ -25,14 +28,16 @@ class BatchVsDatasetPanel(Panel):
 
     def make_controls(self):
         return {
-            "batch_size": choice_slider(
-                [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], 32, "mini-batch B"
-            ),
+            "batch_size": choice_slider(BATCH_SIZES, 32, "mini-batch B"),
             "n_samples": choice_slider([100, 200, 500], 200, "dataset size N"),
             "lr": log_slider(0.05, -3, 0, "learning rate"),
             "epochs": int_slider(8, 1, 12, "epochs"),
             "seeds": int_slider(3, 1, 5, "seeds"),
         }
+
+    def sync_controls(self):
+        n = self.controls["n_samples"].value
+        return batch_sizes_up_to(self.controls["batch_size"], BATCH_SIZES, n)
 
     def setup_figure(self):
         pass

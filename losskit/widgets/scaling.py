@@ -88,11 +88,18 @@ class SumVsMeanPanel(Panel):
 
     def readout_rows(self, r):
         focus = self.focus()
-        step = {"mean": r.lr, "sum_scaled": r.lr, "sum_same_lr": r.lr * r.batch_size}[focus]
+        B = r.batch_size
+        # the learning rate the run's step amounts to on the batch's mean gradient; each
+        # example's gradient enters that mean divided by B, so its share is that lr / B
+        effective = {"mean": r.lr, "sum_scaled": r.lr, "sum_same_lr": r.lr * B}[focus]
         final = getattr(r, f"epoch_loss_{focus}")[-1]
         return [
-            ("your run", f"{_RUN_NAMES[focus]} (B = {r.batch_size}, lr = {r.lr:.3g})"),
-            ("effective step vs mean at lr", f"{step / r.lr:g}× (lr per example {step:.3g})"),
+            ("your run", f"{_RUN_NAMES[focus]} (B = {B}, lr = {r.lr:.3g})"),
+            (
+                "effective step vs mean at lr",
+                f"{effective / r.lr:g}×: lr {effective:.3g} on the mean gradient, "
+                f"{effective / B:.3g} per example (÷ B = {B})",
+            ),
             ("final training loss", f"{final:.4g} (mean at lr: {r.epoch_loss_mean[-1]:.4g})"),
             ("sum at lr/B vs mean", _sum_scaled_vs_mean(r)),
             ("sum at lr vs mean", f"max |Δθ| = {r.max_deviation_same_lr:.3g}"),

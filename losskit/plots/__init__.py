@@ -15,6 +15,8 @@ next to the theory the experiment computed.
 
 Per-update keyword options (also accepted by ``update_<experiment>``):
 ``plot_gradient_noise(..., highlight=B)`` rings one batch size;
+``plot_batch_vs_dataset(..., every_batch=True)`` draws every update's batch loss
+(default: at most 30 per log-spaced window, under the window mean and band);
 ``plot_lse_overflow(..., marker=scale, methods=("naive", "stable"))``;
 ``plot_reductions(..., focus="mean"|"sum")``,
 ``plot_sum_vs_mean(..., focus="mean"|"sum_scaled"|"sum_same_lr")`` and

@@ -24,6 +24,7 @@ __all__ = [
     "LW",
     "PALETTE",
     "color",
+    "format_number",
     "new_figure",
     "set_title",
     "style_axes",
@@ -130,30 +131,63 @@ def finite(a, *, positive=False) -> np.ndarray:
     return a[keep]
 
 
+#: decades (exponents) written as plain numbers on a log axis that stays within them
+_PLAIN = (-3, 4)
+
 _SUPERSCRIPT = str.maketrans(
     "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
 )
 
 
-def _log_label(value, _pos=None) -> str:
-    """``0.2``, ``50``, ``10⁻⁵``, ``2×10⁻⁵``: plain text (mathtext costs a lot per draw)."""
+def _log_label(value, _pos=None, *, powers=False) -> str:
+    """``0.2``, ``5000``, ``10⁻⁵``, ``2×10⁻⁵``: plain text (mathtext costs a lot per draw).
+
+    Plain numbers from 0.001 to 99999; ``powers``: every value as a power of ten
+    (``10⁰``, ``10²``), so that an axis reaching beyond that range does not mix
+    ``0.01`` with ``10⁻⁶`` (see :func:`needs_powers`).
+    """
     if not np.isfinite(value) or value <= 0:
         return ""
     exponent = int(np.floor(np.log10(value) + 1e-9))
     mantissa = value / 10.0**exponent
-    if -2 <= exponent <= 2:
+    if _PLAIN[0] <= exponent <= _PLAIN[1] and not powers:
         return f"{value:g}"
     power = "10" + str(exponent).translate(_SUPERSCRIPT)
     return power if abs(mantissa - 1) < 1e-6 else f"{mantissa:g}×{power}"
 
 
 LOG_FORMATTER = FuncFormatter(_log_label)
+POWER_FORMATTER = FuncFormatter(lambda value, pos=None: _log_label(value, powers=True))
+
+
+def format_number(value: float) -> str:
+    """A number for a title or note: ``0.1``, ``25``, ``10⁻⁸``, ``3×10⁻⁵``, ``−2×10⁶``
+    (never ``1e-08``)."""
+    value = float(value)
+    if value == 0 or not np.isfinite(value):
+        return f"{value:g}"
+    sign = "−" if value < 0 else ""
+    exponent = int(np.floor(np.log10(abs(value)) + 1e-9))
+    if -2 <= exponent <= 3:
+        return sign + f"{abs(value):.4g}"
+    return sign + _log_label(float(f"{abs(value):.3g}"), powers=True)
+
+
+def needs_powers(lo: float, hi: float) -> bool:
+    """Whether a log axis over ``lo..hi`` shows a decade outside 0.001..10000 (then every
+    tick is written with a power of ten)."""
+    if not (lo > 0 and hi > lo):
+        return False
+    first = int(np.floor(np.log10(lo) + 1e-9))  # a 2×, 5× tick may sit in this decade
+    last = int(np.floor(np.log10(hi) + 1e-9))
+    return first < _PLAIN[0] or last > _PLAIN[1]
 
 
 def log_ticks(axis, lo: float, hi: float) -> None:
     """Ticks for a log axis spanning ``lo..hi``: 1-2-3-5-7 within a decade, 1-2-5 within two,
-    decades beyond (numticks caps the count on very wide spans)."""
+    decades beyond (numticks caps the count on very wide spans). Labels are plain numbers
+    while every decade shown lies in 0.001..10000, powers of ten for all of them otherwise."""
     decades = np.log10(hi) - np.log10(lo) if lo > 0 and hi > lo else 0.0
     subs = (1.0, 2.0, 3.0, 5.0, 7.0) if decades < 1 else (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
     axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
-    axis.set_major_formatter(LOG_FORMATTER)
+    axis.set_major_formatter(POWER_FORMATTER if needs_powers(lo, hi) else LOG_FORMATTER)

@@ -37,7 +37,7 @@ class GradientNoiseFigure(FigureBuilder):
         self.ax, self.ax_ratio = self.fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.1))
         style_axes(
             self.ax,
-            title="Gradient noise falls like 1/B",
+            title="Gradient variance falls like 1/B (std like 1/√B)",
             ylabel="variance of batch gradient\n(squared gradient units)",
             xlog=True,
             ylog=True,

@@ -6,13 +6,18 @@ A dotted vertical line per dtype marks the theory, ``scale * max(pattern) =
 log(finfo.max)`` (11.09 / 88.72 / 709.78): the naive curve stops there (an X
 marks its first non-finite value) while the stable one runs on.
 
-Right: where each computation is finite (blue square) or NaN/inf (vermillion
-cross), per dtype and method, over the same scales.
+Right: where each computation is finite (a solid bar) or NaN/inf (an open,
+cross-hatched bar), one row per dtype and method in the dtype's colour, over
+the same scales. Each grid point owns the stretch of the axis half-way (on the
+log scale) to its neighbours, and runs of equal state merge into one span, so
+the state changes where the measurement says, not at a pile of grid markers.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
@@ -25,6 +30,42 @@ _DTYPE_COLOR = {"float16": 1, "float32": 0, "float64": 2}  # vermillion, blue, g
 
 def _dtype_color(name, i):
     return color(_DTYPE_COLOR.get(name, i))
+
+
+#: half the height of a row's bar (rows are 1 apart)
+_HALF = 0.3
+#: the hatch that marks NaN/inf spans (drawn in dark grey over an open bar)
+_BAD_HATCH = "xx"
+
+
+def finite_spans(scales, finite):
+    """Runs of equal state along a log axis: a list of ``(start, end, is_finite)``.
+
+    Grid point ``i`` owns the axis from the geometric midpoint with its left
+    neighbour to the one with its right neighbour (the ends stop at the first and
+    last scale), so a change of state is drawn between the last point of one state
+    and the first of the other, wherever the grid is dense or sparse.
+    """
+    s = np.asarray(scales, dtype=float)
+    ok = np.asarray(finite, dtype=bool)
+    if s.size == 0:
+        return []
+    order = np.argsort(s)
+    s, ok = s[order], ok[order]
+    if s.size == 1:
+        edges = np.array([s[0] / 1.1, s[0] * 1.1])
+    else:
+        edges = np.concatenate([[s[0]], np.sqrt(s[:-1] * s[1:]), [s[-1]]])
+    change = np.flatnonzero(np.diff(ok.astype(int))) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [s.size]])
+    return [
+        (float(edges[a]), float(edges[b]), bool(ok[a])) for a, b in zip(starts, ends, strict=True)
+    ]
+
+
+def _box(x0, x1, row):
+    return [(x0, row - _HALF), (x1, row - _HALF), (x1, row + _HALF), (x0, row + _HALF)]
 
 
 class LSEOverflowFigure(FigureBuilder):
@@ -43,13 +84,10 @@ class LSEOverflowFigure(FigureBuilder):
             xlog=True,
             ylog=True,
         )
-        style_axes(
-            self.ax_ok,
-            title="Finite output?",
-            xlabel="logit scale s",
-            xlog=True,
-        )
+        style_axes(self.ax_ok, xlabel="logit scale s", xlog=True)
         self.ax_ok.grid(False, axis="y")
+        # x limits come from set_limits: a lone marker line must not autoscale x to a point
+        self.ax_ok.set_autoscalex_on(False)
         self.reference = LineSet(self.ax_ce, color=COLORS["black"], linewidth=1.2, zorder=1)
         self.naive = LineSet(self.ax_ce, marker="o", markersize=4)
         self.stable = LineSet(self.ax_ce, linestyle="--", zorder=2)
@@ -65,8 +103,38 @@ class LSEOverflowFigure(FigureBuilder):
             zorder=0,
             transform=self.ax_ok.get_xaxis_transform(),
         )
-        self.ok_rows = LineSet(self.ax_ok, linestyle="none", marker="s", markersize=6)
-        self.bad_rows = LineSet(self.ax_ok, linestyle="none", marker="x", markersize=7)
+        # finite: solid bars in the row's dtype colour; NaN/inf: open bars, dtype-coloured
+        # outline, dark cross-hatch (the colours keep meaning "dtype" in both axes)
+        self.ok_spans = self.ax_ok.add_collection(
+            PolyCollection([], linewidths=0, zorder=2), autolim=False
+        )
+        self.bad_spans = self.ax_ok.add_collection(
+            PolyCollection([], facecolors="white", linewidths=1.6, hatch=_BAD_HATCH, zorder=2),
+            autolim=False,
+        )
+        self.bad_spans.set_hatchcolor("0.2")
+        self.ax_ok.legend(
+            handles=[
+                Patch(facecolor="0.45", edgecolor="0.45", label="finite"),
+                Patch(
+                    facecolor="white",
+                    edgecolor="0.45",
+                    hatch=_BAD_HATCH,
+                    linewidth=1.6,
+                    label="NaN or inf",
+                ),
+            ],
+            title="Finite output?",
+            title_fontsize=FONT["title"],
+            fontsize=FONT["legend"],
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncols=2,
+            frameon=False,
+            borderaxespad=0.2,
+            handlelength=2.4,
+            handleheight=1.1,
+        )
         self.texts = []
         self.ax_ce.legend(
             handles=[
@@ -138,30 +206,30 @@ class LSEOverflowFigure(FigureBuilder):
             )
         self.mark_ok.set([([marker, marker], [0, 1], {})] if marker else [])
 
-        ok, bad, labels = [], [], []
+        ok, ok_colors, bad, bad_colors, labels = [], [], [], [], []
         row = 0
         for i, name in enumerate(dtypes):
             c = _dtype_color(name, i)
             for method, finite in (("naive", r.naive_finite[i]), ("stable", r.stable_finite[i])):
                 if method not in methods:
                     continue
-                finite = np.asarray(finite, dtype=bool)
-                ok.append((s[finite], np.full(finite.sum(), row), {"color": COLORS["blue"]}))
-                bad.append(
-                    (s[~finite], np.full((~finite).sum(), row), {"color": COLORS["vermillion"]})
-                )
+                for x0, x1, is_finite in finite_spans(s, finite):
+                    (ok if is_finite else bad).append(_box(x0, x1, row))
+                    (ok_colors if is_finite else bad_colors).append(c)
                 labels.append((row, f"{name} {method}", c))
                 row += 1
-        self.ok_rows.set(ok)
-        self.bad_rows.set(bad)
+        self.ok_spans.set_verts(ok)
+        self.ok_spans.set_facecolor(ok_colors)
+        self.bad_spans.set_verts(bad)
+        self.bad_spans.set_edgecolor(bad_colors)
+        xs = [s] + ([[marker]] if marker else [])
+        set_limits(self.ax_ok, x=xs)
         self.ax_ok.set_yticks([y for y, _, _ in labels], [t for _, t, _ in labels])
         for tick, (_, _, c) in zip(self.ax_ok.get_yticklabels(), labels, strict=True):
             tick.set_color(c)
         self.ax_ok.set_ylim(row - 0.5, -0.5)
 
-        xs = [s] + ([[marker]] if marker else [])
         set_limits(self.ax_ce, x=xs, y=[ref_y, *[y for _, y, _ in naive + stable]])
-        set_limits(self.ax_ok, x=xs)
         pattern = ", ".join(f"{v:g}" for v in r.pattern)
         set_title(self.ax_ce, f"Cross-entropy of class {r.target}, logits = s × ({pattern})")
         return self.fig

@@ -4,7 +4,10 @@
 the number of terms n, log-log, one axes per lesson case (``1 + n × small`` and
 ``n × value``). A running (sequential) sum's error grows with n; pairwise,
 Kahan and float64 stay near the dtype's resolution. Exact results (error 0)
-cannot sit on a log axis: they are drawn on a floor line labelled "exact".
+cannot sit on a log axis: they are drawn on a dashed floor line one decade below
+the smallest non-zero error, whose tick reads "0", with a break mark on the axis
+between it and the real decades and a note under it; no tick shows below it.
+One legend for both axes sits below them.
 
 ``plot_ce_memory``: MiB of each (B, C) array a naive cross-entropy forward
 materialises (logits, softmax, log-softmax) against streaming log-sum-exp's
@@ -15,9 +18,21 @@ experiment took them, sit beside them.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter, Locator
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, color, finite, set_title, style_axes
+from ._style import (
+    COLORS,
+    FONT,
+    LOG_FORMATTER,
+    POWER_FORMATTER,
+    color,
+    finite,
+    format_number,
+    needs_powers,
+    set_title,
+    style_axes,
+)
 
 __all__ = [
     "plot_ce_memory",
@@ -34,9 +49,37 @@ _METHOD_STYLE = {
     "xp.sum": {"color": COLORS["purple"], "marker": "v", "linestyle": ":"},
 }
 _CASE_TITLE = {
-    "one_plus_small": "1 + n × {small:g}",
-    "repeated_value": "n × {value:g}",
+    "one_plus_small": "1 + n × {small}",
+    "repeated_value": "n × {value}",
 }
+#: room below the floor line for its note, in decades
+_BELOW_FLOOR = 0.9
+
+
+class _FromFloor(Locator):
+    """The ticks of ``base`` at or above ``floor``: nothing below the "0" line."""
+
+    def __init__(self, base, floor):
+        self.base, self.floor = base, floor
+
+    def __call__(self):
+        lo, hi = self.axis.get_view_interval()
+        return self.tick_values(lo, hi)
+
+    def tick_values(self, vmin, vmax):
+        ticks = np.asarray(self.base.tick_values(vmin, vmax), dtype=float)
+        return ticks[ticks >= self.floor * (1 - 1e-9)]
+
+
+def _floor_formatter(base, floor):
+    """``base``'s labels, with the floor tick written "0"."""
+
+    def label(value, pos=None):
+        if value > 0 and abs(np.log10(value) - np.log10(floor)) < 1e-6:
+            return "0"
+        return base(value, pos)
+
+    return FuncFormatter(label)
 
 
 class SummationPrecisionFigure(FigureBuilder):
@@ -47,7 +90,7 @@ class SummationPrecisionFigure(FigureBuilder):
 
     def layout(self, **options):
         self.axes = self.fig.subplots(1, 2, sharey=True)
-        self.lines, self.floors, self.floor_text = [], [], []
+        self.lines, self.floors, self.floor_text, self.breaks = [], [], [], []
         for k, ax in enumerate(self.axes):
             style_axes(
                 ax,
@@ -57,21 +100,41 @@ class SummationPrecisionFigure(FigureBuilder):
                 ylog=True,
             )
             self.lines.append(LineSet(ax, markersize=7))
-            (floor,) = ax.plot([], [], color="0.5", lw=1, zorder=0)
+            along = ax.get_yaxis_transform()  # x: 0..1 across the axes, y: data
+            (floor,) = ax.plot(
+                [], [], color="0.45", lw=1.2, ls="--", zorder=0, transform=along, label="_floor"
+            )
             self.floors.append(floor)
             self.floor_text.append(
-                ax.text(
-                    0.01,
-                    0,
-                    "exact (error 0)",
+                ax.annotate(
+                    "error exactly 0: drawn on this line",
+                    xy=(0.02, 1.0),
+                    xycoords=along,
+                    xytext=(0, -7),
+                    textcoords="offset points",
                     ha="left",
-                    va="bottom",
-                    color="0.35",
+                    va="top",
+                    color="0.3",
                     fontsize=FONT["note"] - 1,
-                    transform=ax.get_yaxis_transform(),
                 )
             )
+            # an axis break between the "0" line and the real decades above it
+            (mark,) = ax.plot(
+                [],
+                [],
+                ls="none",
+                marker=[(-1, -0.45), (1, 0.45)],
+                ms=11,
+                mew=1.6,
+                color=COLORS["black"],
+                transform=along,
+                clip_on=False,
+                zorder=6,
+                label="_axis break",
+            )
+            self.breaks.append(mark)
         self.axes[1].tick_params(labelleft=True)
+        self.legend = None
 
     def update(self, r):
         n = np.asarray(r.n_values, dtype=float)
@@ -85,12 +148,37 @@ class SummationPrecisionFigure(FigureBuilder):
                 y = np.where(err[k, m] == 0, floor, err[k, m])
                 series.append((n, y, {**style, "label": method}))
             self.lines[k].set(series)
-            self.floors[k].set_data([n.min(), n.max()], [floor, floor])
-            self.floor_text[k].set_y(floor)
-            title = _CASE_TITLE.get(case, case).format(small=r.small, value=r.value)
+            self.floors[k].set_data([0, 1], [floor, floor])
+            self.floor_text[k].xy = (0.02, floor)
+            self.breaks[k].set_data([0, 0], [floor * 10**0.3, floor * 10**0.45])
+            title = _CASE_TITLE.get(case, case).format(
+                small=format_number(r.small), value=format_number(r.value)
+            )
             set_title(ax, f"{title}   ({r.dtype})")
-            set_limits(ax, x=[n], y=[y for _, y, _ in series], margin=0.06)
-        self.axes[0].legend(fontsize=FONT["legend"], loc="upper left")
+            set_limits(
+                ax,
+                x=[n],
+                y=[y for _, y, _ in series],
+                yinclude=[floor / 10**_BELOW_FLOOR],
+                margin=0.06,
+            )
+        lo, hi = self.axes[0].get_ylim()
+        base = POWER_FORMATTER if needs_powers(floor, hi) else LOG_FORMATTER
+        for ax in self.axes:  # shared y: the same ticks; none below the floor
+            locator = ax.yaxis.get_major_locator()
+            if isinstance(locator, _FromFloor):  # set through the other (shared) axes
+                locator = locator.base
+            ax.yaxis.set_major_locator(_FromFloor(locator, floor))
+            ax.yaxis.set_major_formatter(_floor_formatter(base, floor))
+        if self.legend is not None:
+            self.legend.remove()
+        self.legend = self.fig.legend(
+            handles=self.lines[0].lines,
+            loc="outside lower center",
+            ncols=len(self.lines[0].lines),
+            fontsize=FONT["legend"],
+            frameon=False,
+        )
         return self.fig
 
 

@@ -67,8 +67,16 @@ class SumVsMeanFigure(FigureBuilder):
             [], [], ls="none", marker="o", ms=10, color=COLORS["black"], label="start", zorder=5
         )
         self.note = self.ax_path.text(
-            0.02, 0.03, "", transform=self.ax_path.transAxes, fontsize=FONT["note"], va="bottom"
+            0.02,
+            0.03,
+            "",
+            transform=self.ax_path.transAxes,
+            fontsize=FONT["note"],
+            va="bottom",
+            zorder=6,  # over a run that flies off: the note stays legible
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 2},
         )
+        self.legend = None
 
     def update(self, r, *, focus=None):
         """``focus``: a run (``"mean"``, ``"sum_scaled"``, ``"sum_same_lr"``) to stress;
@@ -104,13 +112,23 @@ class SumVsMeanFigure(FigureBuilder):
         )
         same = "bit for bit" if r.bitwise_equal else f"max |Δθ| = {r.max_deviation:.2g}"
         notes = [f"B = {r.batch_size}, lr = {r.lr:g}: sum at lr/B matches mean {same}"]
-        bad = [name for name, msg in r.diverged.items() if msg]
+        names = {key: label for key, label, _ in _RUNS}
+        bad = [names.get(name, name) for name, msg in r.diverged.items() if msg]
         if bad:
-            notes.append("diverged: " + ", ".join(bad))
+            notes.append(" and ".join(bad) + " diverged")
         else:
             notes.append(f"sum at lr: max |Δθ| = {r.max_deviation_same_lr:.3g}")
         self.note.set_text("\n".join(notes))
-        self.ax_path.legend(fontsize=FONT["legend"], loc="upper right")
+        # one legend for both axes (same runs, same colours), below them: never on a path
+        if self.legend is not None:
+            self.legend.remove()
+        self.legend = self.fig.legend(
+            handles=[self.start, *self.paths.lines],
+            loc="outside lower center",
+            ncols=4,
+            fontsize=FONT["legend"],
+            frameon=False,
+        )
         return self.fig
 
 

@@ -19,7 +19,7 @@ median of ``--repeats``):
    after the device has finished) and the largest difference between results.
 
 Exit status: 0 measured; 1 a section failed (or, with ``--strict``, losskit
-missed the 1.5x goal); 2 no usable CUDA GPU here, nothing measured.
+missed the 1.5x goal); 77 ("skipped") no usable CUDA GPU here, nothing measured.
 """
 
 from __future__ import annotations
@@ -258,7 +258,11 @@ def main(argv=None) -> int:
 
     results: dict = {"gpu": name, "cupy": cupy.__version__}
     failed = []
-    results["copy_gbps"] = copy_bandwidth(cupy)
+    try:
+        results["copy_gbps"] = copy_bandwidth(cupy)
+    except Exception as exc:
+        failed.append(f"copy bandwidth: {type(exc).__name__}: {exc}")
+        results["copy_gbps"] = float("nan")
     try:
         results["cross_entropy"] = ce = bench_cross_entropy(
             cupy, batch=args.batch, classes=args.classes, warmup=args.warmup, repeats=args.repeats

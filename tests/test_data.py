@@ -23,7 +23,7 @@ HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
 
 def test_linear_regression_shapes_seed_and_noise_floor(backend, to_np):
     X, y, w, b = make_linear_regression(
-        500, 3, noise=0.2, seed=4, backend=backend, return_coef=True
+        500, 3, noise=0.2, seed=4, backend=backend, dtype=backend.xp.float64, return_coef=True
     )
     X, y, w, b = map(to_np, (X, y, w, b))
     assert X.shape == (500, 3) and y.shape == (500, 1) and w.shape == (3, 1) and b.shape == (1,)
@@ -44,7 +44,7 @@ def test_blobs_are_balanced_class_indices(backend, to_np):
 
 
 def test_moons_and_sine(backend, to_np):
-    X, y = make_moons(200, noise=0.0, seed=2, backend=backend)
+    X, y = make_moons(200, noise=0.0, seed=2, backend=backend, dtype=backend.xp.float64)
     X, y = to_np(X), to_np(y)
     assert X.shape == (200, 2) and set(np.unique(y)) == {0.0, 1.0} and y.dtype == np.float64
     upper = X[y == 0]

@@ -82,6 +82,9 @@ def test_classification_runs_equal_separate_fits(kind, backend, to_np):
     X, y, val, make, loss = _classification(kind, backend)
     kw = {"batch_size": 8, "lr": 0.1, "epochs": 2}
     runs = fit_runs(make, loss, X, y, seeds=[1, 2], validation_data=val, **kw)
+    assert not runs.fused and runs.batch_loss.shape[0] == 2 and runs.epoch_val_loss.shape == (2, 2)
+    # the two seeds train differently, so matching each one alone below is not vacuous
+    assert not np.allclose(runs.batch_loss[0], runs.batch_loss[1])
     _compare_with_fit(runs, [1, 2], make, loss, X, y, val, to_np, **kw)
 
 

@@ -32,13 +32,14 @@ def check_int(value, name: str, where: str, *, minimum: int | None = None, maxim
             f"{where}: {name} must be an int; got {type(value).__name__} {value!r}.{fix}"
         )
     value = int(value)
+    arg = f"{name}=" if name.isidentifier() else ""  # "each entry of seeds" takes no "="
     if minimum is not None and value < minimum:
         raise ValueError(
-            f"{where}: {name} must be >= {minimum}; got {value}. Choose {name}={minimum} or more."
+            f"{where}: {name} must be >= {minimum}; got {value}. Choose {arg}{minimum} or more."
         )
     if maximum is not None and value > maximum:
         raise ValueError(
-            f"{where}: {name} must be <= {maximum}; got {value}. Choose {name}={maximum} or less."
+            f"{where}: {name} must be <= {maximum}; got {value}. Choose {arg}{maximum} or less."
         )
     return value
 

@@ -33,7 +33,7 @@ import array_api_compat
 
 from . import _validation as V
 from .backend import errstate
-from .numerics import log_softmax, sigmoid
+from .numerics import log_softmax, sigmoid, work_dtype
 
 __all__ = [
     "BCELoss",
@@ -49,12 +49,6 @@ __all__ = [
 # = 9.9999999600419720025e-13, also in float64 arithmetic).
 _BCE_LOG_CLAMP = -100.0
 _BCE_EPS = 9.9999999600419720025e-13
-
-
-def _work_dtype(xp, dtype):
-    """float16 is accumulated in float32 (as PyTorch does on the CPU); others as they are."""
-    f16 = getattr(xp, "float16", None)  # array_api_strict has no float16
-    return xp.float32 if f16 is not None and dtype == f16 else dtype
 
 
 def _describe(value) -> str:
@@ -129,7 +123,7 @@ class _PointwiseLoss(_Loss):
             V.require_finite(xp, input, self._input_name, where)
             if xp.isdtype(target.dtype, "real floating"):
                 V.require_finite(xp, target, "target", where)
-        work = _work_dtype(xp, input.dtype)
+        work = work_dtype(xp, input.dtype)
         wide = target.dtype  # a float64 target can pass float32's range: say so, never inf
         with errstate(over="ignore"):  # an overflowing cast is reported just below
             target = V.as_target_dtype(xp, target, work, where)  # float16 input: all in float32
@@ -517,7 +511,7 @@ class CrossEntropyLoss(_Loss):
                 )
             if self.check_finite:
                 V.require_finite(xp, w, "weight", where)
-        work = _work_dtype(xp, input.dtype)
+        work = work_dtype(xp, input.dtype)
         x = input if work == input.dtype else xp.astype(input, work)
         if w is not None and w.dtype != work:
             w = xp.astype(w, work)

@@ -36,14 +36,20 @@ def _prepare(x, axis, where):
     return xp, normalize_axis(axis, x.ndim, where)
 
 
-def _work(xp, x):
-    """``x`` in the dtype to compute in: float16 is summed in float32 (as PyTorch does).
+def work_dtype(xp, dtype):
+    """The dtype to compute in: float16 is accumulated in float32 (as PyTorch does).
 
     A float16 running sum stops growing once it reaches 2048 (its spacing there
-    is 2), so a softmax over a few thousand classes would not sum to 1.
+    is 2), so a softmax over a few thousand classes would not sum to 1. Shared
+    with the losses.
     """
     f16 = getattr(xp, "float16", None)  # not every namespace has it (array-api-strict)
-    return xp.astype(x, xp.float32) if f16 is not None and x.dtype == f16 else x
+    return xp.float32 if f16 is not None and dtype == f16 else dtype
+
+
+def _work(xp, x):
+    """``x`` in :func:`work_dtype` (no copy unless it is float16)."""
+    return xp.astype(x, work_dtype(xp, x.dtype), copy=False)
 
 
 def _finite_max(xp, x, axis):

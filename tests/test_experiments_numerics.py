@@ -171,8 +171,8 @@ def test_noise_options():
         ({"n_draws": 1}, ValueError, "n_draws must be >= 2"),
         ({"n_samples": 1}, ValueError, "n_samples must be >= 2"),
         ({"n_samples": 10.0}, TypeError, "n_samples must be an int"),
-        ({"noise": -1.0}, ValueError, "noise must be a finite number >= 0"),
-        ({"progress": float("nan")}, ValueError, "progress must be a finite number"),
+        ({"noise": -1.0}, ValueError, "noise must be >= 0; got -1"),
+        ({"progress": float("nan")}, ValueError, "progress must be finite; got nan"),
         ({"dtype": "float16"}, ValueError, "dtype must be 'float32', 'float64' or None"),
         ({"with_replacement": 1}, TypeError, "with_replacement must be True or False"),
         ({"backend": "nope"}, ValueError, "unknown backend 'nope'"),
@@ -400,7 +400,11 @@ def test_summation_precision_same_on_every_backend(backend):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"n_values": [0, 10]}, ValueError, "every n in n_values must be between 1"),
+        (
+            {"n_values": [0, 10]},
+            ValueError,
+            "every n in n_values must be >= 1; got 0. Choose 1 or more",
+        ),
         ({"n_values": [1.5]}, TypeError, "n_values must be a non-empty 1-D sequence of ints"),
         ({"dtype": "int32"}, ValueError, "unknown dtype 'int32'"),
         ({"small": float("inf")}, ValueError, "small must be a finite real number"),

@@ -36,12 +36,11 @@ The training curves per batch size (loss bands) belong to the
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._argcheck import check_seed
+from .._argcheck import check_int, check_real, check_seed, resolve_dtype
 from ..backend import get_backend
 
 __all__ = ["GradientNoiseResult", "default_batch_sizes", "gradient_noise", "regression_data"]
@@ -91,26 +90,6 @@ class GradientNoiseResult:
     dtype: str
     backend: str
     seed: int | None
-
-
-def _int(value, name, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{_WHERE}: {name} must be an int; got {type(value).__name__} {value!r}.")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        want = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{_WHERE}: {name} must be {want}; got {value}.")
-    return value
-
-
-def _real(value, name, low=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{_WHERE}: {name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value) or (low is not None and value < low):
-        want = "a finite number" if low is None else f"a finite number >= {low}"
-        raise ValueError(f"{_WHERE}: {name} must be {want}; got {value}.")
-    return value
 
 
 def regression_data(n_samples: int, n_features: int, noise: float, rng):
@@ -185,11 +164,11 @@ def gradient_noise(
     0.3 s on a laptop CPU (``benchmarks/bench_noise.py``).
     """
     seed = check_seed(seed, _WHERE, rng_like=True, allow_none=True)
-    n = _int(n_samples, "n_samples", 2)
-    d = _int(n_features, "n_features", 1)
-    reps = _int(n_draws, "n_draws", 2)
-    noise = _real(noise, "noise", 0.0)
-    progress = _real(progress, "progress")
+    n = check_int(n_samples, "n_samples", _WHERE, minimum=2)
+    d = check_int(n_features, "n_features", _WHERE, minimum=1)
+    reps = check_int(n_draws, "n_draws", _WHERE, minimum=2)
+    noise = check_real(noise, "noise", _WHERE, minimum=0.0)
+    progress = check_real(progress, "progress", _WHERE)
     if not isinstance(with_replacement, bool):
         raise TypeError(
             f"{_WHERE}: with_replacement must be True or False; got {with_replacement!r}."
@@ -197,13 +176,7 @@ def gradient_noise(
     sizes = _batch_sizes(batch_sizes, n)
     b = get_backend(backend)
     xp = b.xp
-    if dtype is None:
-        dt = b.default_dtype
-    elif dtype in ("float32", "float64"):
-        dt = getattr(xp, dtype)
-    else:
-        raise ValueError(f"{_WHERE}: dtype must be 'float32', 'float64' or None; got {dtype!r}.")
-    dtype_name = "float64" if dt == xp.float64 else "float32"
+    dt, dtype_name = resolve_dtype(b, dtype, _WHERE)
     rng = b.rng(seed)
 
     # Data and per-sample gradients, centred on the full gradient.

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._argcheck import check_seed
+from .._argcheck import check_int, check_seed
 from ..backend import get_backend
 from ..numerics import log_softmax, naive_softmax, streaming_logsumexp
 from ..summation import SUMMATION_METHODS
@@ -36,16 +36,6 @@ __all__ = ["CEMemoryResult", "SummationPrecisionResult", "ce_memory", "summation
 MIB = 2**20
 _DTYPES = ("float16", "float32", "float64")
 CASES = ("one_plus_small", "repeated_value")
-
-
-def _int(value, name, where, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{where}: {name} must be an int; got {type(value).__name__} {value!r}.")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        want = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{where}: {name} must be {want}; got {value:_}.")
-    return value
 
 
 def _dtype(name, where, backend=None):
@@ -134,7 +124,7 @@ def summation_precision(
             f"{where}: n_values must be a non-empty 1-D sequence of ints; got {n_values!r}."
         )
     for n in ns.tolist():
-        _int(n, "every n in n_values", where, 1, 10**8)
+        check_int(n, "every n in n_values", where, minimum=1, maximum=10**8)
     ns = np.unique(ns.astype(np.int64))
     for name, v in (("small", small), ("value", value)):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
@@ -274,9 +264,9 @@ def ce_memory(
     """
     where = "ce_memory"
     seed = check_seed(seed, where, allow_none=True)
-    rows = _int(batch_size, "batch_size", where, 1)
-    classes = _int(n_classes, "n_classes", where, 1)
-    chunk = _int(chunk_size, "chunk_size", where, 1)
+    rows = check_int(batch_size, "batch_size", where, minimum=1)
+    classes = check_int(n_classes, "n_classes", where, minimum=1)
+    chunk = check_int(chunk_size, "chunk_size", where, minimum=1)
     if not isinstance(measure, bool):
         raise TypeError(f"{where}: measure must be True or False; got {measure!r}.")
     b = get_backend(backend)

@@ -23,6 +23,7 @@ __all__ = [
     "FONT",
     "LW",
     "PALETTE",
+    "axes_note",
     "color",
     "format_number",
     "new_figure",
@@ -81,6 +82,15 @@ def new_figure(figsize=(12.0, 4.6), dpi=100, *, fast_text=False) -> Figure:
     else:
         FigureCanvasAgg(fig)
     return fig
+
+
+def axes_note(ax, x: float, y: float, **kw):
+    """An empty note at ``(x, y)`` in axes fractions (0..1), in the note font; its text
+    is set on every update. ``kw`` overrides the defaults (``va="bottom"``) or adds
+    colour, alignment, a backing box..."""
+    return ax.text(
+        x, y, "", transform=ax.transAxes, fontsize=FONT["note"], **{"va": "bottom", **kw}
+    )
 
 
 def set_title(ax, text: str) -> None:

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, LW, color, style_axes
+from ._style import COLORS, FONT, LW, axes_note, color, style_axes
 
 __all__ = [
     "plot_batch_size_sweep",
@@ -81,9 +81,7 @@ class GradientNoiseFigure(FigureBuilder):
             zorder=5,
             label="_highlight",
         )
-        self.note = self.ax.text(
-            0.02, 0.04, "", transform=self.ax.transAxes, fontsize=FONT["note"], va="bottom"
-        )
+        self.note = axes_note(self.ax, 0.02, 0.04)
         self.ax.legend(fontsize=FONT["legend"], loc="upper right")
         self.ratio_band = self.ax_ratio.fill_between(
             [1, 2], [1, 1], [1, 1], color=blue, alpha=0.22, lw=0
@@ -183,15 +181,7 @@ class BatchSizeSweepFigure(FigureBuilder):
             )
             (self.jitter,) = self.ax_jitter.plot([], [], color=COLORS["blue"], marker="o", ms=8)
             self.update_labels = []
-        self.note = note_ax.text(
-            0.02,
-            0.03,
-            "",
-            transform=note_ax.transAxes,
-            va="bottom",
-            fontsize=FONT["note"],
-            color=COLORS["vermillion"],
-        )
+        self.note = axes_note(note_ax, 0.02, 0.03, color=COLORS["vermillion"])
 
     def update(self, r):
         sizes = np.asarray(r.batch_sizes)

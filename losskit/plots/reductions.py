@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, LW, set_title, style_axes
+from ._style import COLORS, FONT, LW, axes_note, set_title, style_axes
 
 __all__ = ["LOSS_LABELS", "plot_reductions", "update_reductions"]
 
@@ -70,15 +70,7 @@ class ReductionsFigure(FigureBuilder):
         (self.mean_line,) = self.ax_none.plot(
             [], [], color=COLORS["black"], lw=LW * 0.8, ls="--", label="their mean"
         )
-        self.note = self.ax_none.text(
-            0.97,
-            0.55,
-            "",
-            transform=self.ax_none.transAxes,
-            fontsize=FONT["note"],
-            ha="right",
-            va="bottom",
-        )
+        self.note = axes_note(self.ax_none, 0.97, 0.55, ha="right")
         self.ax_none.legend(fontsize=FONT["legend"], loc="upper right")
 
     def update(self, r, *, focus=None):

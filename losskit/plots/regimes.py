@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, finite, style_axes
+from ._style import COLORS, FONT, axes_note, finite, style_axes
 
 __all__ = ["plot_batch_vs_dataset", "update_batch_vs_dataset"]
 
@@ -119,15 +119,7 @@ class BatchVsDatasetFigure(FigureBuilder):
             for ax in (self.ax_epoch, self.ax_update)
         ]
         self.legend = None
-        self.note = self.ax_epoch.text(
-            0.02,
-            0.03,
-            "",
-            transform=self.ax_epoch.transAxes,
-            fontsize=FONT["note"],
-            color=COLORS["vermillion"],
-            va="bottom",
-        )
+        self.note = axes_note(self.ax_epoch, 0.02, 0.03, color=COLORS["vermillion"])
 
     def update(self, r, *, every_batch=False):
         """``every_batch``: draw every update's batch loss as a dot (default: at most

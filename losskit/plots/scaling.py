@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, finite, set_title, style_axes
+from ._style import COLORS, FONT, axes_note, finite, set_title, style_axes
 
 __all__ = [
     "plot_accumulation",
@@ -66,13 +66,10 @@ class SumVsMeanFigure(FigureBuilder):
         (self.start,) = self.ax_path.plot(
             [], [], ls="none", marker="o", ms=10, color=COLORS["black"], label="start", zorder=5
         )
-        self.note = self.ax_path.text(
+        self.note = axes_note(
+            self.ax_path,
             0.02,
             0.03,
-            "",
-            transform=self.ax_path.transAxes,
-            fontsize=FONT["note"],
-            va="bottom",
             zorder=6,  # over a run that flies off: the note stays legible
             bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 2},
         )

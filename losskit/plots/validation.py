@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.ticker import LogLocator
 
 from ._builder import FigureBuilder, make_plot_functions, set_limits
-from ._style import COLORS, FONT, LW, style_axes
+from ._style import COLORS, FONT, LW, axes_note, style_axes
 
 __all__ = ["plot_train_val", "update_train_val"]
 
@@ -67,16 +67,7 @@ class TrainValFigure(FigureBuilder):
             [], [], color=COLORS["black"], lw=1.8, ls=":", label="stopped", **vertical
         )
         self.legend = None
-        self.note = ax.text(
-            0.98,
-            0.97,
-            "",
-            transform=ax.transAxes,
-            ha="right",
-            va="top",
-            fontsize=FONT["note"],
-            color=verm,
-        )
+        self.note = axes_note(ax, 0.98, 0.97, ha="right", va="top", color=verm)
         fx = self.ax_fit
         (self.true,) = fx.plot([], [], color=COLORS["black"], lw=1.5, ls="--", label="true curve")
         (self.val_pts,) = fx.plot(

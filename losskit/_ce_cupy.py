@@ -56,7 +56,7 @@ def fused_value_and_grad(x, t, ga, gb, gc, w, *, want_zw, out=None):
     dtype = x.dtype
     hi = cupy.max(x, axis=1)
     lo = cupy.min(x, axis=1)
-    m = cupy.where(cupy.isfinite(hi), hi, cupy.zeros((), dtype=dtype)).astype(dtype, copy=False)
+    m = cupy.where(hi == -cupy.inf, cupy.zeros((), dtype=dtype), hi).astype(dtype, copy=False)
     m2 = m[:, None]
     s = sum_exp(x, m2, axis=1)
     rows = cupy.arange(N)

@@ -80,7 +80,8 @@ def fused_value_and_grad(x, t, ga, gb, gc, w, *, want_zw, out=None, want_grad=Tr
     """One pass over ``x`` (N, C): the gradient in place plus per-row statistics.
 
     ``grad[i] = exp(x[i] - m_i) * ga[i] / s_i - gb[i] * onehot(t[i]) - gc[i] * w``
-    (``w`` None means ones), ``m_i`` the row max (0 where it is not finite),
+    (``w`` None means ones), ``m_i`` the row max (0 where it is -inf; a row
+    holding +inf or NaN is NaN throughout, as in PyTorch),
     ``s_i = sum_c exp(x[i, c] - m_i)``. Returns ``(grad, log s, x[i, t_i] - m_i,
     sum_c w_c (x[i, c] - m_i) or None, row max, row min)``; all (N,) but grad.
     ``t`` must hold valid indices (ignored rows mapped to any class, with zero
@@ -136,7 +137,7 @@ def _chunk(xc, oc, tc, ga, gb, gc, w, logs, zy, zw, hi, lo, want_grad):
     """Rows of one chunk; writes into the views ``oc, logs, zy, zw, hi, lo``."""
     np.max(xc, axis=1, out=hi)
     np.min(xc, axis=1, out=lo)
-    m = np.where(np.isfinite(hi), hi, 0).astype(xc.dtype, copy=False)[:, None]
+    m = np.where(hi == -np.inf, 0, hi).astype(xc.dtype, copy=False)[:, None]
     np.subtract(xc, m, out=oc)  # oc = x - m
     rows = np.arange(xc.shape[0])
     zy[...] = oc[rows, tc]

@@ -9,7 +9,9 @@ exponent at ``exp(0) = 1``, so nothing overflows. The naive versions compute
 All functions work on any array-API backend, along any axis, and keep the input's
 floating dtype. ``-inf`` entries are fine (they get probability 0); a slice that
 is entirely ``-inf`` has ``logsumexp == -inf`` and no distribution, so
-``softmax``/``log_softmax`` return NaN there, as PyTorch and SciPy do.
+``softmax``/``log_softmax`` return NaN there, as PyTorch and SciPy do. A slice
+holding ``+inf`` has ``logsumexp == inf`` and, as in PyTorch, an all-NaN
+``softmax``/``log_softmax`` (inf/inf has no value).
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def _finite_max(xp, x, axis):
     return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
 
 
+def _shift(xp, x, axis):
+    """The max-shift of softmax: the slice max, but 0 where it is ``-inf`` (no finite entry).
+
+    A ``+inf`` max is kept, so ``x - m`` is NaN there and the whole slice is NaN,
+    as in PyTorch; an all ``-inf`` slice gives ``-inf - 0`` and then NaN from 0/0.
+    """
+    m = xp.max(x, axis=axis, keepdims=True)
+    return xp.where(m == -xp.inf, xp.zeros_like(m), m)
+
+
 def _logsumexp(xp, x, axis):
     """keepdims logsumexp of ``x`` (already in its working dtype); an empty slice sums to 0."""
     if x.shape[axis] == 0:  # log(0): no terms at all, as for an all -inf slice
@@ -81,12 +93,20 @@ def logsumexp(x, axis=-1, keepdims=False):
 def log_softmax(x, axis=-1):
     """``x - logsumexp(x)``: log-probabilities, exact where the naive form is NaN.
 
-    Same shape and floating dtype as ``x``.
+    Computed as ``z - log(sum(exp(z)))`` with ``z = x - max(x)``: subtracting
+    ``logsumexp`` from ``x`` itself would round each result to the spacing of
+    ``|x|`` (about 2e-3 for float32 logits near 2e4). Same shape and floating
+    dtype as ``x``.
     """
     xp, axis = _prepare(x, axis, "log_softmax")
+    if x.shape[axis] == 0:
+        return xp.asarray(x, copy=True)
     w = _work(xp, x)
-    with errstate(invalid="ignore"):  # -inf - (-inf) on all -inf slices: NaN by definition
-        return xp.astype(w - _logsumexp(xp, w, axis), x.dtype, copy=False)
+    # NaN by definition: inf - inf on +inf slices, -inf - (-inf) on all -inf slices
+    with errstate(divide="ignore", invalid="ignore"):
+        z = w - _shift(xp, w, axis)
+        out = z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
+    return xp.astype(out, x.dtype, copy=False)
 
 
 def softmax(x, axis=-1):
@@ -95,8 +115,8 @@ def softmax(x, axis=-1):
     if x.shape[axis] == 0:
         return xp.asarray(x, copy=True)
     w = _work(xp, x)
-    e = xp.exp(w - _finite_max(xp, w, axis))
-    with errstate(invalid="ignore"):  # 0/0 on all -inf slices
+    with errstate(invalid="ignore"):  # inf - inf on +inf slices, 0/0 on all -inf slices
+        e = xp.exp(w - _shift(xp, w, axis))
         return xp.astype(e / xp.sum(e, axis=axis, keepdims=True), x.dtype, copy=False)
 
 

@@ -148,11 +148,32 @@ def test_all_minus_inf_row_is_documented_nan(backend, to_np):
 
 
 def test_plus_inf_entry(backend, to_np):
-    x = backend.asarray(np.array([[0.0, np.inf, 1.0]]), backend.xp.float64)
+    """As PyTorch: logsumexp is inf; softmax/log_softmax are NaN on the whole slice (inf/inf)."""
+    x = backend.asarray(np.array([[0.0, np.inf, 1.0], [0.0, 1.0, 2.0]]), backend.xp.float64)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # inf - inf inside softmax is not what is asserted here
-        assert to_np(logsumexp(x))[0] == np.inf
+        warnings.simplefilter("error")  # the intended inf/NaN leak no RuntimeWarning
+        np.testing.assert_array_equal(to_np(logsumexp(x))[0], np.inf)
         assert to_np(streaming_logsumexp(x, chunk_size=1))[0] == np.inf
+        for fn in (softmax, log_softmax):
+            got = to_np(fn(x))
+            assert np.isnan(got[0]).all(), (fn.__name__, got)
+            assert np.isfinite(got[1]).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_log_softmax_keeps_precision_on_large_logits(backend, to_np, dtype):
+    """Shift invariance to the dtype's precision near 0, not to the spacing of the logits.
+
+    ``x - logsumexp(x)`` would round to ulp(2e4) = 2e-3 in float32 (ulp(1e12) = 1.2e-4 in
+    float64); subtracting the max first keeps the small differences exact. PyTorch and
+    SciPy agree with the exact value.
+    """
+    offsets = np.array([[0.0, 1.0, -1.0]])
+    big = {"float32": 2e4, "float64": 1e12}[dtype]
+    x = backend.asarray(offsets + big, dtype=getattr(backend.xp, dtype))
+    expected = offsets - np.log(np.sum(np.exp(offsets)))  # -[1.4076, 0.4076, 2.4076]
+    tol = {"float32": 1e-6, "float64": 1e-15}[dtype]
+    np.testing.assert_allclose(to_np(log_softmax(x)), expected, rtol=0, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

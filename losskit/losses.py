@@ -84,8 +84,35 @@ class _Loss(ABC):
         """``(loss(input, target), grad(input, target))`` computed in one pass."""
         return self._run(input, target, want_value=True, want_grad=True)
 
+    def mean_weight(self, target) -> float:
+        """How much a batch with these targets counts in a mean over batches (a Python float).
+
+        For ``reduction="mean"``, ``sum_b mean_weight(t_b) * loss(x_b, t_b)`` divided by
+        ``sum_b mean_weight(t_b)`` is the mean loss of all the batches together; that is
+        how :func:`losskit.fit` weights micro-batches and epoch losses. Here: the number
+        of samples (rows of ``target``; every row holds the same number of elements).
+        """
+        shape = getattr(target, "shape", None)
+        if not shape:
+            raise TypeError(
+                f"{self._where}.mean_weight: target must be an array with a batch axis; got "
+                f"{type(target).__name__} of shape {shape}."
+            )
+        return float(shape[0])
+
     def _options(self) -> dict:
         return {}
+
+    def _weight_arg(self, value, name="weight"):
+        """A weight option as given (checked later against the input), but never a string:
+        ``CrossEntropyLoss("sum")`` puts "sum" into the first positional argument, ``weight``."""
+        if isinstance(value, str):
+            cls = type(self).__name__
+            raise TypeError(
+                f"{cls}: {name} must be an array of weights or None; got the string {value!r}. "
+                f"Did you mean {cls}(reduction={value!r})? reduction is keyword-only."
+            )
+        return value
 
     def __repr__(self) -> str:
         opts = {**self._options(), "reduction": self.reduction}
@@ -283,7 +310,7 @@ class BCELoss(_WeightedPointwise):
 
     def __init__(self, weight=None, *, reduction="mean", check_finite=True):
         super().__init__(reduction=reduction, check_finite=check_finite)
-        self.weight = weight
+        self.weight = self._weight_arg(weight)
 
     def _options(self):
         return {"weight": _describe(self.weight)} if self.weight is not None else {}
@@ -322,10 +349,11 @@ class BCELoss(_WeightedPointwise):
 class BCEWithLogitsLoss(_WeightedPointwise):
     """Binary cross-entropy on logits (``torch.nn.BCEWithLogitsLoss``): sigmoid fused into the loss.
 
-    ``l = w [max(x, 0) - x y + log1p(exp(-|x|))]``, never overflowing; gradient
+    ``l = w [(1 - y) x + softplus(-x)]``, ``softplus(-x) = max(-x, 0) + log1p(exp(-|x|))``
+    never overflowing; gradient
     ``w (sigmoid(x) - y)``. With ``pos_weight`` ``p`` (weight of the positive
     term, broadcast over the last axis like PyTorch, e.g. ``(C,)`` for C
-    labels): ``l = w [(1 - y) x + (1 + (p - 1) y) (log1p(exp(-|x|)) + max(-x, 0))]``
+    labels): ``l = w [(1 - y) x + (1 + (p - 1) y) softplus(-x)]``
     and gradient ``w [(p y + 1 - y) sigmoid(x) - p y]``.
 
     ``input``: logits, any shape; ``target``: same shape, in [0, 1].
@@ -335,8 +363,8 @@ class BCEWithLogitsLoss(_WeightedPointwise):
 
     def __init__(self, weight=None, pos_weight=None, *, reduction="mean", check_finite=True):
         super().__init__(reduction=reduction, check_finite=check_finite)
-        self.weight = weight
-        self.pos_weight = pos_weight
+        self.weight = self._weight_arg(weight)
+        self.pos_weight = self._weight_arg(pos_weight, "pos_weight")
 
     def _options(self):
         opts = {}
@@ -363,15 +391,17 @@ class BCEWithLogitsLoss(_WeightedPointwise):
     def _pointwise(self, xp, x, y, want_grad):
         w = self._param(xp, self.weight, x, "weight")
         p = self._param(xp, self.pos_weight, x, "pos_weight")
-        softplus_neg_abs = xp.log1p(xp.exp(-xp.abs(x)))
+        # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)) never overflows; the loss is written
+        # (1 - y) x + softplus(-x) as in PyTorch, so infinite logits give PyTorch's inf/NaN.
+        softplus_neg = xp.maximum(-x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
         g = None
         if p is None:
-            loss = xp.maximum(x, 0.0) - x * y + softplus_neg_abs
+            loss = (1.0 - y) * x + softplus_neg
             if want_grad:
                 g = sigmoid(x) - y
         else:
             log_weight = (p - 1.0) * y + 1.0
-            loss = (1.0 - y) * x + log_weight * (softplus_neg_abs + xp.maximum(-x, 0.0))
+            loss = (1.0 - y) * x + log_weight * softplus_neg
             if want_grad:
                 py = p * y
                 g = (py + 1.0 - y) * sigmoid(x) - py
@@ -434,9 +464,14 @@ class CrossEntropyLoss(_Loss):
             try:
                 ignore_index = operator.index(ignore_index)
             except TypeError:
+                hint = (
+                    f" Did you mean {where}(reduction={ignore_index!r})? reduction is keyword-only."
+                    if isinstance(ignore_index, str)
+                    else ""
+                )
                 raise TypeError(
                     f"{where}: ignore_index must be an int (a class index, or -100 for none); "
-                    f"got {type(ignore_index).__name__} {ignore_index!r}."
+                    f"got {type(ignore_index).__name__} {ignore_index!r}.{hint}"
                 ) from None
         self.ignore_index = int(ignore_index)
         self.label_smoothing = V.require_number(
@@ -448,6 +483,7 @@ class CrossEntropyLoss(_Loss):
             hint=" It is the probability mass spread uniformly over all classes: 0.0 is plain "
             "cross-entropy, 0.1 a common choice.",
         )
+        weight = self._weight_arg(weight)
         if weight is not None and getattr(weight, "ndim", 1) != 1:
             raise ValueError(
                 f"{where}: weight must be 1-D, one weight per class (C,); got shape "
@@ -457,6 +493,25 @@ class CrossEntropyLoss(_Loss):
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"{where}: chunk_size must be a positive int; got {chunk_size!r}.")
         self.chunk_size = chunk_size
+
+    def mean_weight(self, target) -> float:
+        """What ``"mean"`` divides this batch's summed loss by: for class indices, the summed
+        class weights of the targets that are not ``ignore_index`` (their count when
+        unweighted), 0 when all are ignored; for probability targets, the rows.
+
+        See :meth:`_Loss.mean_weight`: :func:`losskit.fit` weights micro-batches and epoch
+        losses by it, so accumulation and epoch means agree with one batch of all the data.
+        """
+        n = super().mean_weight(target)
+        xp = V.namespace(target, where=f"{self._where}.mean_weight")
+        if not xp.isdtype(target.dtype, "integral"):
+            return n
+        keep = target != self.ignore_index
+        if self.weight is None:
+            return float(xp.sum(xp.astype(keep, xp.int64)))
+        w = V.as_param_array(xp, self.weight, target, xp.float64, "weight", self._where)
+        t_safe = xp.where(keep, target, xp.zeros_like(target))
+        return float(xp.sum(xp.take(w, t_safe, axis=0) * xp.astype(keep, xp.float64)))
 
     def _options(self):
         opts = {}
@@ -741,7 +796,7 @@ class CrossEntropyLoss(_Loss):
         """``log s``, ``x_y - m``, ``sum_c w_c (x_c - m)`` from blocks of ``chunk_size`` classes."""
         C = x.shape[1]
         with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            m = xp.where(xp.isfinite(hi), hi, xp.zeros_like(hi))[:, None]
+            m = xp.where(hi == -xp.inf, xp.zeros_like(hi), hi)[:, None]
             s = zw = None
             for start in range(0, C, self.chunk_size):
                 stop = min(start + self.chunk_size, C)  # array API: no out-of-bounds slices
@@ -814,7 +869,7 @@ def _generic_value_and_grad(xp, x, t_safe, ga, gb, gc, w, *, want_zw):
     """
     N, C = x.shape
     hi, lo = xp.max(x, axis=1), xp.min(x, axis=1)
-    m = xp.where(xp.isfinite(hi), hi, xp.zeros_like(hi))[:, None]
+    m = xp.where(hi == -xp.inf, xp.zeros_like(hi), hi)[:, None]
     z = x - m
     zy = xp.take_along_axis(z, t_safe[:, None], axis=1)[:, 0]
     zw = None

@@ -372,6 +372,52 @@ def test_check_finite_switch(backend):
     assert np.isnan(backend.to_host(MSELoss(check_finite=False)(xb, yb)))
 
 
+def test_infinite_logits_unchecked_give_pytorchs_nan_and_inf(backend):
+    """check_finite=False lets inf through; the results are PyTorch 2.13's, not half-NaN rows.
+
+    CE: a row holding +inf is NaN in value and in every gradient entry (inf - inf in the
+    shift). BCE-with-logits written as (1 - y) x + softplus(-x): x=+inf, y=0 costs inf;
+    x=-inf, y=1 and x=+inf, y=1 are 0 * inf = NaN; gradients sigmoid(x) - y.
+    """
+    x = np.array([[np.inf, 1.0, 2.0], [0.0, 1.0, 2.0]])
+    xb, tb = _on(backend, x, np.array([1, 2]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, grad = CrossEntropyLoss(check_finite=False, reduction="none").value_and_grad(xb, tb)
+    value, grad = backend.to_host(value), backend.to_host(grad)
+    assert np.isnan(value[0]) and np.isnan(grad[0]).all()
+    np.testing.assert_allclose(value[1], 0.40760596444438, rtol=1e-12)
+    assert np.isfinite(grad[1]).all()
+
+    logits = np.array([np.inf, -np.inf, np.inf, -np.inf])
+    xb, yb = _on(backend, logits, np.array([0.0, 1.0, 1.0, 0.0]))
+    for pos_weight, dgrad in ((None, [1.0, -1.0, 0.0, 0.0]), (2.0, [1.0, -2.0, 0.0, 0.0])):
+        pw = None if pos_weight is None else backend.asarray(np.array(pos_weight))
+        loss = BCEWithLogitsLoss(pos_weight=pw, reduction="none", check_finite=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the NaN from 0 * inf is intended: no warning
+            v, g = loss.value_and_grad(xb, yb)
+        v = backend.to_host(v)
+        assert v[0] == np.inf and np.isnan(v[1:]).all()
+        np.testing.assert_array_equal(backend.to_host(g), dgrad)
+
+
+def test_probability_targets_keep_precision_on_large_logits(backend):
+    """One-hot probability targets give the class-index loss, to float32 precision, at 2e4."""
+    x = np.array([[2e4, 2e4 + 1, 2e4 - 1]])
+    xb, tb = _on(backend, x, np.array([1]))
+    xb = backend.xp.astype(xb, backend.xp.float32)
+    onehot = backend.xp.astype(backend.asarray(np.array([[0.0, 1.0, 0.0]])), backend.xp.float32)
+    ce = CrossEntropyLoss()
+    by_index = float(backend.to_host(ce(xb, tb)))
+    by_prob, grad = ce.value_and_grad(xb, onehot)
+    np.testing.assert_allclose(by_index, 0.40760596, rtol=1e-6)  # torch 2.13: 0.40760595
+    np.testing.assert_allclose(float(backend.to_host(by_prob)), by_index, rtol=1e-6)
+    np.testing.assert_allclose(
+        backend.to_host(grad), backend.to_host(ce.grad(xb, tb)), rtol=1e-6, atol=1e-7
+    )
+
+
 def test_reprs_and_exports():
     assert repr(CrossEntropyLoss(label_smoothing=0.1)) == (
         "CrossEntropyLoss(label_smoothing=0.1, reduction='mean')"

@@ -259,6 +259,22 @@ def test_huber_delta_given_a_reduction():
         HuberLoss("sum")
 
 
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: CrossEntropyLoss("sum"), "CrossEntropyLoss"),
+        (lambda: CrossEntropyLoss(None, "sum"), "CrossEntropyLoss"),
+        (lambda: BCELoss("sum"), "BCELoss"),
+        (lambda: BCEWithLogitsLoss("sum"), "BCEWithLogitsLoss"),
+        (lambda: BCEWithLogitsLoss(None, "sum"), "BCEWithLogitsLoss"),
+    ],
+)
+def test_positional_reduction_refused_at_construction(make, name):
+    """The first positional argument is a weight (as in torch.nn), not the reduction."""
+    with pytest.raises(TypeError, match=rf"Did you mean {name}\(reduction='sum'\)"):
+        make()
+
+
 def test_no_index_error_anywhere(put):
     """A sample of bad calls: none may escape as an IndexError from deep inside."""
     calls = [

@@ -27,7 +27,10 @@ Conventions (each one is a lesson):
   mean-reduced loss each micro-batch is weighted by its size over the total
   count (``n_m / sum(n)``, exactly the gradient of the whole batch even for
   unequal micro-batches such as 4 + 4 + 2); dividing each micro-batch mean by K
-  would be wrong whenever the sizes differ. An epoch's last group may have
+  would be wrong whenever the sizes differ. For cross-entropy with class
+  weights or ``ignore_index`` the count is what its mean divides by, the kept
+  targets' summed weights (``loss.mean_weight``); epoch losses are weighted
+  the same way. An epoch's last group may have
   fewer than K micro-batches; it is still one update, with its own count.
 - **Divergence** stops training and is recorded in ``History.diverged`` with a
   message; it never raises. NumPy overflow warnings are silenced inside the
@@ -96,6 +99,8 @@ class History:
     batch_loss : float array ``(n_updates,)``
         The loss value each update was computed from, as the loss reduces it
         (a mean, or a sum); with accumulation, that of the whole effective batch.
+        NaN for a mean over a batch whose targets are all ``ignore_index`` (as in
+        PyTorch; its gradient is zero and it is not counted as divergence).
         On divergence it ends with the value that diverged (non-finite, or over
         the limit: see ``diverged``).
     batch_size : int array ``(n_updates,)``
@@ -321,7 +326,7 @@ def divergence_message(
             f"({growth}over divergence_factor={factor:g}) {where}"
         )
     fix = f"try lr={lr / 10:g}."
-    if reduction != "mean":
+    if reduction != "mean" and per_update > 1:  # at one example per update sum == mean
         fix += (
             f" A summed loss makes the step grow with the batch: reduction='mean' at lr={lr:g}, "
             f"or sum at lr / {per_update} = {lr / per_update:.3g}, takes 1/{per_update} of "
@@ -437,16 +442,18 @@ def fit(
     try:
         with errstate(**_QUIET):
             for epoch in range(epochs):
-                values, sizes = [], []
+                values, sizes, weights = [], [], []
                 batches = list(loader.index_batches())
                 for g in range(n_groups):
                     group = batches[g * K : (g + 1) * K]
                     total = sum(int(idx.shape[0]) for idx in group)
-                    value, grads, bad = _group_step(xp, model, loss, reduction, X, y, group, total)
+                    value, grads, weight, bad = _group_step(xp, model, loss, reduction, X, y, group)
                     values.append(value)
                     sizes.append(total)
+                    weights.append(weight)
                     per_example = value if reduction == "mean" else value / total
-                    if bad is None and bool(diverged_mask(xp, per_example, limit)):
+                    # weight 0: every target ignored; the mean is NaN by definition, not divergence
+                    if bad is None and weight > 0 and bool(diverged_mask(xp, per_example, limit)):
                         bad = "the training loss"
                     if bad is not None:
                         diverged = divergence_message(
@@ -469,10 +476,7 @@ def fit(
                 if diverged is not None:
                     stopped_epoch = epoch
                     break
-                per_example = sum(
-                    v * n if reduction == "mean" else v for v, n in zip(host, sizes, strict=True)
-                )
-                train_loss = per_example / sum(sizes)
+                train_loss = _epoch_loss(host, sizes, weights, reduction)
                 monitored = train_loss
                 if validation_data is not None:
                     val_loss = _per_example_value(xp, model, loss, reduction, X_val, y_val)
@@ -539,38 +543,63 @@ def fit(
     )
 
 
-def _group_step(xp, model, loss, reduction, X, y, group, total):
+def _group_step(xp, model, loss, reduction, X, y, group):
     """One update's loss value and gradients from the micro-batches in ``group``.
 
-    Returns ``(value, grads, problem)`` where ``problem`` names what went
-    non-finite (the predictions), else None. For a mean-reduced loss micro-batch
-    ``m`` is weighted by ``n_m / total``; for sum/none the values and gradients add.
+    Returns ``(value, grads, weight, problem)``: ``weight`` is the update's
+    ``loss.mean_weight`` (its samples; for class-index cross-entropy the summed
+    class weights of the targets kept), ``problem`` names what went non-finite
+    (the predictions), else None. For a mean-reduced loss micro-batch ``m`` is
+    weighted by ``weight_m / weight``, so the update is that of one batch of all
+    ``K`` micro-batches, whatever their sizes, class weights or ignored targets;
+    micro-batches of weight 0 (all targets ignored) add nothing. If the whole
+    update has weight 0, its value is NaN (as PyTorch's mean of nothing) and its
+    gradient zero. For sum/none the values and gradients add.
     """
-    value = grads = None
+    parts = []
     for idx in group:
         xb = xp.take(X, idx, axis=0)
         yb = xp.take(y, idx, axis=0)
         out = model.forward(xb)
         if not bool(xp.all(xp.isfinite(out))):
-            return (
-                xp.asarray(math.nan, dtype=out.dtype, device=array_api_compat.device(out)),
-                None,
-                "the predictions",
-            )
+            nan = xp.asarray(math.nan, dtype=out.dtype, device=array_api_compat.device(out))
+            return nan, None, 0.0, "the predictions"
         v, g_out = loss.value_and_grad(out, yb)
         if reduction == "none":
             v = xp.sum(v)
-        g = model.backward(xb, g_out)
-        if reduction == "mean" and len(group) > 1:
-            w = int(idx.shape[0]) / total
-            v = v * w
-            g = {k: gk * w for k, gk in g.items()}
-        if grads is None:
-            value, grads = v, g
-        else:
-            value = value + v
-            grads = {k: grads[k] + g[k] for k in grads}
-    return value, grads, None
+        w = _mean_weight(loss, yb) if reduction == "mean" else float(idx.shape[0])
+        parts.append((v, model.backward(xb, g_out), w))
+    total = sum(w for *_, w in parts)
+    if reduction == "mean" and len(parts) > 1:
+        kept = [(v, g, w / total) for v, g, w in parts if w > 0]
+        if not kept:  # every target ignored: a zero step, as one batch of them would give
+            return parts[0][0], parts[0][1], total, None
+        parts = [(v * f, {k: gk * f for k, gk in g.items()}, f) for v, g, f in kept]
+    value, grads = parts[0][0], parts[0][1]
+    for v, g, _ in parts[1:]:
+        value = value + v
+        grads = {k: grads[k] + g[k] for k in grads}
+    return value, grads, total, None
+
+
+def _mean_weight(loss, target) -> float:
+    """``loss.mean_weight(target)`` for losskit losses; the rows for any other loss."""
+    weigh = getattr(loss, "mean_weight", None)
+    return float(target.shape[0]) if weigh is None else weigh(target)
+
+
+def _epoch_loss(values, sizes, weights, reduction) -> float:
+    """The epoch's training loss per example from its updates' values (host floats).
+
+    Mean: the ``mean_weight``-weighted mean of the update means (weight-0 updates, whose
+    mean is NaN, count for nothing); sum/none: the summed losses over the examples.
+    """
+    if reduction != "mean":
+        return sum(values) / sum(sizes)
+    total = sum(weights)
+    if total == 0:
+        return math.nan
+    return sum(v * w for v, w in zip(values, weights, strict=True) if w > 0) / total
 
 
 def _per_example_value(xp, model, loss, reduction, X, y) -> float:

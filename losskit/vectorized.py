@@ -118,12 +118,22 @@ def _none_variant(loss):
     return clone
 
 
-def _check_loss_per_run(loss, where):
-    if type(loss).__name__ == "CrossEntropyLoss" and getattr(loss, "weight", None) is not None:
+def _check_loss_per_run(xp, loss, y, where):
+    """Batched runs divide each batch's summed loss by its rows: refuse losses whose mean
+    divides by something else (cross-entropy's class weights or ignored targets)."""
+    if type(loss).__name__ != "CrossEntropyLoss":
+        return
+    if getattr(loss, "weight", None) is not None:
         raise ValueError(
             f"{where}: a class-weighted CrossEntropyLoss divides its mean by the summed weights "
             f"of each batch's targets, which batched runs do not reproduce; use fit() per run, "
             f"or weight=None."
+        )
+    if xp.isdtype(y.dtype, "integral") and bool(xp.any(y == loss.ignore_index)):
+        raise ValueError(
+            f"{where}: some targets equal ignore_index={loss.ignore_index}; CrossEntropyLoss "
+            f"then divides each batch's mean by its kept targets, which batched runs do not "
+            f"reproduce. Use fit() per run, or drop those rows."
         )
 
 
@@ -173,7 +183,7 @@ def fit_runs(
     epochs = check_int(epochs, "epochs", where, minimum=1)
     n = X.shape[0]
     sizes = batch_plan(n, batch_size, bool(drop_last), where)
-    _check_loss_per_run(loss, where)
+    _check_loss_per_run(xp, loss, y, where)
     if validation_data is not None:
         validation_data = check_validation_data(
             validation_data,
@@ -181,6 +191,7 @@ def fit_runs(
             where,
             lambda Xv, yv: _per_run_loss(xp, model, _none_variant(loss), True, Xv, yv),
         )
+        _check_loss_per_run(xp, loss, validation_data[1], where)
     factor = check_divergence_factor(divergence_factor, where)
     be = backend_of(X)
     R = len(seeds)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
 
+from losskit.backend import get_backend
 from losskit.batching import BatchLoader
 from losskit.data import make_blobs, make_linear_regression, make_moons, make_sine, rbf_features
 from losskit.fit import EarlyStopping, History, fit
@@ -94,6 +96,60 @@ def test_size_weighted_accumulation_equals_the_full_batch(n, micro, K, big, back
         np.testing.assert_allclose(
             to_np(m_acc.params[k]), to_np(m_big.params[k]), rtol=1e-12, atol=1e-15
         )
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [CrossEntropyLoss(weight=np.array([1.0, 5.0, 5.0])), CrossEntropyLoss(ignore_index=0)],
+    ids=["class_weights", "ignore_index"],
+)
+def test_weighted_and_ignoring_cross_entropy_accumulate_like_one_batch(loss, backend, to_np):
+    """Their mean divides by the kept targets' summed weights, not the count: micro-batches
+    and epoch losses are weighted by ``loss.mean_weight``, so 4 = 2 + 2 = 1 + 1 + 1 + 1.
+
+    With ignore_index=0 two of the one-sample batches hold only ignored targets: their mean
+    is NaN (as in PyTorch), which is not divergence and adds nothing.
+    """
+    X = backend.asarray(np.random.default_rng(1).normal(size=(4, 3)))
+    y = backend.asarray(np.array([0, 0, 1, 2]))
+    weights, losses, epoch = [], [], []
+    for B, K in ((4, 1), (2, 2), (1, 4)):
+        model = SoftmaxRegression(3, 3, seed=0, backend=backend)
+        empty = loss.ignore_index == 0 and B < 4  # batches of ignored targets only: a warning
+        with (
+            pytest.warns(UserWarning, match="targets equal ignore_index")
+            if empty
+            else nullcontext()
+        ):
+            h = fit(
+                model,
+                loss,
+                X,
+                y,
+                batch_size=B,
+                accumulation_steps=K,
+                lr=1.0,
+                epochs=2,
+                shuffle=False,
+            )
+        assert h.diverged is None
+        weights.append(_params(model, to_np))
+        losses.append(h.batch_loss)
+        epoch.append(h.epoch_train_loss)
+    for w, b, e in zip(weights[1:], losses[1:], epoch[1:], strict=True):
+        np.testing.assert_allclose(b, losses[0], rtol=1e-13)
+        np.testing.assert_allclose(e, epoch[0], rtol=1e-13)
+        for k in w:
+            np.testing.assert_allclose(w[k], weights[0][k], rtol=1e-12, atol=1e-14)
+    # without accumulation the one-sample epoch loss is still the loss of all four
+    model = SoftmaxRegression(3, 3, seed=0, backend=backend)
+    full = float(loss(model.forward(X), y))
+    empty = loss.ignore_index == 0
+    with pytest.warns(UserWarning, match="targets equal ignore_index") if empty else nullcontext():
+        h = fit(model, loss, X, y, batch_size=1, lr=1e-12, epochs=1, shuffle=False)
+    assert h.epoch_train_loss[0] == pytest.approx(full, rel=1e-9)
+    assert h.diverged is None
+    assert np.isnan(h.batch_loss).sum() == (2 if loss.ignore_index == 0 else 0)
 
 
 def test_accumulation_with_sum_reduction_adds_gradients(backend, to_np):
@@ -192,6 +248,15 @@ def test_early_stopping_without_validation_monitors_training_loss(backend):
     )
     assert h.stopped_epoch is not None and h.epoch_val_loss.shape == (0,)
     assert h.best_epoch == h.stopped_epoch - 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 16])
+def test_divergence_advice_blames_the_sum_only_when_it_differs_from_the_mean(batch_size):
+    """At one example per update sum and mean are the same loss: only the lr is to blame."""
+    X, y, make = _linear(get_backend("numpy"), n=64)
+    h = fit(make(), MSELoss(reduction="sum"), X, y, batch_size=batch_size, lr=50.0, epochs=5)
+    assert h.diverged is not None and "try lr=5." in h.diverged
+    assert ("A summed loss makes the step grow" in h.diverged) == (batch_size > 1)
 
 
 @pytest.mark.parametrize(("lr", "reduction"), [(5.0, "mean"), (0.5, "sum")])

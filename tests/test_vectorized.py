@@ -262,3 +262,15 @@ def test_errors_are_explained():
             seeds=[0],
             **kw,
         )
+    y_ignored = np.where(np.arange(20) % 5 == 0, -100, yc)
+    for ys, val in ((y_ignored, None), (yc, (Xc, y_ignored))):
+        with pytest.raises(ValueError, match="targets equal ignore_index=-100.*Use fit"):
+            fit_runs(
+                lambda s: SoftmaxRegression(2, 3, seed=s, backend="numpy"),
+                CrossEntropyLoss(),
+                Xc,
+                ys,
+                seeds=[0],
+                validation_data=val,
+                **kw,
+            )

@@ -172,15 +172,37 @@ def check_int_sequence(values, name: str, where: str, *, minimum: int, maximum: 
     return tuple(out)
 
 
+def _floating_name(xp, dtype):
+    """``"float32"``/``"float64"`` for a name, a NumPy dtype or ``xp``'s own; else ``None``."""
+    import numpy as np
+
+    if isinstance(dtype, str):
+        return dtype if dtype in ("float32", "float64") else None
+    try:
+        name = np.dtype(dtype).name  # numpy (and cupy) dtypes and scalar types, Python float
+    except (TypeError, ValueError):  # another library's dtype, e.g. array_api_strict's
+        same_kind = type(dtype) is type(xp.float32)  # never compare across libraries
+        return next(
+            (n for n in ("float32", "float64") if same_kind and dtype == getattr(xp, n)), None
+        )
+    return name if name in ("float32", "float64") else None
+
+
 def resolve_dtype(backend, dtype, where: str):
-    """``(xp dtype, name)`` for ``dtype`` None (the backend's default), "float32" or "float64"."""
+    """``(xp dtype, name)`` for ``dtype`` None (the backend's default), or float32/float64.
+
+    float32/float64 may be given as a name (``"float32"``), a NumPy dtype
+    (``numpy.float32``) or the backend's own (``backend.xp.float32``), on every backend.
+    """
     xp = backend.xp
     if dtype is None:
         dt = backend.default_dtype
-    elif dtype in ("float32", "float64"):
-        dt = getattr(xp, dtype)
-    elif dtype in (xp.float32, xp.float64):
-        dt = dtype
-    else:
-        raise ValueError(f"{where}: dtype must be 'float32', 'float64' or None; got {dtype!r}.")
-    return dt, ("float64" if dt == xp.float64 else "float32")
+        return dt, ("float64" if dt == xp.float64 else "float32")
+    name = _floating_name(xp, dtype)
+    if name is None:
+        raise ValueError(
+            f"{where}: dtype must be 'float32', 'float64' or None (the backend's default); "
+            f"got {dtype!r}. Gradient descent needs floating-point numbers: pass "
+            f"dtype='float32' (the GPU default) or dtype='float64'."
+        )
+    return getattr(xp, name), name

@@ -26,13 +26,17 @@ ones, :meth:`Model.run` takes one back out. ``losskit.vectorized`` trains them.
 
 Initialisation is seeded on the host (``backend.rng(seed)``): weights are
 standard normal times ``1/sqrt(fan_in)``, biases zero, then moved to the device.
+
+``dtype``: None (the backend's default: float32 on a GPU, else float64), or float32 /
+float64 as a name, a NumPy dtype or the backend's own. ``forward`` takes only ``X`` of
+the parameters' dtype (a ``TypeError`` says how to cast): nothing is promoted silently.
 """
 
 from __future__ import annotations
 
 import math
 
-from ._argcheck import check_choice, check_int, check_seed
+from ._argcheck import check_choice, check_int, check_seed, resolve_dtype
 from ._validation import namespace
 from .backend import get_backend
 
@@ -63,7 +67,7 @@ class Model:
 
     def _init_common(self, backend, dtype, seed):
         self.backend = get_backend("auto" if backend is None else backend)
-        self.dtype = dtype if dtype is not None else self.backend.default_dtype
+        self.dtype, _ = resolve_dtype(self.backend, dtype, type(self).__name__)
         self.seed = check_seed(seed, type(self).__name__, rng_like=True)
         return self.backend.rng(self.seed)
 
@@ -77,12 +81,25 @@ class Model:
         return xp.zeros((n,), dtype=self.dtype, device=self.backend.device)
 
     def _check_input(self, X):
-        xp = namespace(X, where=f"{type(self).__name__}.forward")
+        where = f"{type(self).__name__}.forward"
+        p = next(iter(self.params.values()))
+        xp = namespace(X, p, where=where)  # X an array of the parameters' library
         d = self.n_features
         if X.ndim not in (2, 3) or X.shape[-1] != d:
             raise ValueError(
-                f"{type(self).__name__}.forward: X must be (N, {d}) (or (R, N, {d}) for runs); "
+                f"{where}: X must be (N, {d}) (or (R, N, {d}) for runs); "
                 f"got shape {tuple(X.shape)}. The model was built with n_features={d}."
+            )
+        if X.dtype != p.dtype:  # never promote silently: the result's dtype would drift
+            x_name, p_name = (str(t).rsplit(".", 1)[-1] for t in (X.dtype, p.dtype))
+            if x_name in ("float32", "float64"):
+                fix = f"build the model with dtype='{x_name}' or cast X"
+            else:
+                fix = "cast X"
+            raise TypeError(
+                f"{where}: X has dtype {x_name} but the model's parameters are {p_name}; "
+                f"expected X of dtype {p_name}. To fix, {fix}: "
+                f"X = xp.astype(X, xp.{p_name}) (NumPy: X.astype('{p_name}'))."
             )
         return xp
 

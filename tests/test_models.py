@@ -126,3 +126,58 @@ def test_logistic_probabilities():
     m.params["W"] = np.array([[1.0]])
     p = m.predict_proba(np.array([[0.0], [40.0], [-40.0]]))
     np.testing.assert_allclose(p, [0.5, 1.0, 0.0], atol=1e-15)
+
+
+CLASSES = {
+    "linear": lambda **kw: LinearRegression(3, 2, **kw),
+    "logistic": lambda **kw: LogisticRegression(3, **kw),
+    "softmax": lambda **kw: SoftmaxRegression(3, 4, **kw),
+    "mlp": lambda **kw: MLP(3, 5, 2, **kw),
+}
+FLOAT32_SPELLINGS = {
+    "name": lambda be: "float32",
+    "numpy-type": lambda be: np.float32,
+    "numpy-dtype": lambda be: np.dtype("float32"),
+    "namespace": lambda be: be.xp.float32,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CLASSES))
+@pytest.mark.parametrize("spelling", sorted(FLOAT32_SPELLINGS))
+def test_float32_given_any_way_works_on_every_backend(kind, spelling, backend):
+    model = CLASSES[kind](backend=backend, dtype=FLOAT32_SPELLINGS[spelling](backend))
+    assert all(p.dtype == backend.xp.float32 for p in model.params.values())
+    out = model.forward(backend.asarray(np.ones((4, 3)), dtype=backend.xp.float32))
+    assert out.dtype == backend.xp.float32
+
+
+@pytest.mark.parametrize("kind", sorted(CLASSES))
+@pytest.mark.parametrize(
+    "dtype", [np.int64, "int64", "float16", np.bool_, "float"], ids=lambda d: repr(d)
+)
+def test_non_float32_64_dtypes_are_refused(kind, dtype, backend):
+    name = type(CLASSES[kind](backend=backend)).__name__
+    with pytest.raises(ValueError, match=rf"{name}: dtype must be 'float32', 'float64' or None"):
+        CLASSES[kind](backend=backend, dtype=dtype)
+    with pytest.raises(ValueError, match="needs floating-point numbers: pass dtype='float32'"):
+        CLASSES[kind](backend=backend, dtype=backend.xp.int64)
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_forward_refuses_X_of_another_dtype(kind, backend):
+    model = MODELS[kind](backend)  # float64 parameters
+    name = type(model).__name__
+    X_int = backend.asarray(np.ones((4, 3), dtype=np.int64))
+    with pytest.raises(TypeError, match=rf"{name}.forward: X has dtype int64 .* are float64"):
+        model.forward(X_int)
+    X_32 = backend.asarray(np.ones((4, 3)), dtype=backend.xp.float32)
+    with pytest.raises(TypeError, match=r"X has dtype float32 .* build the model with dtype="):
+        model.forward(X_32)
+    with pytest.raises(TypeError, match="X has dtype float32"):
+        stack_models([model, MODELS[kind](backend, 1)]).forward(X_32)
+
+
+def test_forward_refuses_X_of_another_library():
+    model = LinearRegression(3, backend="array_api_strict")
+    with pytest.raises(TypeError, match="LinearRegression.forward: arrays come from different"):
+        model.forward(np.ones((4, 3)))

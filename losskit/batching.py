@@ -14,7 +14,7 @@ a last batch of 16, or 1562 with ``drop_last``.
 from __future__ import annotations
 
 from ._argcheck import check_seed
-from ._validation import namespace
+from ._validation import namespace, require_bool, require_same_device
 from .backend import backend_of, get_backend
 
 __all__ = ["BatchLoader", "batch_plan", "epoch_orders"]
@@ -101,6 +101,10 @@ class BatchLoader:
         where = "BatchLoader"
         arrays = (X,) if y is None else (X, y)
         self.xp = namespace(*arrays, where=where)
+        if y is not None:
+            require_same_device(X, y, ("X", "y"), where)  # else iteration fails deep inside
+        shuffle = require_bool(shuffle, "shuffle", where)
+        drop_last = require_bool(drop_last, "drop_last", where)
         if X.ndim == 0:
             raise ValueError(f"{where}: X must have a sample axis; got a 0-d array.")
         n = X.shape[0]
@@ -113,10 +117,10 @@ class BatchLoader:
             raise ValueError(f"{where}: X has no samples (shape {tuple(X.shape)}).")
         self.X, self.y = X, y
         self.n_samples = n
-        self.batch_sizes = batch_plan(n, batch_size, bool(drop_last), where)
+        self.batch_sizes = batch_plan(n, batch_size, drop_last, where)
         self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
         self.backend = backend_of(X)
         self._rng = self.backend.rng(check_seed(seed, where, rng_like=True))
         self.epoch = 0

@@ -129,3 +129,21 @@ def test_seeds_numpy_takes_are_accepted_and_mean_the_same(make):
     loader = BatchLoader(np.arange(10.0), batch_size=4, seed=make())
     want = np.random.default_rng(make()).permutation(10)
     np.testing.assert_array_equal(np.concatenate(list(loader.index_batches())), want)
+
+
+def test_x_and_y_on_two_devices_are_refused_at_construction():
+    from losskit.backend import get_backend
+
+    gpu = get_backend("array_api_strict", device="device1")  # the stand-in GPU
+    cpu = get_backend("array_api_strict")
+    X, y = _data(gpu)
+    with pytest.raises(ValueError, match=r"BatchLoader: X is on device .*device1.* but y is on"):
+        BatchLoader(X, cpu.asarray(np.arange(10.0)), batch_size=4)
+
+
+@pytest.mark.parametrize("flag", ["shuffle", "drop_last"])
+@pytest.mark.parametrize("value", ["no", 0, 1, None])
+def test_flags_must_be_true_or_false(flag, value, backend):
+    X, y = _data(backend)
+    with pytest.raises(TypeError, match=f"BatchLoader: {flag} must be True or False; got"):
+        BatchLoader(X, y, batch_size=4, **{flag: value})

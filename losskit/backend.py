@@ -144,12 +144,16 @@ def available_backends() -> list[str]:
     return [name for name in KNOWN if _probe(name)[0]]
 
 
+# The last sentence of the "not usable" error: front ends with their own way of choosing a
+# backend (the CLI's --backend) replace it with theirs.
+UNUSABLE_FIX = f"Pass one of them to get_backend(), or set {ENV_VAR} to one of them."
+
+
 def _unusable(name: str, why: str) -> ValueError:
     names = ", ".join(repr(n) for n in available_backends())
     return ValueError(
         f"backend {name!r} is not usable here: {why}. "
-        f"Available backends: {names} (or 'auto'). "
-        f"Pass one of them to get_backend(), or set {ENV_VAR} to one of them."
+        f"Available backends: {names} (or 'auto'). {UNUSABLE_FIX}"
     )
 
 

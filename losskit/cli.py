@@ -8,6 +8,9 @@
 - ``losskit bench [NAME ...]`` runs ``main()`` of the ``benchmarks/bench_*.py``
   modules of the repository checkout this package was installed from (editable
   installs; a wheel has no benchmarks).
+
+``losskit --version`` prints the installed version; ``losskit figures --help`` and
+``losskit bench --help`` list the figure and benchmark names.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ __all__ = ["main"]
 def _figures(args) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     from . import experiments, plots
-    from .backend import get_backend
+    from .backend import UNUSABLE_FIX, get_backend
 
     try:
         backend = get_backend(args.backend).name
     except (ValueError, TypeError) as exc:
-        print(f"losskit figures: {exc}", file=sys.stderr)
+        fix = "Pass one of them with --backend, e.g. --backend numpy."
+        print(f"losskit figures: {str(exc).replace(UNUSABLE_FIX, fix)}", file=sys.stderr)
         return 2
     specs = plots.FIGURES
     if args.only:
@@ -198,6 +202,38 @@ def _bench(args) -> int:
     return status
 
 
+def _figures_listing() -> str:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # as `figures` does: headless
+    from .plots import FIGURES
+
+    width = max(len(s.name) for s in FIGURES)
+    lines = [f"  {s.name:<{width}}  {s.lesson}" for s in FIGURES]
+    return "figure names (for --only):\n" + "\n".join(lines)
+
+
+def _bench_listing() -> str:
+    folder = benchmarks_dir()
+    names = sorted(p.stem.removeprefix("bench_") for p in folder.glob("bench_*.py"))
+    if not names:
+        return f"no benchmarks found at {folder} (they ship with the repository, not the wheel)"
+    return f"available benchmarks: {', '.join(names)}"
+
+
+class _HelpWithListing(argparse.Action):
+    """``-h``/``--help`` that appends ``listing()``, made only when help is asked for
+    (the figure names live in losskit.plots: importing it imports matplotlib)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, *, listing, **kwargs):
+        kwargs.setdefault("help", "show this help message and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+        self.listing = listing
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.epilog = self.listing()
+        parser.print_help()
+        parser.exit()
+
+
 def _positive_int(text: str) -> int:
     """argparse type: an int >= 1 (argparse turns the ValueError into a usage error)."""
     value = int(text)
@@ -213,16 +249,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="losskit", description="losskit: losses, reductions and mini-batches, taught live."
     )
+    parser.add_argument("--version", action="version", version=f"losskit {_version('losskit')}")
     sub = parser.add_subparsers(dest="command", required=True)
-    fig = sub.add_parser("figures", help="render every lesson's figure to PNG (headless)")
+    listed = {"add_help": False, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    fig = sub.add_parser("figures", help="render every lesson's figure to PNG (headless)", **listed)
+    fig.add_argument("-h", "--help", action=_HelpWithListing, listing=_figures_listing)
     fig.add_argument("--out", required=True, help="folder for the PNG files (created)")
     fig.add_argument("--backend", default="auto", help="numpy, cupy, array_api_strict or auto")
     fig.add_argument("--dpi", type=_positive_int, default=150, help="resolution (default 150)")
-    fig.add_argument("--only", nargs="+", metavar="NAME", help="render only these figures")
+    fig.add_argument(
+        "--only", nargs="+", metavar="NAME", help="render only these figures (names below)"
+    )
     fig.set_defaults(func=_figures)
     info = sub.add_parser("info", help="versions, available backends and the GPU")
     info.set_defaults(func=_info)
-    bench = sub.add_parser("bench", help="run the benchmarks of the repository checkout")
+    bench = sub.add_parser("bench", help="run the benchmarks of the repository checkout", **listed)
+    bench.add_argument("-h", "--help", action=_HelpWithListing, listing=_bench_listing)
     bench.add_argument("names", nargs="*", help="benchmarks to run (default: all), e.g. panels")
     bench.set_defaults(func=_bench)
     return parser

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from losskit import cli
+from losskit.backend import available_backends
 from losskit.plots import FIGURES
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -150,3 +151,46 @@ def test_bench_panels_harness_times_changes():
 def test_command_needs_a_subcommand():
     with pytest.raises(SystemExit):
         cli.main([])
+
+
+def test_version(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"losskit {importlib.metadata.version('losskit')}"
+
+
+def test_figures_help_lists_the_names_only_takes(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["figures", "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert "--out OUT" in out and "figure names (for --only):" in out
+    for spec in FIGURES:
+        assert spec.name in out
+
+
+def test_bench_help_lists_the_benchmarks(capsys, monkeypatch, tmp_path):
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "-h"])
+    names = sorted(p.stem.removeprefix("bench_") for p in (ROOT / "benchmarks").glob("bench_*.py"))
+    assert f"available benchmarks: {', '.join(names)}" in capsys.readouterr().out
+    monkeypatch.setattr(cli, "benchmarks_dir", lambda: tmp_path / "missing")
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--help"])
+    assert "no benchmarks found at" in capsys.readouterr().out
+
+
+@pytest.mark.skipif("cupy" in available_backends(), reason="CuPy is usable here")
+@pytest.mark.parametrize("via_env", [False, True])
+def test_unusable_backend_points_to_the_backend_flag(via_env, tmp_path, capsys, monkeypatch):
+    if via_env:  # --backend auto (the default) reads LOSSKIT_BACKEND
+        monkeypatch.setenv("LOSSKIT_BACKEND", "cupy")
+    args = ["figures", "--out", str(tmp_path)] + ([] if via_env else ["--backend", "cupy"])
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("losskit figures: backend 'cupy' is not usable here")
+    assert "Pass one of them with --backend, e.g. --backend numpy." in err
+    assert "get_backend()" not in err

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._argcheck import check_int, check_seeds
+from ._validation import require_bool
 from .backend import backend_of, errstate
 from .batching import batch_plan, epoch_orders
 from .fit import (
@@ -182,7 +183,8 @@ def fit_runs(
     opt = SGD(lr, momentum=momentum, weight_decay=weight_decay)
     epochs = check_int(epochs, "epochs", where, minimum=1)
     n = X.shape[0]
-    sizes = batch_plan(n, batch_size, bool(drop_last), where)
+    sizes = batch_plan(n, batch_size, require_bool(drop_last, "drop_last", where), where)
+    shuffle = require_bool(shuffle, "shuffle", where)
     _check_loss_per_run(xp, loss, y, where)
     if validation_data is not None:
         validation_data = check_validation_data(

@@ -262,6 +262,9 @@ def test_errors_are_explained():
             seeds=[0],
             **kw,
         )
+    for flag in ("shuffle", "drop_last"):
+        with pytest.raises(TypeError, match=f"fit_runs: {flag} must be True or False; got 'no'"):
+            fit_runs(make, MSELoss(), X, y, seeds=[0], **{**kw, flag: "no"})
     y_ignored = np.where(np.arange(20) % 5 == 0, -100, yc)
     for ys, val in ((y_ignored, None), (yc, (Xc, y_ignored))):
         with pytest.raises(ValueError, match="targets equal ignore_index=-100.*Use fit"):

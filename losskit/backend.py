@@ -124,19 +124,40 @@ def _probe(name: str) -> tuple[bool, str]:
             return False, "array_api_strict is not installed (pip install array-api-strict)"
         return True, ""
     if name == "cupy":
-        try:
-            cupy = importlib.import_module("cupy")
-        except ImportError:
-            return False, "CuPy is not installed (pip install 'losskit[gpu]')"
-        except Exception as exc:  # a broken CUDA install raises at import
-            return False, f"CuPy failed to import: {exc}"
-        try:
-            if not cupy.cuda.is_available():
-                return False, "CuPy is installed but no CUDA GPU is usable here"
-        except Exception as exc:
-            return False, f"CuPy cannot reach a GPU: {exc}"
-        return True, ""
+        return _probe_cupy()
     return False, f"unknown backend {name!r}"
+
+
+@functools.cache
+def _probe_cupy() -> tuple[bool, str]:
+    """CuPy imports, sees a GPU, and compiles a kernel (once per process).
+
+    The compile is checked here, not mid-lesson: CuPy builds its kernels at run time
+    with NVRTC and the CUDA headers, which CuPy >= 14 no longer bundles; without them
+    the first reduction fails with a ``CompileException``.
+    """
+    try:
+        cupy = importlib.import_module("cupy")
+    except ImportError:
+        return False, "CuPy is not installed (pip install 'losskit[gpu]')"
+    except Exception as exc:  # a broken CUDA install raises at import
+        return False, f"CuPy failed to import: {exc}"
+    try:
+        if not cupy.cuda.is_available():
+            return False, "CuPy is installed but no CUDA GPU is usable here"
+    except Exception as exc:
+        return False, f"CuPy cannot reach a GPU: {exc}"
+    try:
+        probe = cupy.ElementwiseKernel("T x", "T y", "y = exp(x)", "losskit_probe")
+        probe(cupy.zeros(1, dtype=cupy.float32))
+        cupy.cuda.Device().synchronize()
+    except Exception as exc:
+        return False, (
+            f"CuPy sees a GPU but cannot compile a kernel ({type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no message'}); "
+            f"install the CUDA headers and NVRTC, e.g. pip install 'cupy-cuda12x[ctk]'"
+        )
+    return True, ""
 
 
 def available_backends() -> list[str]:

@@ -22,7 +22,7 @@ from .numerics import (
     softmax,
     streaming_logsumexp,
 )
-from .optim import SGD
+from .optim import SGD, Adam
 from .summation import (
     SUMMATION_METHODS,
     sum_float64,
@@ -37,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MLP",
     "SGD",
+    "Adam",
     "BatchLoader",
     "EarlyStopping",
     "History",

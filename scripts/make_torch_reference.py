@@ -1,4 +1,4 @@
-"""Compute reference losses and gradients with real PyTorch; write tests/data/torch_reference.*.
+"""Compute reference values with real PyTorch; write tests/data/torch_reference.* and friends.
 
 Run once (needs ``pip install torch==2.13.0``; the test suite then needs no torch):
 
@@ -13,6 +13,8 @@ the gradient with autograd (for "none": the gradient of the sum). Output:
   ``"<case>/<dtype>/<reduction>/value"``, ``".../grad"``.
 - ``tests/data/torch_reference.json``: the index: for each case the loss class,
   its scalar options, the names of its array options, and the torch version.
+- ``tests/data/torch_numerics.npz``: logsumexp, log_softmax, softmax (see below).
+- ``tests/data/torch_adam.npz``: ``torch.optim.Adam`` trajectories (see below).
 """
 
 from __future__ import annotations
@@ -137,6 +139,54 @@ def numerics_reference() -> dict:
     return out
 
 
+# torch.optim.Adam settings; "tiny" takes gradients near eps, where eps changes the step
+ADAM_CASES = {
+    "default": ({"lr": 0.01}, 1.0),
+    "options": ({"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}, 1.0),
+    "tiny": ({"lr": 0.01}, 1e-8),
+}
+ADAM_STEPS = 6
+
+
+def adam_reference() -> dict:
+    """``torch.optim.Adam`` on two parameters, ``W`` (3, 2) and ``b`` (2,), per case and dtype.
+
+    Arrays ``"<case>/<dtype>/<name>0"`` (start), ``".../grad_<name>"`` (steps, ...) the
+    seeded gradients fed in, ``".../<name>"`` (steps, ...) the parameter after each
+    step; the case's options under ``"<case>/lr"``, ``"/betas"``, ``"/eps"``,
+    ``"/weight_decay"`` (torch's defaults where the case gives none).
+    """
+    rng = np.random.default_rng(3)
+    out = {}
+    for case, (options, scale) in ADAM_CASES.items():
+        start = {"W": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
+        # a different magnitude at every step, so the moment estimates matter
+        size = scale * np.exp(rng.uniform(-2, 2, (ADAM_STEPS, 1)))
+        grads = {
+            "W": rng.standard_normal((ADAM_STEPS, 3, 2)) * size[:, :, None],
+            "b": rng.standard_normal((ADAM_STEPS, 2)) * size,
+        }
+        for dtype in DTYPES:
+            tdtype = getattr(torch, dtype)
+            params = {k: torch.tensor(v, dtype=tdtype) for k, v in start.items()}
+            opt = torch.optim.Adam(list(params.values()), **options)
+            history = {k: [] for k in params}
+            for t in range(ADAM_STEPS):
+                for k, p in params.items():
+                    p.grad = torch.tensor(grads[k][t], dtype=tdtype)
+                opt.step()
+                for k, p in params.items():
+                    history[k].append(p.detach().clone().numpy())
+            for k in params:
+                out[f"{case}/{dtype}/{k}0"] = torch.tensor(start[k], dtype=tdtype).numpy()
+                out[f"{case}/{dtype}/grad_{k}"] = torch.tensor(grads[k], dtype=tdtype).numpy()
+                out[f"{case}/{dtype}/{k}"] = np.stack(history[k])
+        group = opt.param_groups[0]
+        for name in ("lr", "betas", "eps", "weight_decay"):
+            out[f"{case}/{name}"] = np.asarray(group[name], dtype=np.float64)
+    return out
+
+
 def main() -> None:
     rng = np.random.default_rng(20261123)
     arrays, index = {}, {"torch_version": torch.__version__, "cases": {}}
@@ -167,6 +217,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT / "torch_reference.npz", **arrays)
     np.savez_compressed(OUT / "torch_numerics.npz", **numerics_reference())
+    np.savez_compressed(OUT / "torch_adam.npz", **adam_reference())
     (OUT / "torch_reference.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     n = len(index["cases"])
     print(f"wrote {n} cases x {len(DTYPES)} dtypes x {len(REDUCTIONS)} reductions to {OUT}")

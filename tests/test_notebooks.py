@@ -9,6 +9,8 @@ diff-able source. These tests check that
 - lessons import losskit instead of pasting library code (no ``def``/``class``
   in code cells), ask the reader to predict before each experiment, and state
   no hand-typed figures in prose (numbers come from code cells);
+- every "Predict first" question is answered by a code cell after it, and
+  nothing before it gives its answer away (``ANSWERS``), not even the tour;
 - every notebook runs top to bottom in a fresh kernel (nbclient) with no error,
   within the issue's budget of 30 s on a 2-core CPU (``slow``).
 
@@ -126,6 +128,102 @@ def test_lesson_shape(name):
             f"{name}: numbers typed into prose {typed}; compute them in a code cell "
             f"and show them with Markdown(f'...')\n---\n{s}"
         )
+
+
+# Predict-first questions (a phrase of each, as written after "Predict first") and key
+# phrases of their answers. A key phrase must not appear anywhere in the lesson before the
+# question (prose, headings, code, or the question's own cell before "Predict first"), and
+# must appear in a later cell: the question first, then the cell that answers it, then the
+# explanation. The tour comes before every lesson, so it may contain none of them.
+ANSWERS = {
+    "00_tour": [("Which example has the larger cross-entropy?", ["the first example costs more"])],
+    "01_batch_vs_dataset": [
+        ("How do the two relate?", ["equals the sum of the", r"\nabla L = \sum_i \nabla \ell_i"]),
+        ("How many weight updates per epoch?", [r"\lceil N / B \rceil"]),
+    ],
+    "02_losses_and_reductions": [
+        (
+            "what happens to the bias gradient",
+            ["grows with $B$", "does not depend on the batch size"],
+        ),
+        ("How many times larger than the mean loss is the sum loss", ["times the mean loss"]),
+        ("sums to what?", ["sums to zero"]),
+    ],
+    "03_log_sum_exp": [
+        ("at what scale will the naive curve break?", ["first_failure"]),
+        ("What will `BCELoss(sigmoid(20), 0)` report", ["clamp", "exactly 1"]),
+    ],
+    "04_gradient_noise": [
+        ("What is it at $B = N$", ["nothing left to vary", r"\frac{N - B}{N - 1}"]),
+    ],
+    "05_sum_vs_mean": [
+        ("how close will the mean run", ["written differently"]),
+        ("and with batch size `24`?", ["power of two", "agree only to rounding"]),
+        ("which run follows the mean run at `lr`", ["running estimate"]),
+        ("Which two training curves, per epoch, look alike?", ["batch × k → lr × k"]),
+        ("Which of the two runs keeps mean", ["part ways", "removes the short batch"]),
+    ],
+    "06_gradient_accumulation": [
+        ("How far from the batch gradient", ["counts equally"]),
+        ('for which split does "divide by K" match', ["have the same size"]),
+        ("Same weights at the end?", ["whatever the batch size"]),
+    ],
+    "07_train_vs_validation": [
+        ("Does the mean of the three batch means equal", ["over-weights", "by its size"]),
+    ],
+    "08_ce_at_scale_and_summation": [
+        ("is `1 + 1e-8` equal to `1`?", ["lose the small one"]),
+    ],
+}
+
+
+def _flat_cells(name: str) -> list[tuple[str, str]]:
+    """(cell type, source) of each cell, whitespace runs made one space and the pieces of
+    implicitly concatenated strings (``f"a " f"b"``, across lines) joined."""
+    nb = nbformat.read(_ipynb(name), as_version=4)
+    return [
+        (c.cell_type, re.sub(r"[\"'] f?[\"']", "", " ".join(c.source.split()))) for c in nb.cells
+    ]
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_questions_come_before_their_answers(name):
+    cells = _flat_cells(name)
+    asked = [i for i, (kind, text) in enumerate(cells) if "Predict first" in text]
+    for i, j in zip(asked, [*asked[1:], len(cells)], strict=True):
+        assert any(kind == "code" for kind, _ in cells[i + 1 : j]), (
+            f"{name}: the question in cell {i} has no code cell after it to answer it\n"
+            f"---\n{cells[i][1]}"
+        )
+    for question, phrases in ANSWERS.get(name, []):
+        where = [i for i in asked if question in cells[i][1].split("Predict first", 1)[1]]
+        assert len(where) == 1, f"{name}: expected one 'Predict first' cell asking {question!r}"
+        q = where[0]
+        before = " ".join(text for _, text in cells[:q]) + cells[q][1].split("Predict first")[0]
+        after = " ".join(text for _, text in cells[q + 1 :])
+        for phrase in phrases:
+            assert phrase not in before, (
+                f"{name}: {phrase!r} gives the answer to {question!r} away before it is asked; "
+                f"move it after the cell that answers the question"
+            )
+            assert phrase in after, f"{name}: no cell after {question!r} explains {phrase!r}"
+
+
+def test_tour_gives_no_lesson_answer_away():
+    tour = " ".join(text for _, text in _flat_cells("00_tour"))
+    for name, questions in ANSWERS.items():
+        for question, phrases in questions if name != "00_tour" else []:
+            assert question not in tour, f"the tour asks {name}'s question {question!r}"
+            for phrase in phrases:
+                assert phrase not in tour, f"the tour gives {name}'s answer away: {phrase!r}"
+
+
+def test_lesson_3_describes_the_overflow_readout():
+    # the readout names the break only once the slider has reached it; the lesson says so
+    from losskit.widgets.overflow import NOT_YET
+
+    prose = " ".join(text for kind, text in _flat_cells("03_log_sum_exp") if kind == "markdown")
+    assert f'"{NOT_YET}"' in prose, "lesson 3 misdescribes the overflow panel's readout"
 
 
 PANEL_CHECK = """

@@ -54,31 +54,52 @@ Markdown(
 # ## The losses, as in PyTorch
 #
 # Losses are named and reduced exactly like `torch.nn`'s and carry their
-# gradient: `loss(input, target)`, `loss.grad(input, target)`.
+# gradient: `loss(input, target)`, `loss.grad(input, target)`, or both at once with
+# `loss.value_and_grad(input, target)`.
+#
+# **Predict first:** two examples, three classes, logits `[2, 0.5, -1]` with true
+# class 0 and `[0.1, 0.2, 3]` with true class 2. Both put their largest logit on
+# the true class. Which example has the larger cross-entropy?
 
 # %%
 import numpy as np
 
 logits = backend.asarray([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
 labels = backend.asarray([0, 2], dtype=backend.xp.int64)
-ce = losskit.CrossEntropyLoss()
-value, grad = ce.value_and_grad(logits, labels)
-assert np.abs(backend.to_host(grad).sum(axis=1)).max() < 1e-6  # each row sums to zero (below)
+per_example = backend.to_host(losskit.CrossEntropyLoss(reduction="none")(logits, labels))
+p_true = np.exp(-per_example)  # cross-entropy is -log of the true class's softmax probability
+top_two = np.sort(backend.to_host(logits), axis=1)[:, -2:]
+lead = top_two[:, 1] - top_two[:, 0]  # how far the true (largest) logit leads the runner-up
+assert per_example[0] > per_example[1] and p_true[0] < p_true[1]  # the text below
 Markdown(
-    f"Cross-entropy of two rows: **{float(backend.to_host(value)):.4f}**; its gradient "
-    f"with respect to the logits:\n\n```\n{np.round(backend.to_host(grad), 4)}\n```\n"
-    f"(each row sums to zero: softmax minus one-hot, divided by the batch size)."
+    f'Per example (`reduction="none"`): **{per_example[0]:.4f}** and **{per_example[1]:.4f}**: '
+    f"the first example costs more. Softmax gives its true class the probability "
+    f"{p_true[0]:.3f}, the second example's {p_true[1]:.3f}: the second's true logit stands "
+    f"further above the others ({lead[1]:g} over the runner-up, against {lead[0]:g}), and "
+    f"cross-entropy is −log of that probability."
+)
+
+# %%
+ce = losskit.CrossEntropyLoss()  # reduction="mean", as in torch.nn
+value, grad = ce.value_and_grad(logits, labels)
+assert abs(float(backend.to_host(value)) - np.mean(per_example)) < 1e-6  # the mean of the two
+assert np.array_equal(backend.to_host(grad), backend.to_host(ce.grad(logits, labels)))
+Markdown(
+    f'With the default `reduction="mean"` the loss is their mean, '
+    f"**{float(backend.to_host(value)):.4f}**, and its gradient with respect to the logits "
+    f"(the same from `value_and_grad` as from `grad`) is\n\n"
+    f"```\n{np.round(backend.to_host(grad), 4)}\n```\n"
+    f"Lesson 2 takes these gradients apart."
 )
 
 # %% [markdown]
 # ## A panel
 #
 # Each lesson has a panel: controls on top, a figure, and a readout of the key
-# numbers underneath. This one is from lesson 3.
-#
-# **Predict first:** the logits are `s × [1, 2, 3]` in float32. The textbook
-# `log(softmax)` computes `exp` of them directly. Drag the scale `s` up: at what
-# value does it start returning NaN?
+# numbers underneath. This one is lesson 3's: logits `s × pattern`, the textbook
+# `log(softmax)` against the stable one, in the dtype you choose. Lesson 3 first
+# asks you to predict where the textbook version breaks, and this figure marks it:
+# try the controls now, or come back after that question.
 
 # %%
 from losskit.widgets import LSEOverflowPanel
@@ -86,41 +107,23 @@ from losskit.widgets import LSEOverflowPanel
 panel = LSEOverflowPanel(backend=backend)
 display(panel)
 
-# %%
-from losskit.experiments import lse_overflow
-
-# The answer at the panel's starting values (pattern 1, 2, 3), from a fresh run of the
-# experiment behind it: the panel's own state changes as soon as a control moves.
-r = lse_overflow(backend=backend)
-f32 = r.dtypes.index("float32")
-top = float(r.pattern.max())
-# the claims below: the naive version breaks (on the sweep's grid) right where top·s passes
-# log(float32 max); the stable one never does
-assert abs(r.first_failure["float32"] / r.exp_threshold_scale["float32"] - 1) < 2e-3
-assert r.stable_finite[f32].all()
-Markdown(
-    f"Answer: from s = {r.first_failure['float32']:.4g}, where {top:g}s passes "
-    f"log(float32 max) = {r.log_max['float32']:.2f}. The stable version, which subtracts the "
-    f"row maximum first, never does. Lesson 3 explains why."
-)
-
 # %% [markdown]
 # ## The lessons
 #
 # 1. [Batch vs dataset loss](01_batch_vs_dataset.ipynb): what one update sees,
-#    updates per epoch, what the epoch's training loss is.
+#    how many updates an epoch has, what the epoch's training loss is.
 # 2. [Losses and reductions](02_losses_and_reductions.ipynb): MSE,
 #    cross-entropy, BCE; mean, sum, none; their gradients; mistakes that do not crash.
 # 3. [The log-sum-exp trick](03_log_sum_exp.ipynb): where `exp` overflows and
 #    the one-line fix.
 # 4. [Gradient noise and batch size](04_gradient_noise.ipynb): the variance of
 #    a mini-batch gradient, and the noise scale.
-# 5. [Sum vs mean and the learning rate](05_sum_vs_mean.ipynb): why sum at
-#    `lr / B` is mean at `lr`, and linear scaling.
+# 5. [Sum vs mean and the learning rate](05_sum_vs_mean.ipynb): how the
+#    reduction and the learning rate are tied, for SGD and for Adam.
 # 6. [Gradient accumulation](06_gradient_accumulation.ipynb): micro-batches
 #    done right, and two ways to get them wrong.
-# 7. [Training vs validation](07_train_vs_validation.ipynb): size-weighted
-#    epoch losses, overfitting, early stopping.
+# 7. [Training vs validation](07_train_vs_validation.ipynb): one loss per
+#    epoch, overfitting, early stopping.
 # 8. [Cross-entropy at scale and summation](08_ce_at_scale_and_summation.ipynb):
 #    the memory of large vocabularies, and summing a million numbers in float32.
 #

@@ -43,16 +43,14 @@ xp = backend.xp
 Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dtype.__name__}.")
 
 # %% [markdown]
-# ## Every example in the batch counts
+# ## What one batch gradient is made of
 #
-# With a summed loss $L = \sum_{i \in \text{batch}} \ell_i$, the gradient is the
-# sum of the per-example gradients, $\nabla L = \sum_i \nabla \ell_i$. A mean
-# divides that by $B$. Either way **every** example in the batch contributes to
-# the update, not just the first one or the last one.
+# Take a batch of eight examples, a linear model and the summed squared error
+# $L = \sum_{i \in \text{batch}} \ell_i$.
 #
-# **Predict first:** take a batch of eight examples and a linear model. Compute
-# the gradient of the batch loss in one go, and separately the gradient of each
-# example's loss on its own. How do the two relate?
+# **Predict first:** compute the gradient of the batch loss in one go, and
+# separately the gradient of each example's loss on its own. How do the two
+# relate?
 
 # %%
 X, y = make_linear_regression(n_samples=8, n_features=3, seed=1, backend=backend)
@@ -76,15 +74,19 @@ Markdown(
 )
 
 # %% [markdown]
+# That is differentiation being linear: the gradient of a sum is the sum of the
+# gradients, $\nabla L = \sum_i \nabla \ell_i$, and a mean divides it by $B$.
+# Either way **every** example in the batch contributes to the update, not just
+# the first one or the last one.
+#
 # ## Three regimes, and how many updates an epoch has
 #
 # - **full batch** (gradient descent): $B = N$, one update per pass over the data;
 # - **one example** (stochastic gradient descent in the strict sense): $B = 1$;
 # - **mini-batch**: anything in between, what everyone actually uses.
 #
-# The batch size is the number of examples seen per weight update. An epoch is
-# one pass over the data, so it has $\lceil N / B \rceil$ updates, the last batch
-# being short unless you drop it.
+# The batch size is the number of examples seen per weight update, and an epoch
+# is one pass over the data.
 #
 # **Predict first:** a dataset of `50,000` images at batch size `32`. How many weight
 # updates per epoch? How big is the last batch? And with `drop_last=True`?
@@ -102,6 +104,10 @@ Markdown(
     f"examples skipped each epoch. That is {loader.n_batches:,} loss values per epoch "
     f"({dropping.n_batches:,} with `drop_last`), not one."
 )
+
+# %% [markdown]
+# In general an epoch has $\lceil N / B \rceil$ updates, the last batch being
+# short unless $B$ divides $N$ or you drop it:
 
 # %%
 rows = []

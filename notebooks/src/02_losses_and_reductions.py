@@ -78,13 +78,11 @@ Markdown(
 #
 # Every loss takes `reduction=`:
 #
-# - `"mean"` divides the sum by the batch size (for pointwise losses, by the
-#   number of elements): each example's gradient carries weight $1/B$, so the
-#   size of a step does not depend on the batch size and a learning rate tuned
-#   at one batch size transfers to another;
-# - `"sum"` adds them up: the gradient grows with $B$;
-# - `"none"` returns the per-example losses, for weighting, hard-example mining
-#   or diagnostics; its `grad` is the gradient of their sum.
+# - `"mean"` divides the sum of the per-example losses by the batch size (for
+#   pointwise losses, by the number of elements);
+# - `"sum"` adds them up;
+# - `"none"` returns the per-example losses themselves; its `grad` is the
+#   gradient of their sum.
 #
 # **Predict first:** a linear model's bias gets the sum of the loss gradients
 # over the batch. Going from a batch of `8` to a batch of `512` drawn from the
@@ -123,6 +121,12 @@ Markdown(
 )
 
 # %% [markdown]
+# Under `"mean"` each example's gradient carries the weight $1/B$, so the size
+# of a step does not depend on the batch size and a learning rate tuned at one
+# batch size transfers to another. Under `"sum"` the gradient grows with $B$.
+# `"none"` is for weighting examples, mining the hard ones, and diagnostics.
+
+# %% [markdown]
 # ## The reductions, live
 #
 # The panel scores the fixed outputs of a linear model (no training) on batches
@@ -134,8 +138,9 @@ Markdown(
 # in the data have corrupted targets.
 #
 # **Predict first:** with `loss` on MSE, drag `batch B (none view)` from `64` to
-# `1024`. How many times the mean loss is the sum loss there, and what slope do
-# the sum curves have? Which bars on the right belong to the corrupted samples?
+# `1024`. How many times larger than the mean loss is the sum loss there, and
+# what slope do the sum curves have? Which bars on the right belong to the
+# corrupted samples?
 # Then set `highlight` to `mean`, try cross-entropy and BCE with logits under
 # `loss`, and change the `seed`: what moves, and what never does?
 
@@ -155,20 +160,56 @@ assert abs(r.loss_ratio[-1] / big - 1) < 1e-6 and abs(r.grad_ratio[-1] / big - 1
 order = np.argsort(-r.per_sample_loss)
 n_hard = int(r.per_sample_hard.sum())
 assert r.per_sample_hard[order[:n_hard]].all()  # the corrupted samples top the "none" losses
+log_b = np.log(r.batch_sizes)
+slope_loss = np.polyfit(log_b, np.log(r.loss_sum), 1)[0]  # on the panel's log-log axes
+slope_grad = np.polyfit(log_b, np.log(r.grad_norm_sum), 1)[0]
+assert abs(slope_loss - 1) < 0.2 and abs(slope_grad - 1) < 0.2  # "close to 1" (below)
 Markdown(
     f"At B = {big} the sum loss is {r.loss_ratio[-1]:g} times the mean loss, and the sum "
     f"gradient norm {r.grad_ratio[-1]:g} times the mean's: a sum is B times the mean, to the "
-    f"last bit when B is a power of two. From B = {int(r.batch_sizes[0])} to B = {big} the "
-    f"sum gradient norm grows {r.grad_norm_sum[-1] / r.grad_norm_sum[0]:.0f}-fold, while the "
-    f"mean's goes from {r.grad_norm_mean[0]:.2f} to {r.grad_norm_mean[-1]:.2f}: larger at tiny "
-    f"batches only because a few samples disagree more (lesson 4). So with `sum` a learning "
-    f"rate tuned at one batch size takes B-times larger steps at another and must shrink "
-    f"by 1/B; with `mean` it transfers. The mean loss itself wanders between "
-    f"{r.loss_mean.min():.2f} and {r.loss_mean.max():.2f}: small batches rarely contain a "
-    f"corrupted sample. On the right, the {n_hard} corrupted samples of the batch of "
-    f"{r.none_batch_size} are its {n_hard} largest losses: `none` is how you find them, "
-    f"to down-weight them or to mine the hard examples."
+    f"last bit when B is a power of two. So the sum curves climb with a slope close to 1, "
+    f"along the dotted line (fitted slopes {slope_loss:.2f} for the loss and {slope_grad:.2f} "
+    f"for the gradient norm), bent only by the mean curves' own drift (below). "
+    f"From B = {int(r.batch_sizes[0])} to "
+    f"B = {big} the sum gradient norm grows {r.grad_norm_sum[-1] / r.grad_norm_sum[0]:.0f}-fold. "
+    f"So with `sum` a learning rate tuned at one batch size takes B-times larger steps at "
+    f"another and must shrink by 1/B; with `mean` it transfers. On the right, the {n_hard} "
+    f"corrupted samples of the batch of {r.none_batch_size} are its {n_hard} largest losses: "
+    f"`none` is how you find them, to down-weight them or to mine the hard examples. Changing "
+    f"the `seed` moves every curve, never the factor B between sum and mean."
 )
+
+# %%
+p_loss = r.per_sample_loss
+below = float(np.mean(p_loss < p_loss.mean()))
+# the claims below: the per-sample losses are skewed (most lie below their mean), small batches
+# read low here, and the mean gradient at B = 1 is longer than the full gradient (B = N)
+assert int(r.batch_sizes[-1]) == r.n_samples and int(r.batch_sizes[0]) == 1
+assert np.median(p_loss) < p_loss.mean() and r.loss_mean[0] < r.loss_mean[-1]
+assert r.grad_norm_mean[0] > r.grad_norm_mean[-1]
+Markdown(
+    f"The mean curves move too, for another reason. At B = N = {r.n_samples} the batch is the "
+    f"whole dataset: mean loss {r.loss_mean[-1]:.2f}, gradient norm {r.grad_norm_mean[-1]:.2f} "
+    f"(the full gradient G). A smaller batch's mean loss is an unbiased estimate of that loss, "
+    f"but the per-sample losses are skewed: in the batch on the right {below:.0%} of them lie "
+    f"below their mean, and the corrupted samples far above it. So a small batch *usually* "
+    f"misses the corrupted samples and reads low, and now and then catches one and reads high: "
+    f"averaged over {r.n_draws} batches, the mean loss at B = 1 is {r.loss_mean[0]:.2f}. "
+    f"The mean gradient norm, {r.grad_norm_mean[0]:.2f} at B = 1, is longer than |G| for the "
+    f"reason below."
+)
+
+# %% [markdown]
+# A batch's mean gradient $g_B$ is the full gradient $G$ plus zero-mean noise,
+# and the noise adds to the length in squares. With $\Sigma$ the covariance of
+# the $N$ per-sample gradients (dividing by $N$), drawing the batch with replacement,
+#
+# $$\mathbb{E}\,\lVert g_B\rVert^2 = \lVert G\rVert^2 + \frac{\mathrm{tr}(\Sigma)}{B};$$
+#
+# drawing without replacement from $N$ samples (as here) multiplies the second
+# term by $\frac{N - B}{N - 1}$, so it vanishes at $B = N$. The corrupted samples,
+# whose gradients differ most from $G$, make $\mathrm{tr}(\Sigma)$ large. Lesson 4
+# measures this noise.
 
 # %% [markdown]
 # ## The gradients, checked against their formulas
@@ -232,9 +273,10 @@ row_sums = backend.to_host(xp.sum(losskit.CrossEntropyLoss().grad(x, y_idx), axi
 assert all(float(backend.to_host(xp.max(xp.abs(a - b)))) < 1e-5 for a, b in checks.values())
 assert np.abs(row_sums).max() < 1e-6
 Markdown(
-    f"Every difference is rounding error. Each row of the cross-entropy gradient sums to "
-    f"zero (largest |row sum| {np.abs(row_sums).max():.1e}): probabilities sum to one, and so "
-    f"does the one-hot target. Raising the true class's logit lowers the others by the same total."
+    f"Every difference is rounding error. Each row of the cross-entropy gradient "
+    f"sums to zero (largest |row sum| {np.abs(row_sums).max():.1e}): probabilities sum to one, "
+    f"and so does the one-hot target. Raising the true class's logit lowers the others by the "
+    f"same total."
 )
 
 # %% [markdown]

@@ -163,8 +163,11 @@ Markdown(
 #
 # The panel builds logits `s × pattern` and sweeps the scale `s`, computing the
 # naive and the stable log-softmax (and the cross-entropy of the least likely
-# class) in the dtype you pick. The marker is the scale on the slider; the readout
-# gives both outputs there and the scale where the naive one first breaks.
+# class) in the dtype you pick. The figure draws the whole sweep, marks with an X
+# where each naive curve first returns NaN or inf, and draws a grey line at the
+# scale on the slider. The readout gives both outputs at the slider's scale and,
+# once the slider has reached the break, the scale where the naive one first broke;
+# below it the readout only says "not yet: keep increasing s".
 #
 # **Predict first:** with the pattern `1, 2, 3` in float32, at what scale will the
 # naive curve break? Use the thresholds above. Then switch to float16 and to
@@ -210,17 +213,14 @@ Markdown(
 )
 
 # %% [markdown]
-# ## Probabilities saturate too: BCE on sigmoid outputs
+# ## Binary cross-entropy: probabilities or logits?
 #
-# Binary cross-entropy has the same trap. `BCELoss` takes probabilities, so the
-# model applies a sigmoid first; in float32 the sigmoid rounds to exactly 1 for
-# large logits, and $\log(1 - 1) = -\infty$ (PyTorch and losskit clamp the log at
-# $-100$). `BCEWithLogitsLoss` takes the logit and uses the log-sum-exp form
-# $\log(1 + e^{x}) - x\,y$, which is exact.
+# Binary cross-entropy comes in two forms. `BCELoss` takes probabilities, so the
+# model applies a sigmoid first; `BCEWithLogitsLoss` takes the logit itself.
 #
 # **Predict first:** a logit of `20` for a sample whose label is 0. The true
 # loss is $\log(1 + e^{20}) \approx 20$. What will `BCELoss(sigmoid(20), 0)` report
-# in float32?
+# in float32? And `BCEWithLogitsLoss(20, 0)`?
 
 # %%
 x = backend.asarray([20.0], dtype=xp.float32)
@@ -233,13 +233,15 @@ bce_logits = float(backend.to_host(losskit.BCEWithLogitsLoss()(x, y)))
 grid = backend.asarray(np.arange(0.0, 40.0, 0.25), dtype=xp.float32)
 saturated = backend.to_host(losskit.sigmoid(grid) == 1.0)
 first_one = float(backend.to_host(grid)[np.argmax(saturated)])
-assert bce_probs == 100.0 and abs(bce_logits - 20.0) < 1e-3  # what the text below says
+assert float(backend.to_host(prob)[0]) == 1.0  # the text below
+assert bce_probs == 100.0 and abs(bce_logits - 20.0) < 1e-3
 Markdown(
-    f"float32 `sigmoid(20)` = {float(backend.to_host(prob)[0])!r}, exactly 1, so "
-    f"`BCELoss` hits the clamp and reports **{bce_probs:g}**; `BCEWithLogitsLoss(20, 0)` "
-    f"reports **{bce_logits:.6g}**, the true value. On a grid of quarter steps, float32 "
-    f"sigmoid first rounds to 1 at x = {first_one:g}. Pass logits, not probabilities, "
-    f"whenever the library offers it."
+    f"float32 `sigmoid(20)` = {float(backend.to_host(prob)[0])!r}, exactly 1, so `BCELoss` "
+    f"needs $\\log(1 - 1) = -\\infty$; PyTorch and losskit clamp each log term at $-100$, so it "
+    f"reports **{bce_probs:g}**. `BCEWithLogitsLoss(20, 0)` reports **{bce_logits:.6g}**, the "
+    f"true value: it never forms the probability, and computes $\\log(1 + e^{{x}}) - x\\,y$ "
+    f"with the log-sum-exp trick. On a grid of quarter steps, float32 sigmoid first rounds "
+    f"to 1 at x = {first_one:g}. Pass logits, not probabilities, whenever the library offers it."
 )
 
 # %% [markdown]

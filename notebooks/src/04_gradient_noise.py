@@ -37,16 +37,11 @@ Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dty
 # ## How noisy is a mini-batch gradient?
 #
 # Let $g_i$ be the gradient of example $i$'s loss and $G$ their mean over all $N$
-# examples (the full-batch gradient). A batch of $B$ examples drawn **without
-# replacement** averages $B$ of the $g_i$. Its deviation from $G$ has total
-# variance
-#
-# $$\mathbb{E}\,\lVert g_B - G\rVert^2 = \frac{\sigma^2}{B}\cdot\frac{N - B}{N - 1},
-# \qquad \sigma^2 = \frac{1}{N}\sum_i \lVert g_i - G\rVert^2 ,$$
-#
-# and $\sigma^2 / B$ when drawing **with** replacement. The second factor is the
-# finite-population correction: once the batch is the whole dataset there is
-# nothing left to vary.
+# examples (the full-batch gradient). A batch of $B$ examples averages $B$ of the
+# $g_i$; call that average $g_B$. How far it lands from $G$ is measured by the
+# total variance $\mathbb{E}\,\lVert g_B - G\rVert^2$. The batch can be drawn
+# **without replacement** (distinct examples, as a data loader does) or **with**
+# replacement (the same example may come twice).
 #
 # **Predict first:** if you multiply the batch size by ten, by how much does the
 # variance fall? What is it at $B = N$, without replacement and with it?
@@ -67,10 +62,23 @@ rows = "\n".join(
     )
 )
 Markdown(
-    f"N = {noise.n_samples:,} examples, {noise.n_draws:,} random batches per size.\n\n"
+    f"N = {noise.n_samples:,} examples, {noise.n_draws:,} random batches per size; the "
+    "formula is explained below the table.\n\n"
     "| B | measured, without replacement | formula | measured / formula "
     "| formula, with replacement | measured, with replacement |\n|---|---|---|---|---|---|\n" + rows
 )
+
+# %% [markdown]
+# The formula: the deviations $g_i - G$ average to zero, and the variance of an
+# average of $B$ of them is
+#
+# $$\mathbb{E}\,\lVert g_B - G\rVert^2 = \frac{\sigma^2}{B}\cdot\frac{N - B}{N - 1},
+# \qquad \sigma^2 = \frac{1}{N}\sum_i \lVert g_i - G\rVert^2 ,$$
+#
+# without replacement, and $\sigma^2 / B$ with replacement. The second factor is
+# the finite-population correction: once the batch is the whole dataset there is
+# nothing left to vary, while drawing with replacement still repeats some
+# examples and omits others.
 
 # %%
 ratio = noise.measured_variance[:-1] / noise.theory_variance[:-1]

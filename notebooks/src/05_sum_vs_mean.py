@@ -34,14 +34,11 @@ backend = losskit.get_backend()
 Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dtype.__name__}.")
 
 # %% [markdown]
-# ## Sum at lr / B is mean at lr
-#
-# With mean reduction an update is $w \leftarrow w - \eta \cdot \frac{1}{B}\sum_i \nabla\ell_i$.
-# With sum reduction and learning rate $\eta / B$ it is
-# $w \leftarrow w - \frac{\eta}{B} \sum_i \nabla\ell_i$: the same update, written differently.
+# ## Sum or mean: which learning rate?
 #
 # `sum_vs_mean` trains one linear regression three ways from the same
-# initialisation and the same sample order: mean at `lr`, sum at `lr`, sum at `lr / B`.
+# initialisation and the same sample order: mean reduction at `lr`, sum at `lr`,
+# and sum at `lr / B`.
 #
 # **Predict first:** with batch size `32`, how close will the mean run and the
 # "sum at lr / B" run be after a few epochs? Identical, close, or different? And
@@ -60,32 +57,33 @@ Markdown(
 )
 
 # %% [markdown]
-# Bit for bit, because dividing by a power of two only changes a floating-point
-# number's exponent. For other batch sizes `lr / B` is rounded, so the two runs
-# agree only to rounding.
+# With mean reduction an update is $w \leftarrow w - \eta \cdot \frac{1}{B}\sum_i \nabla\ell_i$.
+# With sum reduction and learning rate $\eta / B$ it is
+# $w \leftarrow w - \frac{\eta}{B} \sum_i \nabla\ell_i$: the same update, written
+# differently. With sum at $\eta$ it is $B$ times that.
 #
-# **Predict first:** and with batch size `24`?
+# **Predict first:** and with batch size `24`? Bit for bit again?
 
 # %%
 r24 = sum_vs_mean(batch_size=24, backend=backend)  # drop_last=True, the default
 rounding = 1000 * float(np.finfo(r24.dtype).eps)  # a thousand ulps of 1: rounding, no more
-assert r24.drop_last and r24.max_deviation < rounding  # what the text below says
+assert not r24.bitwise_equal and r24.max_deviation < rounding  # what the text below says
+assert r32.power_of_two and not r24.power_of_two
 Markdown(
     f"B = {r24.batch_size}: bitwise equal **{r24.bitwise_equal}**, largest difference "
-    f"{r24.max_deviation:.2g} ({r24.dtype}): rounding, nothing more."
+    f"{r24.max_deviation:.2g} ({r24.dtype}): rounding, nothing more. B = {r32.batch_size} is "
+    f"a power of two, and dividing by a power of two only changes a floating-point number's "
+    f"exponent: `lr / {r32.batch_size}` and the mean's division are exact, so the two runs "
+    f"compute the same numbers. `lr / {r24.batch_size}` is rounded, so the runs "
+    f"agree only to rounding."
 )
 
 # %% [markdown]
-# ## Weight decay and adaptive optimizers
+# ## Weight decay and Adam
 #
 # Weight decay adds $\lambda w$ to the gradient *after* the reduction, so
 # scaling the loss does not scale it: with sum at `lr / B` the decay must become
 # `weight_decay × B` to match (the experiment does that).
-#
-# Adam divides each step by a running estimate of the gradient's size, so it is
-# (almost exactly) invariant to scaling the loss: for Adam, sum at the *same*
-# learning rate matches mean, and sum at `lr / B` does not. The rule above is an
-# SGD rule.
 
 # %%
 rwd = sum_vs_mean(batch_size=32, weight_decay=0.01, backend=backend)
@@ -98,14 +96,67 @@ Markdown(
 )
 
 # %% [markdown]
-# ## The linear scaling rule
+# The rule so far is about SGD. `losskit.Adam` is another optimizer, with
+# `torch.optim.Adam`'s update. The cell below trains the same model on the same
+# data with it, three ways again, each run on the same batches in the same order;
+# by hand, since `fit` runs SGD.
 #
-# With mean reduction, a batch $k$ times larger averages away noise but takes
-# $k$ times fewer steps per epoch. Goyal et al. (2017) scale the learning rate
-# with it, batch × k → lr × k, plus a few epochs of warm-up at the start
-# (large learning rates are fragile while the weights are random).
+# **Predict first:** with Adam, which run follows the mean run at `lr`: sum at
+# the same `lr`, or sum at `lr / B`?
+
+# %%
+from losskit.data import make_linear_regression
+
+X, y = make_linear_regression(
+    r32.n_samples, r32.n_features, noise=r32.noise, seed=r32.seed, backend=backend
+)
+B, lr = r32.batch_size, r32.lr
+adam_runs = {"mean at lr": ("mean", lr), "sum at lr": ("sum", lr), "sum at lr / B": ("sum", lr / B)}
+paths = {}
+for name, (reduction, step_lr) in adam_runs.items():
+    model = losskit.LinearRegression(r32.n_features, seed=r32.seed, backend=backend)
+    loss, adam = losskit.MSELoss(reduction=reduction), losskit.Adam(step_lr)
+    loader = losskit.BatchLoader(X, y, batch_size=B, drop_last=True, seed=r32.seed)
+    path = [np.concatenate([backend.to_host(p).ravel() for p in model.params.values()])]
+    for _ in range(r32.epochs):  # the same batches, in the same order, for every run
+        for xb, yb in loader:
+            _, g = loss.value_and_grad(model.forward(xb), yb)
+            adam.step(model.params, model.backward(xb, g))
+            path.append(np.concatenate([backend.to_host(p).ravel() for p in model.params.values()]))
+    paths[name] = np.array(path)
+mean_path = paths["mean at lr"]
+travel = np.max(np.abs(mean_path - mean_path[0]))  # how far the mean run moved
+gap_same = np.max(np.abs(paths["sum at lr"] - mean_path))
+gap_scaled = np.max(np.abs(paths["sum at lr / B"] - mean_path))
+first_step = {name: np.max(np.abs(path[1] - path[0])) for name, path in paths.items()}
+shrink = first_step["mean at lr"] / first_step["sum at lr / B"]
+# the claims below: sum at the same lr follows mean to a tiny fraction of the distance
+# travelled; sum at lr / B is off by a large fraction of it, its steps B times smaller
+assert gap_same < 1e-5 * travel and gap_scaled > 0.1 * travel and abs(shrink / B - 1) < 1e-3
+Markdown(
+    f"Adam (eps = {adam.eps:g}), B = {B}, lr = {lr}, {len(mean_path) - 1} updates; the mean "
+    f"run's parameters moved up to {travel:.3g}. Largest parameter difference from it over the "
+    f"whole trajectory: sum at the same lr **{gap_same:.2g}** "
+    f"({gap_same / travel:.1e} of that distance), sum at lr / B **{gap_scaled:.3g}**. The first "
+    f"step of sum at lr / B is {shrink:.4g} times smaller than the mean's "
+    f"({first_step['sum at lr / B']:.4g} against {first_step['mean at lr']:.4g})."
+)
 
 # %% [markdown]
+# Adam divides each step by a running estimate of the gradient's size, the square
+# root of a running mean of $g^2$. A summed loss multiplies every gradient by $B$,
+# and with it that estimate, so the two cancel: sum at the same learning rate
+# follows mean, and sum at `lr / B` takes steps $B$ times too small. Only almost
+# exactly: Adam adds a small `eps` to the denominator, a term that does not scale
+# with $B$, so the cancellation holds up to `eps` (and rounding). The `lr / B`
+# rule is an SGD rule.
+
+# %% [markdown]
+# ## A bigger batch: which learning rate?
+#
+# With mean reduction, a batch $k$ times larger averages away noise but takes
+# $k$ times fewer steps per epoch.
+#
 # **Predict first:** three runs. A base batch size at a base learning rate; the
 # batch k times larger with the learning rate k times larger; and the batch k
 # times larger at the base learning rate. Which two training curves, per epoch,
@@ -114,7 +165,7 @@ Markdown(
 # %%
 k = 4  # the batch grows k times
 base = (8, 0.01)  # (batch size, learning rate)
-scaled = (base[0] * k, base[1] * k)  # linear scaling rule
+scaled = (base[0] * k, base[1] * k)  # the learning rate grows with the batch
 unscaled = (base[0] * k, base[1])  # bigger batch, same learning rate
 Markdown(
     f"k = {k}: batch {base[0]} at lr {base[1]:g}, batch {scaled[0]} at lr {scaled[1]:g}, "
@@ -151,12 +202,13 @@ Markdown(
 )
 
 # %% [markdown]
+# This is the **linear scaling rule** of Goyal et al. (2017): batch × k → lr × k,
+# plus a few epochs of warm-up at the start (large learning rates are fragile
+# while the weights are random).
+#
 # ## The last partial batch
 #
-# When $B$ does not divide $N$ the last batch of an epoch is short. With mean
-# reduction it still takes a full-size step, from a noisier estimate; with sum
-# at `lr / B` it takes a proportionally smaller one, so the two runs part ways.
-# `drop_last=True` removes the short batch.
+# When $B$ does not divide $N$ the last batch of an epoch is short.
 #
 # **Predict first:** the batch-size-`24` run above used `drop_last=True`, and
 # its batch size does not divide the number of examples. Run it again keeping
@@ -174,7 +226,8 @@ Markdown(
     f"With `drop_last=True`: largest difference {r24.max_deviation:.2g}. Keeping the batch of "
     f"{short}: **{kept.max_deviation:.2g}**. On that batch the mean run takes a full-size step "
     f"from only {short} examples, while the sum run at lr / {kept.batch_size} takes "
-    f"{short}/{kept.batch_size} of one."
+    f"{short}/{kept.batch_size} of one, so the two runs part ways. `drop_last=True` removes "
+    f"the short batch, and with it the difference."
 )
 
 # %% [markdown]
@@ -198,7 +251,8 @@ display(panel)
 #
 # - For SGD, sum at `lr / B` is mean at `lr` (bit for bit when B is a power of
 #   two). Sum at the same `lr` is a B-times larger step.
-# - Weight decay must be scaled too; Adam does not care about the loss scale.
+# - Weight decay must be scaled too. Adam hardly cares about the loss scale: sum
+#   at the same `lr` follows mean, up to its `eps`.
 # - Growing the batch k times: grow the learning rate k times, with warm-up.
 # - The short last batch breaks the equivalence; `drop_last` removes it.
 #

@@ -37,12 +37,11 @@ xp = backend.xp
 Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dtype.__name__}.")
 
 # %% [markdown]
-# ## One number per epoch: weight the batches by their size
+# ## One number per epoch
 #
-# During an epoch the training loop records one loss per batch. To summarise
-# the epoch, average the **per-example** losses, which means weighting each
-# batch's mean by its size. The plain mean of the batch means over-weights a
-# short last batch.
+# During an epoch the training loop records one loss per batch, each the mean
+# over that batch's examples. The epoch needs one number: the mean loss over all
+# its examples.
 #
 # **Predict first:** ten examples, batch size four, so batches of 4, 4 and 2.
 # Does the mean of the three batch means equal the mean over the ten examples?
@@ -69,6 +68,11 @@ Markdown(
     f"**{everything:.4f}**. The plain mean counts each of the last {sizes[-1]} examples "
     f"{sizes[0] / sizes[-1]:g} times as much as the others."
 )
+
+# %% [markdown]
+# So to summarise an epoch, average the **per-example** losses: weight each
+# batch's mean by its size. The plain mean of the batch means over-weights a
+# short last batch.
 
 # %% [markdown]
 # `losskit.fit` records both: `History.batch_loss` (one value per update, as the

@@ -19,8 +19,7 @@
 # Two costs hide inside "compute the loss and average it". Cross-entropy over a
 # large vocabulary needs a (batch × classes) array of logits, and the textbook
 # forward makes several more copies of it. And averaging many numbers in
-# float32 is not as innocent as it looks: a running sum can lose every small
-# term it adds.
+# float32 is not as innocent as it looks.
 
 # %%
 from functools import partial
@@ -111,9 +110,8 @@ Markdown(
 # %% [markdown]
 # ## Summing many numbers
 #
-# Averaging a loss means summing it first. A float32 number carries about seven
-# significant digits, so adding a small number to a large one can lose the small
-# one completely.
+# Averaging a loss means summing it first, and a float32 number carries about
+# seven significant digits.
 #
 # **Predict first:** in float32, is `1 + 1e-8` equal to `1`? Then: start a
 # running float32 total at `1.0` and add `1e-8` a million times. What is the total?
@@ -133,7 +131,8 @@ Markdown(
     f"{sci(float(tiny), precision=1)}. So a running sum of 1.0 followed by {n:,} copies of "
     f"{sci(float(tiny), precision=1)} gives "
     f"**{prec.results[0, m['sequential'], k]:.6f}**; the exact total is "
-    f"{prec.exact[0, k]:.6f}."
+    f"{prec.exact[0, k]:.6f}. Adding a small number to a large one can lose the small one "
+    f"completely, every time."
 )
 
 # %%
@@ -173,8 +172,9 @@ Markdown(
 # ## Try it: memory and precision side by side
 #
 # **Predict first:** double "classes C": what happens to the three full copies,
-# and to the streaming working set? Raise "terms up to n": which summation
-# method's error keeps growing, and which stay flat? Switch the dtype to float16.
+# and to the streaming working set? Set "terms up to n" to its smallest value,
+# then raise it step by step to its largest: which summation method's error
+# keeps growing, and which stay flat? Switch the dtype to float16.
 
 # %%
 from losskit.widgets import PrecisionMemoryPanel

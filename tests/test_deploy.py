@@ -1,9 +1,12 @@
 """The deployment files, read the way their tools read them and cross-checked.
 
 No Docker engine or Kubernetes runs here, so: YAML through PyYAML, Dockerfiles
-through a small instruction parser (below), the hub's nbgrader config through
-traitlets' own config loader, and every version bound against pyproject.toml.
-The backend variable is checked for real, in a fresh interpreter.
+through a small instruction parser (below), the hub's nbgrader config and
+Python snippets through traitlets' own config objects, and every version bound
+against pyproject.toml. The chart keys deploy/config.yaml may use are listed in
+CHART_KEYS (written from the z2jh 4.x configuration reference), so a misspelt
+key fails here instead of being ignored by the chart. The backend variable and
+the postStart hook are run for real, in fresh processes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -38,10 +42,13 @@ DOCKERFILES = {
     "cpu": DEPLOY / "docker" / "Dockerfile.cpu",
     "gpu": DEPLOY / "docker" / "Dockerfile.gpu",
 }
+KERNEL_CHECK = DEPLOY / "docker" / "cupy_kernel_check.py"
 # conda-forge names that differ from the PyPI ones (matplotlib-base: no Qt GUI).
 CONDA_NAME = {"matplotlib": "matplotlib-base"}
-# Ubuntu release -> the python3 it ships (the GPU image uses Ubuntu's Python).
-UBUNTU_PYTHON = {"22.04": "3.10", "24.04": "3.12"}
+NAMESPACE = "losskit"
+# The GPU nodes' taint (README, "Profiles") and what tolerates it.
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+GPU_GROUP = "gpu"
 
 
 # --------------------------------------------------------------------------- #
@@ -216,6 +223,103 @@ def final_env(instructions) -> dict:
 
 
 # --------------------------------------------------------------------------- #
+# The chart keys deploy/config.yaml may use
+# --------------------------------------------------------------------------- #
+# Written from the Zero to JupyterHub 4.x configuration reference (the chart's
+# values schema) and, under profileList[].kubespawner_override, KubeSpawner's
+# trait names. Only the keys this configuration uses (and load_groups, which
+# deploy/README.md shows): add one here when you start using it. A leaf says
+# what the value may be: a type (as the chart's schema types it), a frozenset
+# of allowed values, or ANY (a Kubernetes object or Python source the chart
+# passes through unchecked). A dict lists the keys allowed under a key ("*":
+# any name), a one-item list describes each item of a list.
+ANY = object()
+INT = (int,)  # bool is an int in Python; is_allowed() refuses it for INT
+TOLERATION = {
+    "key": str,
+    "operator": frozenset({"Exists", "Equal"}),
+    "value": str,
+    "effect": frozenset({"NoSchedule", "PreferNoSchedule", "NoExecute"}),
+    "tolerationSeconds": INT,
+}
+KUBESPAWNER_OVERRIDE = {
+    "image": str,
+    "cpu_guarantee": (int, float),
+    "cpu_limit": (int, float),
+    "mem_guarantee": str,
+    "mem_limit": str,
+    "extra_resource_limits": {"*": str},
+    "environment": {"*": str},
+    "node_selector": {"*": str},
+    "tolerations": [TOLERATION],
+}
+CHART_KEYS = {
+    "hub": {
+        "config": {  # traitlets config: class -> trait
+            "JupyterHub": {"authenticator_class": str, "load_groups": ANY},
+            "Authenticator": {"allow_all": bool, "allowed_users": [str], "admin_users": [str]},
+        },
+        "concurrentSpawnLimit": INT,
+        "consecutiveFailureLimit": INT,
+        "extraConfig": {"*": str},
+    },
+    "singleuser": {
+        "image": {"name": str, "tag": str},
+        "defaultUrl": str,
+        "startTimeout": INT,
+        "storage": {"capacity": str, "extraVolumes": ANY, "extraVolumeMounts": ANY},
+        "extraFiles": {"*": {"mountPath": str, "stringData": str}},
+        "lifecycleHooks": {"postStart": ANY},
+        "cpu": {"guarantee": (int, float), "limit": (int, float)},
+        "memory": {"guarantee": str, "limit": str},
+        "profileList": [
+            {
+                "display_name": str,
+                "slug": str,
+                "description": str,
+                "default": bool,
+                "kubespawner_override": KUBESPAWNER_OVERRIDE,
+            }
+        ],
+    },
+    "prePuller": {"extraTolerations": [TOLERATION]},
+    "cull": {"enabled": bool, "timeout": INT, "every": INT},
+}
+
+
+def chart_key_errors(value, allowed, where: str = "") -> list[str]:
+    """Every place where ``value`` uses a key, or a value, that ``allowed`` does not list."""
+    if allowed is ANY:
+        return []
+    if isinstance(allowed, frozenset):
+        ok = value in allowed
+        return [] if ok else [f"{where}: {value!r} is not one of {sorted(allowed)}"]
+    if isinstance(allowed, type | tuple):
+        types = allowed if isinstance(allowed, tuple) else (allowed,)
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        names = " or ".join(t.__name__ for t in types)
+        return [] if ok else [f"{where}: expected {names}, got {value!r}"]
+    if isinstance(allowed, list):
+        if not isinstance(value, list):
+            return [f"{where}: expected a list, got {value!r}"]
+        return [
+            e for i, v in enumerate(value) for e in chart_key_errors(v, allowed[0], f"{where}[{i}]")
+        ]
+    if not isinstance(value, dict):
+        return [f"{where}: expected a mapping, got {value!r}"]
+    errors = []
+    for key, sub in value.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key in allowed:
+            errors += chart_key_errors(sub, allowed[key], path)
+        elif "*" in allowed:
+            errors += chart_key_errors(sub, allowed["*"], path)
+        else:
+            errors.append(f"{path}: not a key this configuration may use (CHART_KEYS)")
+    return errors
+
+
+# --------------------------------------------------------------------------- #
 # The files
 # --------------------------------------------------------------------------- #
 @pytest.fixture(scope="module")
@@ -236,6 +340,16 @@ def hub():
 @pytest.fixture(scope="module")
 def exchange_manifests():
     return list(yaml.safe_load_all((DEPLOY / "nbgrader-exchange.yaml").read_text()))
+
+
+@pytest.fixture(scope="module")
+def gpu_quota():
+    return yaml.safe_load((DEPLOY / "gpu-quota.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def readme():
+    return (DEPLOY / "README.md").read_text()
 
 
 @pytest.fixture(scope="module", params=sorted(DOCKERFILES))
@@ -292,6 +406,72 @@ def quantity(value) -> float:
     return float(m.group(1)) * units.get(m.group(2), 1.0 if not m.group(2) else float("nan"))
 
 
+def installs(argv: list[str]) -> bool:
+    """Whether a RUN command installs packages (pip, mamba or conda)."""
+    words = [w for w in argv if not w.startswith("-")]
+    return (
+        len(words) >= 2
+        and Path(words[0]).name in {"pip", "pip3", "mamba", "conda", "micromamba"}
+        and (words[1] == "install" or words[1:3] == ["env", "update"])
+    )
+
+
+def readme_commands(text: str) -> list[str]:
+    """The shell commands of the README's ```bash blocks, in order, continuations joined."""
+    commands = []
+    for block in re.findall(r"^[ \t]*```bash\n(.*?)^[ \t]*```", text, flags=re.M | re.S):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        for line in joined.splitlines():
+            line = line.split("  #")[0].strip()
+            if line and not line.startswith("#"):
+                commands.append(line)
+    return commands
+
+
+def header_commands(text: str) -> list[str]:
+    """The kubectl/helm commands quoted in a YAML file's leading comment, continuations joined."""
+    comment = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        comment.append(line.lstrip("#").strip())
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(comment))
+    return [
+        line.split("  #")[0].strip()
+        for line in joined.splitlines()
+        if line.startswith(("kubectl ", "helm "))
+    ]
+
+
+def check_install_order(commands: list[str], where: str) -> None:
+    """The namespace exists before anything is applied in it or the chart goes into it."""
+    create = f"kubectl create namespace {NAMESPACE}"
+    assert create in commands, f"{where}: no `{create}`"
+    first = commands.index(create)
+    for i, cmd in enumerate(commands):
+        words = shlex.split(cmd)
+        in_namespace = (
+            words[:2] == ["kubectl", "apply"]
+            or (words[:1] == ["kubectl"] and "-n" in words)
+            or words[:2] == ["helm", "upgrade"]
+        )
+        if in_namespace:
+            assert i > first, f"{where}: `{cmd}` runs before `{create}`"
+        if words[:2] == ["kubectl", "apply"]:
+            assert words[words.index("-n") + 1] == NAMESPACE, cmd
+            manifest = words[words.index("-f") + 1]
+            assert (ROOT / manifest).is_file(), f"{where}: {manifest} does not exist"
+        if words[:2] == ["helm", "upgrade"]:
+            assert words[words.index("--namespace") + 1] == NAMESPACE, cmd
+            assert words[words.index("--values") + 1] == "deploy/config.yaml", cmd
+    # The exchange volume exists before the hub that mounts it.
+    applied = [
+        c for c in commands if "nbgrader-exchange.yaml" in c and c.startswith("kubectl apply")
+    ]
+    helm = [c for c in commands if c.startswith("helm upgrade")]
+    assert applied and helm and commands.index(applied[0]) < commands.index(helm[0]), where
+
+
 # --------------------------------------------------------------------------- #
 # The parser itself
 # --------------------------------------------------------------------------- #
@@ -332,30 +512,63 @@ def test_parser_rejects_what_docker_would(text, message):
 
 
 # --------------------------------------------------------------------------- #
+# The allow-list check itself
+# --------------------------------------------------------------------------- #
+def test_chart_key_check_reports_typos_and_wrong_values():
+    """The allow-list check itself: what the chart would silently ignore is an error here."""
+    good = {"cull": {"enabled": True, "timeout": 3600, "every": 300}}
+    assert chart_key_errors(good, CHART_KEYS) == []
+    assert chart_key_errors({"cull": {"timout": 3600}}, CHART_KEYS) == [
+        "cull.timout: not a key this configuration may use (CHART_KEYS)"
+    ]
+    assert chart_key_errors({"cull": {"timeout": "1h"}}, CHART_KEYS) == [
+        "cull.timeout: expected int, got '1h'"
+    ]
+    assert chart_key_errors({"cull": {"enabled": 1}}, CHART_KEYS) == [
+        "cull.enabled: expected bool, got 1"
+    ]
+    assert chart_key_errors({"cull": {"timeout": True}}, CHART_KEYS) == [
+        "cull.timeout: expected int, got True"
+    ]
+    bad = {"prePuller": {"extraTolerations": [{"key": "k", "effect": "NoSchedul"}]}}
+    assert chart_key_errors(bad, CHART_KEYS) == [
+        "prePuller.extraTolerations[0].effect: 'NoSchedul' is not one of "
+        "['NoExecute', 'NoSchedule', 'PreferNoSchedule']"
+    ]
+    # Unquoted `null` in YAML is None, not the NullAuthenticator's name.
+    unquoted = yaml.safe_load("hub: {config: {JupyterHub: {authenticator_class: null}}}")
+    assert chart_key_errors(unquoted, CHART_KEYS) == [
+        "hub.config.JupyterHub.authenticator_class: expected str, got None"
+    ]
+
+
+# --------------------------------------------------------------------------- #
 # Parse
 # --------------------------------------------------------------------------- #
-def test_yaml_files_parse(conda_env, hub, exchange_manifests):
+def test_yaml_files_parse(conda_env, hub, exchange_manifests, gpu_quota):
     assert conda_env["name"] == "losskit" and "conda-forge" in conda_env["channels"]
     assert isinstance(hub["singleuser"], dict)
     assert [m["kind"] for m in exchange_manifests] == ["PersistentVolumeClaim", "Job"]
+    assert gpu_quota["kind"] == "ResourceQuota"
+
+
+def test_config_uses_only_chart_keys_it_is_allowed_to(hub):
+    """Every key path in deploy/config.yaml is in CHART_KEYS, with a value of the right kind."""
+    assert chart_key_errors(hub, CHART_KEYS) == []
 
 
 def test_dockerfile_parses_and_runs_as_jovyan(image):
-    """Zero to JupyterHub runs user pods as uid 1000 with /home/jovyan mounted."""
+    """Zero to JupyterHub runs user pods as uid 1000 with /home/jovyan mounted.
+
+    Both images are Jupyter Docker Stacks images, whose base defines NB_UID=1000
+    (jovyan) and NB_USER; the last USER must be that user, not root.
+    """
     name, instructions = image
     users = [i.rest for i in instructions if i.keyword == "USER"]
-    assert users, f"{name}: no USER"
-    if name == "cpu":  # Docker Stacks defines NB_UID=1000 (jovyan) in the base image
-        assert users[-1] == "${NB_UID}"
-        return
-    args = {}
-    for inst in instructions:
-        if inst.keyword == "ARG":
-            args.update(env_pairs(inst))
-    assert substitute(users[-1], args) == "1000" and args["NB_USER"] == "jovyan"
-    useradd = [c for c in shell_commands(instructions) if c[:1] == ["useradd"]]
-    assert useradd and useradd[0][useradd[0].index("--uid") + 1] == "${NB_UID}"
-    assert final_env(instructions)["HOME"] == "/home/${NB_USER}"
+    assert users and users[-1] == "${NB_UID}", f"{name}: last USER is {users[-1:]}"
+    assert base_image(instructions).startswith("quay.io/jupyter/"), name
+    workdirs = [i.rest for i in instructions if i.keyword == "WORKDIR"]
+    assert workdirs[-1] == "/home/${NB_USER}", name
 
 
 def test_copied_files_exist_and_are_not_dockerignored(image):
@@ -400,82 +613,155 @@ def test_python_version_is_the_same_everywhere(pyproject, conda_env, images):
     python = conda_specs(conda_env)["python"].lstrip("=")
     assert re.fullmatch(r"3\.\d+", python), f"pin python to a minor version, got {python!r}"
     assert SpecifierSet(pyproject["project"]["requires-python"]).contains(python + ".0")
-    # The CPU image applies environment.yml to the Docker Stacks base env, whose
+    # Both images apply environment.yml to the Docker Stacks base env, whose
     # Python is pinned: the image tag must carry the same version.
-    assert base_image(images["cpu"]).endswith(f":python-{python}")
-    ubuntu = re.search(r"ubuntu(\d+\.\d+)", base_image(images["gpu"])).group(1)
-    assert UBUNTU_PYTHON[ubuntu] == python
+    for name, instructions in images.items():
+        assert base_image(instructions).endswith(f":python-{python}"), name
 
 
-def test_cpu_image_is_built_from_environment_yml(images):
-    instructions = images["cpu"]
+def test_images_are_built_from_environment_yml(image):
+    """Both images: environment.yml into the base env, run where its "-e ." resolves."""
+    name, instructions = image
     dest = {src: dst for sources, dst in copies(instructions) for src in sources}
-    assert {"environment.yml", "pyproject.toml", "losskit/"} <= set(dest)
-    # The env file's "-e ." resolves against its folder: run it from there.
+    assert {"environment.yml", "pyproject.toml", "losskit/"} <= set(dest), name
     workdir = None
     for inst in instructions:
         if inst.keyword == "WORKDIR":
             workdir = inst.rest.rstrip("/")
         if inst.keyword == "RUN" and "environment.yml" in inst.rest:
-            assert workdir == dest["environment.yml"].rstrip("/")
-            assert dest["losskit/"].rstrip("/") == f"{workdir}/losskit"
+            assert workdir == dest["environment.yml"].rstrip("/"), name
+            assert dest["losskit/"].rstrip("/") == f"{workdir}/losskit", name
     update = [c for c in shell_commands(instructions) if c[:3] == ["mamba", "env", "update"]]
-    assert update, "the CPU image must install its environment from environment.yml"
+    assert update, f"{name}: the image must install its environment from environment.yml"
     argv = update[0]
     assert argv[argv.index("--file") + 1] == "environment.yml"
     # Into the base env, where the Jupyter server (and its widget extensions) live.
     assert argv[argv.index("--name") + 1] == "base"
 
 
-def test_gpu_image_pip_installs_losskit_with_the_gpu_and_lab_extras(pyproject, images):
+def test_gpu_image_is_the_cpu_image_plus_cupy(images):
+    """Same base, same environment and hub pieces: the GPU image only adds CuPy."""
+    assert base_image(images["gpu"]) == base_image(images["cpu"])
+    cpu = [c for c in shell_commands(images["cpu"]) if installs(c)]
+    gpu = [c for c in shell_commands(images["gpu"]) if installs(c)]
+    assert gpu[: len(cpu)] == cpu, "the GPU image must install what the CPU image does, first"
+    assert [c[:2] for c in gpu[len(cpu) :]] == [["pip", "install"]]
+
+
+def test_gpu_image_gets_cupy_with_the_cuda_headers_it_compiles_with(pyproject, images):
+    """CuPy 14 compiles its kernels with NVRTC and needs the CUDA headers (<cuda_fp16.h>).
+
+    CuPy wheels no longer ship them, and nvidia/cuda *-runtime images have none: the
+    GPU image must get them, here through losskit's gpu extra, cupy-cuda12x[ctk]
+    (CUDA libraries, NVRTC and headers from PyPI), and prove it at build time.
+    """
+    (gpu_req,) = [Requirement(r) for r in pyproject["project"]["optional-dependencies"]["gpu"]]
+    assert gpu_req.name == "cupy-cuda12x" and "ctk" in gpu_req.extras, gpu_req
+    assert gpu_req.specifier == SpecifierSet(">=14"), "14: ndarray.mT (the models use it)"
     instructions = images["gpu"]
+    assert not re.search(r"nvidia/cuda:.*runtime", base_image(instructions)), (
+        "an nvidia/cuda runtime base has no CUDA headers"
+    )
+    # The pip install is the checkout (WORKDIR /opt/losskit) with the gpu extra.
     dest = {src: dst for sources, dst in copies(instructions) for src in sources}
-    src_dir = dest["pyproject.toml"].rstrip("/")
-    assert dest["losskit/"].rstrip("/") == f"{src_dir}/losskit"
-    local = [r for r in pip_installs(instructions) if r.startswith(src_dir)]
-    assert len(local) == 1, pip_installs(instructions)
-    extras = set(re.fullmatch(r".*\[([\w,]+)\]", local[0]).group(1).split(","))
-    assert {"gpu", "lab"} <= extras <= set(pyproject["project"]["optional-dependencies"])
-    gpu = [Requirement(r).name for r in pyproject["project"]["optional-dependencies"]["gpu"]]
-    assert any(n.startswith("cupy-cuda12") for n in gpu), gpu
-    # cupy-cuda12x needs a CUDA 12 base image.
-    assert re.search(r"nvidia/cuda:12\.[\d.]+-(cudnn-)?runtime", base_image(instructions))
+    local = [r for r in pip_installs(instructions) if r.startswith(".")]
+    assert local == [".[gpu]"], pip_installs(instructions)
+    # The kernel check is copied in and runs (compile-only: no GPU at build time)
+    # after CuPy is installed and before the permissions are fixed.
+    check_path = dest[str(KERNEL_CHECK.relative_to(ROOT))].rstrip("/") + "/" + KERNEL_CHECK.name
+    commands = shell_commands(instructions)
+    pip_at = next(i for i, c in enumerate(commands) if c[:2] == ["pip", "install"])
+    check_at = commands.index(["python", check_path, "--compile-only"])
+    fix_at = commands.index(["fix-permissions", "${CONDA_DIR}"])
+    assert pip_at < check_at < fix_at
 
 
 def test_both_images_carry_the_hub_pieces_with_the_same_bounds(pyproject, conda_env, images):
-    """nbgrader (as environment.yml), nbgitpuller and a JupyterHub-5 singleuser server."""
-    cpu_pkgs = []
-    for argv in shell_commands(images["cpu"]):
-        if argv[:2] == ["mamba", "install"]:
-            cpu_pkgs += [w for w in argv[2:] if not w.startswith("-")]
-    cpu = {canonicalize_name(Requirement(p).name): Requirement(p).specifier for p in cpu_pkgs}
-    gpu = {
-        canonicalize_name(Requirement(p).name): Requirement(p).specifier
-        for p in pip_installs(images["gpu"])
-        if not p.startswith("/")
-    }
-    assert cpu["nbgitpuller"] == gpu["nbgitpuller"]
-    # conda-forge splits the single-user server out; on PyPI it is jupyterhub.
-    assert cpu["jupyterhub-singleuser"] == gpu["jupyterhub"] == SpecifierSet(">=5,<6")
-    # nbgrader: the CPU image gets it from environment.yml, the GPU image by pip.
-    assert gpu["nbgrader"] == SpecifierSet(conda_specs(conda_env)["nbgrader"])
-    assert gpu["nbgrader"] == dev_requirement(pyproject, "nbgrader").specifier
-    # nbgitpuller runs git: Docker Stacks' minimal-notebook ships it; the GPU image installs it.
-    assert "minimal-notebook" in base_image(images["cpu"])
-    apt = [c for c in shell_commands(images["gpu"]) if c[:2] == ["apt-get", "install"]]
-    assert apt and "git" in apt[0]
+    """nbgrader (from environment.yml), nbgitpuller and a JupyterHub-5 singleuser server."""
+    for name, instructions in images.items():
+        pkgs = []
+        for argv in shell_commands(instructions):
+            if argv[:2] == ["mamba", "install"]:
+                pkgs += [w for w in argv[2:] if not w.startswith("-")]
+        specs = {canonicalize_name(Requirement(p).name): Requirement(p).specifier for p in pkgs}
+        assert specs["jupyterhub-singleuser"] == SpecifierSet(">=5,<6"), name
+        assert specs["nbgitpuller"] == SpecifierSet(">=1.2"), name
+    assert (
+        SpecifierSet(conda_specs(conda_env)["nbgrader"])
+        == dev_requirement(pyproject, "nbgrader").specifier
+    )
+
+
+def test_images_leave_the_environment_writable_by_users(image):
+    """Docker Stacks convention: fix-permissions after the last install (users can pip install)."""
+    name, instructions = image
+    commands = shell_commands(instructions)
+    last_install = max(i for i, c in enumerate(commands) if installs(c))
+    fixes = [i for i, c in enumerate(commands) if c == ["fix-permissions", "${CONDA_DIR}"]]
+    assert fixes and fixes[-1] > last_install, f"{name}: no fix-permissions after the last install"
+
+
+def test_gpu_image_does_not_hand_out_every_gpu(images):
+    """The device plugin sets NVIDIA_VISIBLE_DEVICES; an image default of "all" would bypass it."""
+    env = final_env(images["gpu"])
+    assert "NVIDIA_VISIBLE_DEVICES" not in env
+    assert set(env["NVIDIA_DRIVER_CAPABILITIES"].split(",")) >= {"compute", "utility"}
+    assert env["LOSSKIT_BACKEND"] == "cupy,numpy"
+
+
+def _cupy_usable() -> bool:
+    try:
+        import cupy
+
+        return bool(cupy.cuda.is_available())
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _cupy_usable(), reason="cupy.cuda.is_available() is False")
+def test_cupy_kernel_check_passes_on_this_machine():
+    """The image's kernel check, in full (compile and run), on a GPU node (make gpu-check)."""
+    result = subprocess.run(
+        [sys.executable, str(KERNEL_CHECK)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+
+
+# --------------------------------------------------------------------------- #
+# Who can log in
+# --------------------------------------------------------------------------- #
+def test_hub_fails_closed_not_an_open_dummy_hub(hub, readme):
+    """z2jh's default authenticator is "dummy", which in JupyterHub 5 admits anyone.
+
+    The shipped config must name an authenticator that admits nobody ("null",
+    JupyterHub's NullAuthenticator, as a string: unquoted YAML null would bring
+    the chart's default back) and must not allow everyone.
+    """
+    config = hub["hub"]["config"]
+    assert config["JupyterHub"]["authenticator_class"] == "null"
+    assert config["Authenticator"]["allow_all"] is False
+    open_ones = {"dummy", "DummyAuthenticator", "shared-password", "SharedPasswordAuthenticator"}
+    assert not open_ones & set(config), "no dummy/shared-password authenticator config"
+    prose = " ".join(readme.split())
+    assert '`"null"`' in prose and "never use `dummy` on a hub students can reach" in prose
 
 
 # --------------------------------------------------------------------------- #
 # The hub's profiles
 # --------------------------------------------------------------------------- #
-def test_gpu_profile_asks_for_one_gpu_and_selects_cupy(hub):
+def test_gpu_profile_asks_for_one_gpu_on_a_gpu_node_and_selects_cupy(hub, readme):
     gpu = profiles(hub)["gpu"]["kubespawner_override"]
     assert gpu["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
-    assert gpu["environment"]["LOSSKIT_BACKEND"] == "cupy"
+    assert gpu["environment"] == {"LOSSKIT_BACKEND": "cupy"}
     assert gpu["image"].split(":")[0].endswith("losskit-gpu")
-    assert any(t["key"] == "nvidia.com/gpu" for t in gpu["tolerations"])
-    assert gpu["node_selector"]
+    # GPU Feature Discovery's label, with its exact value, and the GPU taint.
+    assert gpu["node_selector"] == {"nvidia.com/gpu.present": "true"}
+    assert gpu["tolerations"] == [GPU_TOLERATION]
+    # The README tells the admin to set up exactly that label and taint.
+    ((label, value),) = gpu["node_selector"].items()
+    assert f"`{label}={value}`" in readme
+    assert f"`{GPU_TOLERATION['key']}:{GPU_TOLERATION['effect']}`" in readme
 
 
 def test_cpu_profile_is_the_default_and_asks_for_no_gpu(hub):
@@ -483,7 +769,7 @@ def test_cpu_profile_is_the_default_and_asks_for_no_gpu(hub):
     cpu = cpu_profile["kubespawner_override"]
     assert cpu_profile.get("default") is True
     assert "extra_resource_limits" not in cpu and "tolerations" not in cpu
-    assert cpu["environment"]["LOSSKIT_BACKEND"] == "numpy"
+    assert cpu["environment"] == {"LOSSKIT_BACKEND": "numpy"}
     image = hub["singleuser"]["image"]
     assert cpu["image"] == f"{image['name']}:{image['tag']}"
     assert image["name"].endswith("losskit-cpu")
@@ -502,10 +788,28 @@ def test_profiles_have_sane_resources_and_versioned_images(hub, pyproject):
     assert quantity(gpu["mem_limit"]) > quantity(cpu["mem_limit"])
 
 
+def test_image_pullers_reach_the_gpu_nodes_and_first_spawns_have_time(hub, readme):
+    """The puller DaemonSet's tolerations come from prePuller.extraTolerations (and two
+    lists this config leaves empty); without the GPU toleration it skips the GPU nodes."""
+    assert hub["prePuller"]["extraTolerations"] == [GPU_TOLERATION]
+    assert profiles(hub)["gpu"]["kubespawner_override"]["tolerations"] == [GPU_TOLERATION]
+    assert "extraTolerations" not in hub["singleuser"]
+    assert "scheduling" not in hub
+    # The chart's default start timeout is 300 s; a first GPU pull needs longer.
+    assert hub["singleuser"]["startTimeout"] == 600
+    assert "`singleuser.startTimeout: 600`" in readme
+
+
+def test_idle_servers_are_culled_after_an_hour(hub, readme):
+    assert hub["cull"] == {"enabled": True, "timeout": 3600, "every": 300}
+    assert f"`cull.timeout: {hub['cull']['timeout']}`" in readme
+    assert f"`every: {hub['cull']['every']}`" in readme
+
+
 def test_course_is_pulled_into_each_home_where_students_land(hub, pyproject):
     argv = hub["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"]
-    script = argv[-1]
-    words = shlex.split(script)
+    assert argv[:2] == ["sh", "-c"]
+    words = shlex.split(argv[2])
     i = words.index("gitpuller")
     url, branch, target = words[i + 1 : i + 4]
     repo = pyproject["project"]["urls"]["Documentation"].split("#")[0]
@@ -514,7 +818,29 @@ def test_course_is_pulled_into_each_home_where_students_land(hub, pyproject):
     assert "git subtree split --prefix=notebooks -b lessons" in (ROOT / "Makefile").read_text()
     # Students open the pulled notebooks: defaultUrl is the pulled folder.
     assert hub["singleuser"]["defaultUrl"] == f"/lab/tree/{target}"
-    assert "||" in script, "a failed pull must not stop the server from starting"
+
+
+@pytest.mark.parametrize("gitpuller_status", [0, 1])
+def test_post_start_hook_pulls_in_home_and_never_fails(hub, tmp_path, gitpuller_status):
+    """Run the hook's command with a stand-in gitpuller: it runs in $HOME with the
+    repo, branch and folder, and the hook exits 0 even when the pull fails (a
+    failing postStart hook kills the pod)."""
+    argv = hub["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"]
+    bin_dir, home = tmp_path / "bin", tmp_path / "home"
+    bin_dir.mkdir()
+    home.mkdir()
+    fake = bin_dir / "gitpuller"
+    fake.write_text(
+        f'#!/bin/sh\npwd > "$HOME/called"\necho "$@" >> "$HOME/called"\nexit {gitpuller_status}\n'
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(home)}
+    result = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    where, args = (home / "called").read_text().splitlines()
+    assert where == str(home)
+    assert args == "https://github.com/losskit/losskit lessons lessons"
+    assert ("starting anyway" in result.stderr) == bool(gitpuller_status)
 
 
 def test_lessons_branch_holds_the_lessons_and_no_assignment_sources(tmp_path):
@@ -546,6 +872,78 @@ def test_lessons_branch_holds_the_lessons_and_no_assignment_sources(tmp_path):
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, f
 
 
+# --------------------------------------------------------------------------- #
+# A class of 200, and who gets a GPU
+# --------------------------------------------------------------------------- #
+def test_a_whole_class_can_spawn_at_once(hub, readme):
+    """z2jh lets 64 servers start at once by default; a 200-student lecture needs 200."""
+    assert hub["hub"]["concurrentSpawnLimit"] == 200
+    assert "`hub.concurrentSpawnLimit`" in readme and "sets it to 200" in readme
+
+
+def test_gpu_spawns_beyond_the_pool_are_refused_at_once(hub, gpu_quota, readme):
+    """The quota caps GPU requests in the namespace; each GPU server requests exactly one,
+    so the quota is the number of concurrent GPU servers. Refused spawns must not make
+    the hub restart itself (consecutiveFailureLimit 0)."""
+    assert gpu_quota["apiVersion"] == "v1"
+    # Extended resources are quota'd only through the requests. prefix.
+    ((key, value),) = gpu_quota["spec"]["hard"].items()
+    assert key == "requests.nvidia.com/gpu"
+    assert isinstance(value, str) and value.isdigit() and int(value) >= 1
+    assert profiles(hub)["gpu"]["kubespawner_override"]["extra_resource_limits"] == {
+        "nvidia.com/gpu": "1"
+    }
+    assert hub["hub"]["consecutiveFailureLimit"] == 0
+    assert "kubectl apply -n losskit -f deploy/gpu-quota.yaml" in readme_commands(readme)
+
+
+def _user(name, groups=(), admin=False):
+    return SimpleNamespace(name=name, admin=admin, groups=[SimpleNamespace(name=g) for g in groups])
+
+
+def test_gpu_profile_is_offered_only_to_the_gpu_group_and_admins(hub):
+    """Run the hub.extraConfig snippet the way the hub does (after the chart has set
+    c.KubeSpawner.profile_list from singleuser.profileList) and ask it per user."""
+    from traitlets.config import Config
+
+    c = Config()
+    c.KubeSpawner.profile_list = list(hub["singleuser"]["profileList"])
+    for name, source in sorted(hub["hub"]["extraConfig"].items()):
+        exec(compile(source, name, "exec"), {"c": c})
+    profile_list = c.KubeSpawner.profile_list
+    assert callable(profile_list), "profile_list must be filtered per user"
+
+    def slugs(user):
+        return [p["slug"] for p in profile_list(SimpleNamespace(user=user))]
+
+    assert slugs(_user("student")) == ["cpu"]
+    assert slugs(_user("student", groups=["other"])) == ["cpu"]
+    assert slugs(_user("student", groups=[GPU_GROUP])) == ["cpu", "gpu"]
+    assert slugs(_user("instructor", admin=True)) == ["cpu", "gpu"]
+    # The profiles are handed over whole (KubeSpawner applies their overrides),
+    # and the pre-puller still sees both images in singleuser.profileList.
+    assert profile_list(SimpleNamespace(user=_user("i", admin=True))) == list(
+        hub["singleuser"]["profileList"]
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Install order (README and the files' own headers)
+# --------------------------------------------------------------------------- #
+def test_install_steps_create_the_namespace_before_using_it(readme):
+    check_install_order(readme_commands(readme), "deploy/README.md")
+    assert f"kubectl -n {NAMESPACE} wait --for=condition=complete job/nbgrader-exchange-init" in (
+        " ".join(readme_commands(readme))
+    )
+
+
+def test_config_header_gives_the_same_install_order():
+    check_install_order(header_commands((DEPLOY / "config.yaml").read_text()), "config.yaml")
+
+
+# --------------------------------------------------------------------------- #
+# nbgrader
+# --------------------------------------------------------------------------- #
 def test_exchange_is_shared_storage_at_nbgrader_exchange_root(hub, exchange_manifests, tmp_path):
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -591,6 +989,38 @@ def test_hub_nbgrader_config_agrees_with_the_course_root(hub, tmp_path):
             assert hub_cfg.Exchange[key] == value, f"Exchange.{key} differs"
 
 
+def test_readme_says_what_one_uid_does_to_the_exchange(hub, exchange_manifests, readme):
+    """Every pod runs as the same uid (the config sets no per-user uid) on one 0777 volume:
+    nbgrader's file modes protect nothing, and the README must say so plainly."""
+    assert "uid" not in hub["singleuser"], "a per-user uid would change this analysis"
+    assert (
+        "chmod 0777"
+        in exchange_manifests[1]["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    )
+    exchange = readme.split("**What the exchange does not protect.**")[1].split("**Formgrader")[0]
+    for claim in (
+        "read and copy every other student's submission",
+        "overwrite or delete other students' submissions",
+        "change or delete the released assignment",
+        "`jupyter-core<4.11.2`",
+        "untested with this stack",
+        "**Autograding runs student code.**",
+        "`source/`",
+    ):
+        assert claim in " ".join(exchange.split()), claim
+
+
+def test_readme_opens_the_formgrader_where_nbgrader_serves_it(readme):
+    """JupyterHub >= 4.1 refuses to be framed, so the Formgrader menu's iframe stays blank;
+    the README sends instructors to the formgrader's own URL, which nbgrader serves."""
+    from nbgrader.server_extensions.formgrader.handlers import default_handlers
+
+    url = re.search(r"`https://<your hub>/user/<your username>(/formgrader)`", readme)
+    assert url, "the README must give the formgrader's direct URL"
+    assert any(re.fullmatch(pattern, url.group(1)) for pattern, _ in default_handlers)
+    assert "blank" in readme and "enable_subdomains" in readme
+
+
 # --------------------------------------------------------------------------- #
 # Binder
 # --------------------------------------------------------------------------- #
@@ -607,15 +1037,6 @@ def test_binder_reads_the_root_environment_yml():
 # --------------------------------------------------------------------------- #
 # LOSSKIT_BACKEND, for real, in a fresh interpreter
 # --------------------------------------------------------------------------- #
-def _cupy_usable() -> bool:
-    try:
-        import cupy
-
-        return bool(cupy.cuda.is_available())
-    except Exception:
-        return False
-
-
 def _run(code: str, backend: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "LOSSKIT_BACKEND"}
     env |= {"LOSSKIT_BACKEND": backend, "PYTHONWARNINGS": "default"}

@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import math
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from losskit.experiments import (
     summation_precision,
 )
 from losskit.experiments.noise import regression_data
+from losskit.experiments.precision import vanishing_term
 from losskit.numerics import log_softmax, naive_log_softmax
 
 MIB = 2**20
@@ -173,6 +175,8 @@ def test_noise_options():
         ({"n_samples": 10.0}, TypeError, "n_samples must be an int"),
         ({"noise": -1.0}, ValueError, "noise must be >= 0; got -1"),
         ({"progress": float("nan")}, ValueError, "progress must be finite; got nan"),
+        ({"progress": -1}, ValueError, r"progress must be between 0 and 1 .*got -1\. Use"),
+        ({"progress": 2.0}, ValueError, r"progress must be between 0 and 1 .*got 2\. Use"),
         ({"dtype": "float16"}, ValueError, "dtype must be 'float32', 'float64' or None"),
         ({"with_replacement": 1}, TypeError, "with_replacement must be True or False"),
         ({"backend": "nope"}, ValueError, "unknown backend 'nope'"),
@@ -339,7 +343,7 @@ def test_overflow_float16_on_strict_is_a_clear_error():
         ({"dtypes": []}, ValueError, "dtypes is empty"),
         ({"target": 3}, ValueError, r"target 3 out of range for 3 classes \(valid 0..2\)"),
         ({"target": 1.0}, TypeError, "target must be an int"),
-        ({"scales": [1e5]}, ValueError, "beyond the float16 range"),
+        ({"scales": [1e5]}, ValueError, r"beyond the float16 range.*up to 21834 \(65504 / 3\)"),
     ],
 )
 def test_overflow_bad_parameters(kwargs, error, match):
@@ -408,12 +412,29 @@ def test_summation_precision_same_on_every_backend(backend):
         ({"n_values": [1.5]}, TypeError, "n_values must be a non-empty 1-D sequence of ints"),
         ({"dtype": "int32"}, ValueError, "unknown dtype 'int32'"),
         ({"small": float("inf")}, ValueError, "small must be a finite real number"),
+        ({"value": 0.0}, ValueError, r"value 0.0 is 0 as float32 stores it.*0/0"),
+        ({"value": 1e-8, "dtype": "float16"}, ValueError, "value 1e-08 is 0 as float16 stores"),
+        ({"small": -0.5, "n_values": [2]}, ValueError, r"1 \+ 2 x small is exactly 0"),
         ({"dtype": "float16", "backend": "array_api_strict"}, ValueError, "has no float16"),
     ],
 )
 def test_summation_precision_bad_parameters(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        summation_precision(**kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused up front: no 0/0 RuntimeWarning first
+        with pytest.raises(error, match=match):
+            summation_precision(**kwargs)
+
+
+def test_vanishing_term_is_lost_next_to_one_but_not_zero_in_every_dtype():
+    assert [vanishing_term(d) for d in ("float16", "float32", "float64")] == [1e-4, 1e-8, 1e-16]
+    for name in ("float16", "float32", "float64"):
+        one, term = np.asarray(1.0, dtype=name), np.asarray(vanishing_term(name), dtype=name)
+        assert term != 0 and one + term == one
+        # ten times larger is no longer lost: the largest such power of ten
+        assert one + np.asarray(10 * vanishing_term(name), dtype=name) != one
+    r = summation_precision(n_values=[1000], dtype="float16", small=vanishing_term("float16"))
+    assert r.small == float(np.float16(1e-4)) and r.one_plus_small_is_one
+    assert r.results[0, r.methods.index("sequential"), 0] == 1.0 and r.exact[0, 0] > 1.09
 
 
 # ------------------------------------------------------------------------- lesson 8: memory
@@ -464,6 +485,13 @@ def test_ce_memory_on_every_backend(backend):
     else:
         assert not r.measured and math.isnan(r.measured_naive_bytes)
     assert r.loss_streaming == pytest.approx(r.loss_stable, rel=1e-5)
+
+
+def test_ce_memory_float16_naive_forward_is_inf_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log(0) = -inf is the expected result, not a warning
+        r = ce_memory(dtype="float16", batch_size=8, n_classes=50_000)
+    assert r.measured and r.loss_naive == math.inf and np.isfinite(r.loss_stable)
 
 
 def test_ce_memory_computed_only_and_dtypes():

@@ -131,6 +131,21 @@ def test_accumulation_facts(backend):
     assert r.max_deviation_naive[1] > 1e-3 and r.first_grad_deviation_naive[1] > 1e-3
     assert np.all(r.max_deviation_forgot > 1e-3)
     assert r.params_full.shape == (2, 16, 2) and r.loss_full.shape == (2, 16)
+    assert all(msg is None for msgs in r.diverged.values() for msg in msgs)  # lr 0.05: stable
+
+
+def test_accumulation_reports_a_finite_blow_up_with_fits_rule():
+    """lr=1 without ÷ K: finite losses passing 1e20, a divergence like fit's, not silence."""
+    r = accumulation(lr=1.0, n_updates=15, backend="numpy", dtype="float64")
+    assert np.all(np.isfinite(r.loss_forgot)) and r.loss_forgot[0, -1] > 1e20
+    assert r.diverged["full"] == r.diverged["correct"] == (None, None)
+    equal, unequal = r.diverged["forgot"]
+    # the first update past 1e6 times the start, counted from 1 as fit counts it
+    first = int(np.flatnonzero(r.loss_forgot[0, 1:] > 1e6 * (r.loss_forgot[0, 0] + 1e-3))[0])
+    assert equal.startswith("equal split 4+4+4+4: micro-batches without ÷ K diverged: ")
+    assert f"update {first + 1} " in equal and "divergence_factor=1e+06" in equal
+    assert "4 micro-batch means add up to 4 times" in equal and "lr=4" in equal
+    assert unequal.startswith("unequal split 8+2: ") and "lr=2" in unequal
 
 
 def test_regimes_facts():
@@ -161,6 +176,34 @@ def test_train_val_overfits_and_stops_early():
     assert r.batch_epoch[r.updates_per_epoch - 1] == 1.0
     # the restored model fits the true curve better than the overfit one
     assert np.mean(np.abs(r.fit_best - r.true_curve)) < np.mean(np.abs(r.fit_final - r.true_curve))
+
+
+def _val_rise(r, window=20):
+    """How far validation ends above its best: the last ``window``-epoch mean of the full
+    run's validation loss over the lowest such mean (SGD's epoch-to-epoch jitter averaged)."""
+    smooth = np.convolve(r.full_epoch_val_loss, np.ones(window) / window, mode="valid")
+    return smooth[-1] / smooth.min()
+
+
+def test_train_val_a_small_model_does_not_overfit_the_default_one_does():
+    """Lesson 7 asks "fewer RBF centres: does it still overfit?"; the answer must be computed.
+
+    5 centres are 0.5 apart and each 0.5 wide: a smooth fit near the true curve whose
+    validation loss levels off near the noise variance (0.3² = 0.09). The default 40
+    centres, 0.1 wide: validation rises well above its best while training keeps falling.
+    """
+    small = train_val(n_centers=5, backend="numpy")
+    assert small.width == pytest.approx(0.5)  # one centre spacing, 2 / (5 - 1)
+    assert _val_rise(small) < 1.1
+    assert small.full_epoch_val_loss.min() < 1.5 * small.noise**2
+    assert np.mean(np.abs(small.fit_final - small.true_curve)) < 0.15
+    assert small.best_epoch > 10  # early stopping does not fire on the first epochs' jitter
+    big = train_val(backend="numpy")
+    assert big.n_centers == 40 and big.width == pytest.approx(0.1)
+    assert _val_rise(big) > 1.2
+    assert big.full_epoch_train_loss[-1] < 0.5 * big.full_epoch_train_loss[big.best_epoch]
+    # a fixed width is still honoured
+    assert train_val(n_centers=5, width=0.1, max_epochs=5, backend="numpy").width == 0.1
 
 
 def test_train_val_divergence_is_reported():

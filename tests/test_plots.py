@@ -308,6 +308,33 @@ def test_batch_vs_dataset_legend_covers_no_data():
     assert len(fig.legends) == 1
 
 
+def test_lse_overflow_legend_is_below_the_axes_clear_of_the_scale_marker():
+    fig = plots.plot_lse_overflow(run("lse_overflow"), marker=2.0)  # the panel's start
+    b = builder_of(fig)
+    assert b.ax_ce.get_legend() is None and fig.legends == [b.legend]
+    legend_clear_of_axes(fig, b.legend, [b.ax_ce, b.ax_ok])
+    marker = next(t for t in b.texts if t.get_text().strip() == "s = 2")
+    inter = Bbox.intersection(marker.get_window_extent(), b.legend.get_window_extent())
+    assert inter is None
+    plots.plot_lse_overflow(run("lse_overflow"), fig=fig, marker=5.0)
+    assert len(fig.legends) == 1
+
+
+def test_accumulation_legends_sit_below_their_axes_and_name_a_divergence():
+    r = run("accumulation", lr=1.0, n_updates=15, n_samples=200)  # forgot ÷ K: 1e25
+    fig = plots.plot_accumulation(r, focus="forgot")
+    b = builder_of(fig)
+    assert all(ax.get_legend() is None for ax in b.axes)
+    for legend in b.legends:
+        legend_clear_of_axes(fig, legend, b.axes)
+    labels = [t.get_text() for t in b.legends[0].get_texts()]
+    assert labels[3] == "forgot ÷ K: diverged" and r.diverged["forgot"][0]
+    assert labels[1].startswith("weighted nₘ/Σn: max|Δθ|")
+    assert b.axes[0].get_ylim() == b.axes[1].get_ylim()  # one scale for both splits
+    plots.plot_accumulation(r, fig=fig)  # an update replaces the legends
+    assert [len(sub.legends) for sub in b.subs] == [1, 1]
+
+
 def test_batch_size_sweep_views_and_bands():
     r = run("batch_size_sweep")
     fig = plots.plot_batch_size_sweep(r, views=("epoch",))
@@ -346,6 +373,9 @@ def test_train_val_story_is_readable_and_legends_clear_of_data():
     assert f"stopped after epoch {r.stopped_epoch + 1}" in loss_labels
     assert any(f"best epoch {r.best_epoch + 1}" in t for t in loss_labels)
     assert len(fig.legends) == 0 and len(b.sub_loss.legends) == 1
+    # the full run's fit is named for what it is: whether it overfits is for the data to say
+    fit_labels = [t.get_text() for t in b.sub_fit.legends[0].get_texts()]
+    assert "no stopping" in fit_labels and not any("overfit" in t for t in fit_labels)
     legend_clear_of_axes(fig, b.legend, [b.ax_loss, b.ax_fit])
     legend_clear_of_axes(fig, b.sub_fit.legends[0], [b.ax_loss, b.ax_fit])
     # edge points are drawn whole: a margin beyond the outermost x

@@ -9,10 +9,12 @@ figure, or a message in the panel, never an exception or an internal error.
 from __future__ import annotations
 
 import asyncio
+import io
 import warnings
 
 import ipywidgets as W
 import numpy as np
+import PIL.Image
 import pytest
 from matplotlib.figure import Figure
 
@@ -78,6 +80,22 @@ def test_panel_contract(panel):
             assert control.continuous_update is False, name
 
 
+def test_inline_image_renders_projector_fonts_at_a_readable_size():
+    p = make(LSEOverflowPanel)
+    png = bytes(p._image.value)
+    width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
+    assert p.figure.dpi == 110 and width == round(p.figsize[0] * 110)
+    # the smallest text drawn (legend and notes, 10.5-11.5 pt) is at least 16 px high
+    texts = [t for t in p.figure.findobj(lambda a: hasattr(a, "get_fontsize")) if t.get_text()]
+    smallest = min(t.get_fontsize() for t in texts)
+    assert smallest * p.figure.dpi / 72 >= 16, smallest
+    # never wider than the notebook cell: scaled down there, the aspect kept
+    assert p._image.layout.max_width == "100%" and p._image.layout.height == "auto"
+    # the PNG holds exactly the rendered frame
+    shown = np.asarray(PIL.Image.open(io.BytesIO(png)))
+    np.testing.assert_array_equal(shown, np.asarray(p.figure.canvas.buffer_rgba())[..., :3])
+
+
 def test_unknown_control_is_a_type_error():
     with pytest.raises(TypeError, match="unknown control.*'bogus'.*valid names"):
         make(LSEOverflowPanel, bogus=1)
@@ -134,6 +152,18 @@ def test_lse_overflow_panel():
     assert p.error is None
 
 
+def test_lse_overflow_rejected_scale_gives_the_limit_and_no_stale_readout():
+    p = make(LSEOverflowPanel, scale=30000.0)  # float32: fine
+    assert p.error is None and "float32 naive" in p.readout.value
+    p.controls["dtype"].value = "float16"  # 3 × 30000 > 65504: the logits overflow
+    assert "scales up to 21834 (65504 / 3)" in p.error  # the limit, from the dtype
+    assert "float32" not in p.readout.value and "No numbers for these settings" in p.readout.value
+    p.controls["pattern"].value = "10, 11, 12"
+    assert "scales up to 5458.6 (65504 / 12)" in p.error
+    p.controls["scale"].value = 5000.0  # within the limit: numbers again, for float16
+    assert p.error is None and "float16 naive" in p.readout.value
+
+
 def test_gradient_noise_panel():
     p = make(GradientNoisePanel)
     b = builder_of(p.fig_noise)
@@ -165,8 +195,12 @@ def test_sum_vs_mean_panel():
     assert "10×" in p.readout.value  # sum at lr: B times the mean's step
     mean, scaled, same = b.paths.lines
     assert same.get_alpha() != 0.25 and scaled.get_alpha() == 0.25
-    p.controls["batch_size"].value = 512  # more than the 256 samples
-    assert "512" in p.error and "256" in p.error
+    # only batches up to the N = 256 samples are offered, and N is in the readout
+    assert max(p.controls["batch_size"].options) == 256 == p.result.n_samples
+    p.controls["batch_size"].value = 256
+    assert p.error is None and rows_of(p)["data"] == "N = 256 samples: 1 batch of 256"
+    p.controls["batch_size"].value = 100  # does not divide N: the short batch is counted
+    assert rows_of(p)["data"] == "N = 256 samples: 2 batches of 100 + a short one of 56 (dropped)"
 
 
 def test_accumulation_panel():
@@ -181,9 +215,32 @@ def test_accumulation_panel():
     assert "divided by K" in p.controls["scaling"].options[2]
     p.controls["scaling"].value = "naive"
     assert [line.get_alpha() for line in b.lines[0].lines][3] == 0.25
-    p.controls["micro_batch"].value = 64
-    p.controls["k"].value = 4  # 256 examples per update > 200 samples
-    assert "256" in p.error and "200" in p.error
+    # an update cannot take more than the 200 samples: K offers only what fits
+    k = p.controls["k"]
+    k.value = 4
+    p.controls["micro_batch"].value = 64  # 64 × 4 = 256 > 200: K moves to 3, said in words
+    assert k.value == 3 and k.max == 3 and p.result.micro_batch_sizes[0] == (64, 64, 64)
+    assert p.error and "micro-batch 64 × K 4 = 256" in p.error and "K is now 3" in p.error
+    assert "n_samples" not in p.error and "equal_sizes" not in p.error
+    p.controls["micro_batch"].value = 8  # smaller micro-batches: all six K come back
+    assert k.max == 6 and k.value == 3 and p.error is None
+    assert p.controls["first"].max + p.controls["second"].max <= 200  # the unequal split fits
+
+
+def test_accumulation_panel_says_when_a_run_diverges():
+    p = make(AccumulationPanel)
+    assert p.error is None
+    p.controls["scaling"].value = "forgot"
+    p.controls["lr"].value = 1.0  # forgetting ÷ K: K times the step; the loss passes 1e25
+    r = p.result
+    assert np.nanmax(r.loss_forgot) > 1e20 and p.last_traceback is None
+    assert r.diverged["forgot"][0] and r.diverged["full"] == (None, None)
+    assert p.error and "without ÷ K diverged" in p.error and "grew from" in p.error
+    assert "lr=4" in p.error  # K = 4 micro-batches: the step of 4 × lr
+    b = builder_of(p.figure)
+    assert b.lines[0].lines[3].get_label() == "forgot ÷ K: diverged"
+    p.controls["lr"].value = 0.05
+    assert p.error is None
 
 
 def test_batch_vs_dataset_panel():
@@ -220,7 +277,11 @@ def test_precision_memory_panel():
     mem = builder_of(p.fig_mem)
     assert "25,600,000 B = 24.41 MiB" in p.readout.value
     assert "76,800,000 B = 73.24 MiB" in p.readout.value
-    assert "100958.34" in p.readout.value
+    # "terms up to n" starts below its maximum, so that the lesson's "raise it" can be done
+    n_max = p.controls["n_max"]
+    assert n_max.value == 10**4 < max(n_max.options) and "1 + 10,000 × 1e-08" in p.readout.value
+    n_max.value = 10**6
+    assert "100958.34" in p.readout.value and "1 + 1,000,000 × 1e-08" in p.readout.value
     p.controls["n_classes"].value = 1000
     assert mem.bars[0].get_width() == pytest.approx(128 * 1000 * 4 / 2**20)
     p.controls["dtype"].value = "float64"
@@ -257,11 +318,23 @@ def test_sum_vs_mean_readout_names_the_short_last_batch():
 def test_lse_overflow_readout_explains_underflow():
     p = make(LSEOverflowPanel, pattern="−1, −2, −3 (underflow)", dtype="all three")
     assert all(rows_of(p)[f"{n} naive breaks"].startswith("not yet") for n in p.result.dtypes)
-    p.controls["scale"].value = 1000.0  # past every dtype's break (logits fit in float16)
+    # s = 100: float32 loses the two smaller exps (log 0 = -inf); float16 loses all three,
+    # so its softmax is 0/0 = NaN: the reason given is the one the output shows
+    p.controls["scale"].value = 100.0
+    rows = rows_of(p)
+    assert rows["float32 naive"] == "[0, -inf, -inf]" and rows["float16 naive"] == "[nan, nan, nan]"
+    text = rows["float32 naive breaks"]
+    assert "underflow" in text and "rounds to 0" in text and "-inf" in text, text
+    assert "nan" not in text.lower() and "sum of exp reaches max" not in text
+    text = rows["float16 naive breaks"]
+    assert "underflow" in text and "every exp rounds to 0" in text and "0 by 0" in text, text
+    assert "NaN" in text and "-inf" not in text and "sum of exp reaches max" not in text
+    assert rows["float64 naive breaks"].startswith("not yet")
+    p.controls["scale"].value = 1000.0  # past every dtype's break: every exp underflows
     for name in p.result.dtypes:
         text = rows_of(p)[f"{name} naive breaks"]
-        assert "underflow" in text and "rounds to 0" in text and "-inf" in text, text
-        assert "nan" not in text.lower() and "sum of exp reaches max" not in text
+        assert rows_of(p)[f"{name} naive"] == "[nan, nan, nan]"
+        assert "underflow" in text and "0 by 0" in text and "-inf" not in text, text
     p.controls["pattern"].value = "1, 2, 3"  # overflow: the theory is back
     assert "sum of exp reaches max" in rows_of(p)["float16 naive breaks"]
 
@@ -282,7 +355,7 @@ def test_every_panel_has_a_docstring():
 
 
 def test_precision_memory_float16_notes_are_plain_language():
-    p = make(PrecisionMemoryPanel, dtype="float16")
+    p = make(PrecisionMemoryPanel, dtype="float16", n_max=10**6)  # 10^6 × 0.1 passes 65504
     assert p.error and "65504" in p.error and "inf" in p.error
     assert "RuntimeWarning" not in p.error and "encountered in" not in p.error
     p.controls["chunk_size"].value = 256  # the summation is cached: the note stays
@@ -295,6 +368,23 @@ def test_precision_memory_float16_notes_are_plain_language():
     p.controls["dtype"].value = "float32"
     p.controls["measure"].value = False
     assert p.error is None
+
+
+def test_precision_memory_small_term_does_not_vanish_in_any_dtype():
+    """float32's 1e-8 rounds to 0 in float16: the panel uses a term lost next to 1, not 0."""
+    p = make(PrecisionMemoryPanel)
+    seq = builder_of(p.fig_sum).lines[0].lines[0]  # 1 + n × small, running sum
+    for dtype, small in (("float16", "0.0001"), ("float32", "1e-08"), ("float64", "1e-16")):
+        p.controls["dtype"].value = dtype
+        s = p.result[0]
+        assert s.small != 0 and s.one_plus_small_is_one, dtype
+        assert rows_of(p)["small term"].startswith(f"{small}: the largest power of ten"), dtype
+        assert rows_of(p)[f"1 + {small} == 1 in {dtype}"] == "True"
+        assert np.all(s.results[0, s.methods.index("sequential")] == 1.0)
+        assert np.all(s.exact[0] > 1.0)  # the exact total moved: the running sum's error is real
+        assert np.all(seq.get_ydata() == np.abs(s.rel_error[0, 0])), dtype
+    p.controls["dtype"].value = "float64"  # 1 + 10^4 × 1e-16 differs from 1 in the 12th digit
+    assert "exact 1.000000000001; sequential 1," in rows_of(p)["1 + 10,000 × 1e-16"]
 
 
 def test_numpy_float_warnings_become_a_plain_note_other_warnings_stay(monkeypatch):

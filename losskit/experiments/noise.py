@@ -148,9 +148,9 @@ def gradient_noise(
     """Measure mini-batch gradient variance against batch size and compare with theory.
 
     Data: ``X`` (N, d) standard normal, ``y = X w* + noise * eps``. The gradient
-    is taken at ``w = progress * w*``: ``progress=0`` is the start of training
-    (large gradient, small noise scale), ``progress`` near 1 is close to the
-    optimum (the gradient shrinks, noise dominates, ``noise_scale`` grows).
+    is taken at ``w = progress * w*``, ``progress`` in 0..1: ``progress=0`` is the
+    start of training (large gradient, small noise scale), ``progress`` near 1 is
+    close to the optimum (the gradient shrinks, noise dominates, ``noise_scale`` grows).
 
     ``batch_sizes``: ints in 1..``n_samples`` (default: 13 log-spaced sizes
     from 1 to N). ``n_draws`` batches are drawn per batch size; the Monte-Carlo
@@ -169,6 +169,12 @@ def gradient_noise(
     reps = check_int(n_draws, "n_draws", _WHERE, minimum=2)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
     progress = check_real(progress, "progress", _WHERE)
+    if not 0.0 <= progress <= 1.0:
+        raise ValueError(
+            f"{_WHERE}: progress must be between 0 and 1 (the gradient is taken at "
+            f"w = progress * w*: 0 is the start of training, 1 the true weights); got "
+            f"{progress:g}. Use a fraction such as 0.5."
+        )
     if not isinstance(with_replacement, bool):
         raise TypeError(
             f"{_WHERE}: with_replacement must be True or False; got {with_replacement!r}."

@@ -114,6 +114,12 @@ def _vector(values, name, *, min_size):
     return arr
 
 
+def _round_down(x: float, digits: int = 5) -> float:
+    """``x > 0`` cut (not rounded) to ``digits`` significant digits: a limit safe to quote."""
+    step = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return math.floor(x / step) * step
+
+
 def threshold_scale(pattern, dtype: str) -> float:
     """Scale ``t`` with ``logsumexp(t * pattern) == log(finfo(dtype).max)`` (float64 bisection).
 
@@ -236,11 +242,14 @@ def lse_overflow(
     logits_host = sc[:, None] * pat[None, :]  # (S, C) float64
     biggest = float(np.max(np.abs(logits_host)))
     for name in names:
-        if biggest > float(np.finfo(name).max):
+        largest = float(np.finfo(name).max)
+        if biggest > largest:
+            top = float(np.max(np.abs(pat)))
             raise ValueError(
                 f"{_WHERE}: the largest logit |scale * pattern| = {biggest:g} is beyond the "
-                f"{name} range ({float(np.finfo(name).max):g}): the logits themselves would be "
-                f"inf before any exp. Use smaller scales."
+                f"{name} range ({largest:g}): the logits themselves would be inf before any "
+                f"exp. In {name} this pattern allows scales up to {_round_down(largest / top):g}"
+                f" ({largest:g} / {top:g}); use a smaller scale or a wider dtype."
             )
 
     out = {k: [] for k in ("logits", "naive", "stable", "ref", "nce", "sce", "rce")}

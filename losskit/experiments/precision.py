@@ -27,11 +27,17 @@ from fractions import Fraction
 import numpy as np
 
 from .._argcheck import check_int, check_seed
-from ..backend import get_backend
+from ..backend import errstate, get_backend
 from ..numerics import log_softmax, naive_softmax, streaming_logsumexp
 from ..summation import SUMMATION_METHODS
 
-__all__ = ["CEMemoryResult", "SummationPrecisionResult", "ce_memory", "summation_precision"]
+__all__ = [
+    "CEMemoryResult",
+    "SummationPrecisionResult",
+    "ce_memory",
+    "summation_precision",
+    "vanishing_term",
+]
 
 MIB = 2**20
 _DTYPES = ("float16", "float32", "float64")
@@ -53,6 +59,20 @@ def _ro(a):
     a = np.asarray(a)
     a.flags.writeable = False
     return a
+
+
+def vanishing_term(dtype: str) -> float:
+    """The largest power of ten below half the spacing of 1 in ``dtype``: ``1 + it == 1`` there.
+
+    1e-4 for float16 (spacing 9.8e-4), 1e-8 for float32 (1.2e-7: the lesson's
+    term), 1e-16 for float64 (2.2e-16). Each is a normal, non-zero number of its
+    dtype, so ``1 + n x it`` shows the same trap at every precision: a running
+    sum never leaves 1 while the exact total grows. (float32's 1e-8 would round
+    to 0 in float16, whose smallest positive number is 6e-8.)
+    """
+    dtype = _dtype(dtype, "vanishing_term")
+    half_spacing = float(np.finfo(dtype).eps) / 2
+    return 10.0 ** math.floor(math.log10(half_spacing))
 
 
 @dataclass(frozen=True)
@@ -104,7 +124,10 @@ def summation_precision(
     """Compare summation methods on ``1 + n x small`` and ``n x value`` in ``dtype``.
 
     ``n_values``: lengths, ints in 1..10^8. ``dtype``: ``"float32"`` (the
-    lesson) or ``"float16"``/``"float64"``. ``backend`` defaults to
+    lesson) or ``"float16"``/``"float64"``. ``small`` and ``value`` are stored
+    in ``dtype`` first; ``small=1e-8`` rounds to 0 in float16
+    (:func:`vanishing_term` gives one per dtype that does not), and a ``value``
+    that is or rounds to 0 is refused (``n x 0`` has no relative error). ``backend`` defaults to
     ``"numpy"``, not ``"auto"``: the lesson's figures (100958.34) are the NumPy
     running sum, while CuPy's prefix sum is a parallel scan (not sequential).
     ``seed`` is accepted for the common signature; nothing is random.
@@ -132,6 +155,13 @@ def summation_precision(
     dt = getattr(xp, dtype)
     small_s = float(np.asarray(small, dtype=dtype))  # as the dtype stores them
     value_s = float(np.asarray(value, dtype=dtype))
+    if value_s == 0:
+        tiny = float(np.finfo(dtype).smallest_subnormal)
+        raise ValueError(
+            f"{where}: value {value!r} is 0 as {dtype} stores it, so n x value is exactly 0 "
+            f"and its relative error is 0/0. Choose a non-zero value of at least {tiny:.3g} "
+            f"in magnitude (the smallest positive {dtype}), e.g. the lesson's 0.1."
+        )
 
     methods = dict(SUMMATION_METHODS)
     methods["xp.sum"] = lambda x: xp.sum(x)
@@ -146,6 +176,12 @@ def summation_precision(
         )
         arrays = (one_then_small, xp.full((n,), value_s, dtype=dt, device=b.device))
         exact[0, k] = float(1 + n * Fraction(small_s))
+        if exact[0, k] == 0:
+            raise ValueError(
+                f"{where}: 1 + {n} x small is exactly 0 for small={small!r}, so its relative "
+                f"error is 0/0. Choose a small term whose n multiples do not cancel the 1, "
+                f"e.g. the lesson's 1e-8."
+            )
         exact[1, k] = float(n * Fraction(value_s))
         for c, x in enumerate(arrays):
             for m, f in enumerate(methods.values()):
@@ -297,9 +333,12 @@ def ce_memory(
             return xp.take_along_axis(z, target, axis=1)
 
         def naive():
-            p = naive_softmax(logits, axis=1)
-            logp = xp.log(p)
-            return float(b.to_host(-xp.mean(picked(logp))))
+            # float16: exp(logits) summed over many classes overflows, probabilities round
+            # to 0 and log gives -inf: the result the panel explains, not a warning
+            with errstate(over="ignore", divide="ignore", invalid="ignore"):
+                p = naive_softmax(logits, axis=1)
+                logp = xp.log(p)
+                return float(b.to_host(-xp.mean(picked(logp))))
 
         def stable():
             return float(b.to_host(-xp.mean(picked(log_softmax(logits, axis=1)))))

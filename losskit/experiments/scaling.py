@@ -36,6 +36,7 @@ from .._argcheck import (
 from ..backend import errstate, get_backend
 from ..batching import epoch_orders
 from ..data import make_linear_regression
+from ..fit import DIVERGENCE_FACTOR, divergence_limit, divergence_message
 from ..losses import MSELoss
 from ..models import LinearRegression
 from ..optim import SGD
@@ -237,6 +238,11 @@ class AccumulationResult:
       (2,): max |params - params_full| over the trajectory. Correct: rounding
       only (~1e-16 in float64). Naive: 0 for the equal split, clearly not for
       the unequal one.
+    - ``diverged``: dict method (``"full"``, ``"correct"``, ``"naive"``,
+      ``"forgot"``) -> tuple of 2 (per case), None or the message of
+      :func:`~losskit.fit.fit`'s rule: the training-set MSE became NaN/inf or
+      grew past ``DIVERGENCE_FACTOR`` (1e6) times its start. Runs are not
+      stopped; forgetting ÷ K at a large ``lr`` is the usual one.
 
     Parameters echoed: ``lr``, ``n_updates``, ``n_samples``, ``n_features``,
     ``noise``, ``dtype``, ``backend``, ``seed``.
@@ -257,6 +263,7 @@ class AccumulationResult:
     max_deviation_correct: np.ndarray
     max_deviation_naive: np.ndarray
     max_deviation_forgot: np.ndarray
+    diverged: dict
     lr: float
     n_updates: int
     n_samples: int
@@ -268,6 +275,47 @@ class AccumulationResult:
 
 
 _METHODS = ("full", "correct", "naive", "forgot")
+_METHOD_NAMES = {
+    "full": "one batch",
+    "correct": "micro-batches weighted nₘ/Σn",
+    "naive": "micro-batches divided by K",
+    "forgot": "micro-batches without ÷ K",
+}
+
+
+def _divergence(losses, method, case, split, lr, per_pass) -> str | None:
+    """None, or :func:`~losskit.fit.fit`'s divergence message for one run's losses (T+1,).
+
+    ``losses[i]`` is the training-set MSE after ``i`` updates; the run diverged at
+    the first update whose loss is NaN/inf or past ``DIVERGENCE_FACTOR`` times ``losses[0]``.
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    limit = divergence_limit(float(losses[0]), DIVERGENCE_FACTOR)
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~np.isfinite(losses[1:]) | (losses[1:] > limit))
+    if not bad.size:
+        return None
+    i = int(bad[0])  # the update (0-based) after which the loss diverged
+    S, K = sum(split), len(split)
+    message = divergence_message(
+        "the training loss",
+        float(losses[i + 1]),
+        update=i,
+        epoch=i // per_pass,
+        lr=lr,
+        batch_size=S,
+        reduction="mean",
+        initial=float(losses[0]),
+        factor=DIVERGENCE_FACTOR,
+        prefix=f"{case} split {'+'.join(map(str, split))}: {_METHOD_NAMES[method]} diverged",
+    )
+    if method == "forgot" and K > 1:
+        message += (
+            f" Without ÷ K the {K} micro-batch means add up to {K} times one batch's "
+            f"gradient: the step of lr={K * lr:g}. Divide each by K (equal sizes) or weight "
+            f"it by nₘ/Σn."
+        )
+    return message
 
 
 def accumulation(
@@ -325,7 +373,8 @@ def accumulation(
         return float(loss(model.forward(X), y))
 
     results = {m: ([], [], []) for m in _METHODS}  # params, losses, first-grad deviation
-    for split in splits:
+    diverged = {m: [] for m in _METHODS}
+    for case, split in zip(("equal", "unequal"), splits, strict=True):
         S, K = sum(split), len(split)
         per_pass = n // S
         passes = -(-T // per_pass)
@@ -367,6 +416,7 @@ def accumulation(
             results[m][0].append(np.stack(traj[m]))
             results[m][1].append(losses[m])
             results[m][2].append(first_dev[m])
+            diverged[m].append(_divergence(losses[m], m, case, split, lr, per_pass))
 
     params = {m: np.asarray(results[m][0], dtype=np.float64) for m in _METHODS}
 
@@ -389,6 +439,7 @@ def accumulation(
         max_deviation_correct=deviation("correct"),
         max_deviation_naive=deviation("naive"),
         max_deviation_forgot=deviation("forgot"),
+        diverged={m: tuple(diverged[m]) for m in _METHODS},
         lr=lr,
         n_updates=T,
         n_samples=n,

@@ -1,11 +1,19 @@
 """Lesson 7: training vs validation loss, per batch and per epoch, and early stopping.
 
 A regime that overfits on purpose: ``n_train`` noisy samples of ``sin(pi x)``,
-featurised with ``n_centers`` narrow Gaussian bumps (more bumps than points),
-fitted by a linear model with mini-batch SGD. Training loss keeps falling as
-the model threads the noise; validation loss (on fresh samples from the same
-curve) falls, bottoms out, then turns up. Early stopping watches the validation
-loss and keeps the best epoch's weights.
+featurised with ``n_centers`` Gaussian bumps evenly spaced on [-1, 1], fitted by
+a linear model with mini-batch SGD. By default each bump is one centre spacing
+wide, ``2 / (n_centers - 1)``, but never narrower than 0.1 (:data:`MIN_WIDTH`):
+
+- few centres (up to 21) give wide, overlapping bumps: a smooth curve that
+  cannot thread the noise, so validation loss levels off instead of turning up
+  (2-3 centres are too few even for the sine: they underfit);
+- many centres (the default 40) give narrow bumps, more of them than training
+  points: training loss keeps falling as the model threads the noise, while
+  validation loss (fresh samples of the same curve) falls, bottoms out, then
+  turns up.
+
+Early stopping watches the validation loss and keeps the best epoch's weights.
 
 Two trainings from the same seed: one with :class:`~losskit.fit.EarlyStopping`
 (``history``) and one running all ``max_epochs`` (``full_*``) to show the curve
@@ -26,9 +34,22 @@ from ..losses import MSELoss
 from ..models import LinearRegression
 from ._results import readonly
 
-__all__ = ["TrainValResult", "train_val"]
+__all__ = ["MIN_WIDTH", "TrainValResult", "rbf_width", "train_val"]
 
 _WHERE = "train_val"
+#: the narrowest default bump: about the gap between neighbouring training points
+#: (15 on [-1, 1]); with more centres than that the bumps stay this wide and overfit
+MIN_WIDTH = 0.1
+
+
+def rbf_width(n_centers: int) -> float:
+    """The default RBF width for ``n_centers`` centres on [-1, 1]: their spacing, at least 0.1.
+
+    One spacing (``2 / (n_centers - 1)``) makes neighbouring bumps overlap into a
+    smooth curve, so a model of few centres is smooth; the floor keeps many
+    centres narrow (0.1 from 21 centres on), the flexible model that overfits.
+    """
+    return max(2.0 / max(n_centers - 1, 1), MIN_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -55,9 +76,11 @@ class TrainValResult:
     - ``x_train``, ``y_train`` (n_train,), ``x_val``, ``y_val`` (n_val,): the points.
     - ``x_grid`` (200,), ``true_curve`` (200,): ``sin(pi x)`` on [-1, 1];
       ``fit_best`` (200,): the early-stopped (restored) model's prediction;
-      ``fit_final`` (200,): the full run's final prediction (the overfit).
+      ``fit_final`` (200,): the full run's final prediction (an overfit when the
+      model is flexible enough, see the module docstring).
     - ``max_epochs``, ``updates_per_epoch``, and the parameters ``n_train``,
-      ``n_val``, ``noise``, ``n_centers``, ``width``, ``batch_size``, ``lr``,
+      ``n_val``, ``noise``, ``n_centers``, ``width`` (the one used),
+      ``batch_size``, ``lr``,
       ``patience``, ``min_delta``, ``dtype``, ``backend``, ``seed``.
     """
 
@@ -106,7 +129,7 @@ def train_val(
     n_val=200,
     noise=0.3,
     n_centers=40,
-    width=0.1,
+    width=None,
     min_delta=0.0,
     backend="auto",
     dtype=None,
@@ -114,6 +137,9 @@ def train_val(
 ) -> TrainValResult:
     """Train an overfitting model with validation and early stopping; see the result class.
 
+    ``width``: the bumps' width; ``None`` (default) scales it with the number of
+    centres, :func:`rbf_width` (their spacing, at least 0.1: few centres give a
+    smooth fit, many overfit); a number fixes it for every ``n_centers``.
     ``seed`` seeds the training points (validation points use ``seed + 1``), the
     initialisation and the sample orders. ``batch_size`` must be 1..``n_train``.
     An ``lr`` that diverges (NaN/inf, or a finite blow-up) is reported in
@@ -133,6 +159,8 @@ def train_val(
     patience = check_int(patience, "patience", _WHERE, minimum=1)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
     k = check_int(n_centers, "n_centers", _WHERE, minimum=1)
+    if width is None:
+        width = rbf_width(k)
     width = check_real(width, "width", _WHERE, minimum=0.0, strict_minimum=True)
     min_delta = check_real(min_delta, "min_delta", _WHERE, minimum=0.0)
     be = get_backend(backend)

@@ -26,6 +26,7 @@ __all__ = [
     "axes_note",
     "color",
     "format_number",
+    "legend_below",
     "new_figure",
     "set_title",
     "style_axes",
@@ -90,6 +91,22 @@ def axes_note(ax, x: float, y: float, **kw):
     colour, alignment, a backing box..."""
     return ax.text(
         x, y, "", transform=ax.transAxes, fontsize=FONT["note"], **{"va": "bottom", **kw}
+    )
+
+
+def legend_below(parent, handles, *, ncols: int, fontsize: float = FONT["legend"]):
+    """A frameless legend under the axes of ``parent`` (a Figure or SubFigure), never on data.
+
+    Constrained layout makes room for it below the x labels. The legend is made
+    once per call: a builder whose labels carry numbers removes the old one and
+    calls this again on every update.
+    """
+    return parent.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=ncols,
+        fontsize=fontsize,
+        frameon=False,
     )
 
 

@@ -11,6 +11,9 @@ cross-hatched bar), one row per dtype and method in the dtype's colour, over
 the same scales. Each grid point owns the stretch of the axis half-way (on the
 log scale) to its neighbours, and runs of equal state merge into one span, so
 the state changes where the measurement says, not at a pile of grid markers.
+
+The line styles' legend sits below the axes, clear of the curves and of the
+chosen scale's label.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from ._builder import FigureBuilder, LineSet, make_plot_functions, set_limits
-from ._style import COLORS, FONT, color, set_title, style_axes
+from ._style import COLORS, FONT, color, legend_below, set_title, style_axes
 
 __all__ = ["plot_lse_overflow", "update_lse_overflow"]
 
@@ -136,8 +139,10 @@ class LSEOverflowFigure(FigureBuilder):
             handleheight=1.1,
         )
         self.texts = []
-        self.ax_ce.legend(
-            handles=[
+        # below the axes: inside, it hid the scale marker's label and the curves' start
+        self.legend = legend_below(
+            self.fig,
+            [
                 self.ax_ce.plot([], [], color="0.3", marker="o", label="naive log(softmax)")[0],
                 self.ax_ce.plot([], [], color="0.3", linestyle="--", label="stable (max-shift)")[0],
                 self.ax_ce.plot(
@@ -147,8 +152,7 @@ class LSEOverflowFigure(FigureBuilder):
                     [], [], color="0.3", linestyle="none", marker="X", label="naive: first NaN/inf"
                 )[0],
             ],
-            fontsize=FONT["legend"],
-            loc="upper left",
+            ncols=4,
         )
 
     def update(self, r, *, marker=None, methods=("naive", "stable")):

@@ -2,12 +2,13 @@
 
 Left: every update's batch loss (thin, light), the size-weighted training loss
 per epoch and the validation loss per epoch (markers at each epoch's end), the
-same run continued without stopping (dashed: training keeps falling while
-validation turns up), the best epoch (restored weights) and the stop. The
-epoch axis is logarithmic: the early epochs, where stopping happens, get as
-much room as the long continuation after it.
+same run continued without stopping (dashed: when the model overfits, training
+keeps falling while validation turns up), the best epoch (restored weights) and
+the stop. The epoch axis is logarithmic: the early epochs, where stopping
+happens, get as much room as the long continuation after it.
 Right: the data (training points, validation points), the true curve, the
-restored early-stopped fit and the overfit of the full run.
+restored early-stopped fit and the full run's final fit (labelled by what it
+is, "no stopping": whether it overfits is for the curves to show).
 
 Each axes sits in its own SubFigure with its legend below it, clear of the data.
 """
@@ -73,7 +74,7 @@ class TrainValFigure(FigureBuilder):
         (self.val_pts,) = fx.plot(
             [], [], ls="none", marker=".", ms=4, color="0.6", label="validation points"
         )
-        (self.fit_final,) = fx.plot([], [], color=verm, lw=LW, label="no stopping (overfit)")
+        (self.fit_final,) = fx.plot([], [], color=verm, lw=LW, label="no stopping")
         (self.fit_best,) = fx.plot(
             [], [], color=COLORS["green"], lw=LW, label="early-stopped (restored)"
         )

@@ -15,7 +15,8 @@ the panel shows only as a one-line message), ``.mode`` (``"ipympl"`` when
 ``%matplotlib widget`` is active: the figure's own canvas is the view, updated
 with ``draw_idle``; else ``"inline"``: a PNG in an ``ipywidgets.Image``).
 Constructor keywords besides control values: ``mode``, ``debounce`` (seconds;
-applies inside a running event loop, i.e. a kernel), ``dpi`` (inline image).
+applies inside a running event loop, i.e. a kernel), ``dpi`` (of the figure; default
+110, so that projector-size fonts are 18-23 px on screen).
 
 ``PANELS`` maps a short name to each panel class, in lesson order:
 ``batch_vs_dataset`` (lesson 1), ``reductions`` (2), ``lse_overflow`` (3), ``gradient_noise`` (4),

@@ -31,14 +31,29 @@ def _fmt(values) -> str:
 NOT_YET = "not yet: keep increasing s"
 
 
-def _breaks(r, name, s) -> str:
+def _underflow(naive, name) -> str:
+    """Why the naive output ``naive`` (at the chosen scale) is not finite, read from it.
+
+    Some exps rounded to 0: their log is -inf. All of them rounded to 0: the
+    softmax divides 0 by 0, NaN everywhere.
+    """
+    if np.isnan(naive).any():
+        return (
+            f"every exp rounds to 0 in {name}, so softmax divides 0 by 0 and gives NaN "
+            f"(log of NaN is NaN)"
+        )
+    return f"exp of the most negative logits rounds to 0 in {name}, so log gives -inf"
+
+
+def _breaks(r, name, s, naive) -> str:
     """Where naive log(softmax) first fails in dtype ``name``, and why: overflow or underflow.
 
     Said only once the chosen scale ``s`` has reached that point: the lesson asks
     the student to predict it and find it by dragging s up ("not yet" before).
     ``threshold_scale`` is NaN when no logit is positive (the negative pattern):
     then exp never overflows, and the naive version fails by underflow instead,
-    for which the result carries no theoretical scale.
+    for which the result carries no theoretical scale; the reason given is the
+    one the readout's output ``naive`` (at ``s``) shows: -inf or NaN.
     """
     first = r.first_failure[name]
     if not np.isfinite(first):
@@ -47,10 +62,7 @@ def _breaks(r, name, s) -> str:
         return NOT_YET
     theory = r.threshold_scale[name]
     if np.isnan(theory):
-        return (
-            f"from s = {first:.4g} on the grid, by underflow: exp of the most negative "
-            f"logits rounds to 0 in {name}, so log gives -inf"
-        )
+        return f"from s = {first:.4g} on the grid, by underflow: {_underflow(naive, name)}"
     return (
         f"from s = {first:.4g} on the grid (theory: sum of exp reaches max at "
         f"s = {theory:.4g}; log max = {r.log_max[name]:.2f})"
@@ -141,5 +153,6 @@ class LSEOverflowPanel(Panel):
         for i, name in enumerate(r.dtypes):
             rows.append((f"{name} naive", _fmt(r.naive_log_softmax[i, j])))
             rows.append((f"{name} stable", _fmt(r.stable_log_softmax[i, j])))
-            rows.append((f"{name} naive breaks", _breaks(r, name, float(r.scales[j]))))
+            naive = r.naive_log_softmax[i, j]
+            rows.append((f"{name} naive breaks", _breaks(r, name, float(r.scales[j]), naive)))
         return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 
+from ..experiments.precision import vanishing_term
 from ..plots import plot_ce_memory, plot_summation_precision
 from ._base import Panel
 from ._controls import WIDE, choice_slider
@@ -13,6 +14,9 @@ __all__ = ["PrecisionMemoryPanel"]
 
 
 MIB = 2**20
+# significant digits in the readout: float64's sums differ from the exact total in the
+# 13th-15th digit (1 + 1000 × 1e-16), which 8 digits would print as equal
+DIGITS = {"float16": 8, "float32": 8, "float64": 15}
 MEASURE_LIMIT = 32 * MIB  # one (B, C) array larger than this is not measured live
 
 
@@ -51,15 +55,28 @@ def _naive_ce_overflow(m) -> list:
     ]
 
 
+def _sums(s, case: int, k: int) -> str:
+    """The exact total and each method's sum for one case at the k-th n, to the dtype's digits."""
+    d = DIGITS[s.dtype]
+    sums = ", ".join(f"{name} {s.results[case, j, k]:.{d}g}" for j, name in enumerate(s.methods))
+    return f"exact {s.exact[case, k]:.{d}g}; {sums}"
+
+
 class PrecisionMemoryPanel(Panel):
     """Summation error per method (``summation_precision``) beside CE memory (``ce_memory``).
 
     Controls: ``batch_size`` B and ``n_classes`` C of the logits, ``dtype``
     (both experiments), ``chunk_size`` (classes per streaming block),
-    ``n_max`` (largest number of terms summed), ``measure`` (also measure the
-    forwards' peak memory with tracemalloc: slower, off by default). Left: the
-    relative error of sequential, pairwise, Kahan, float64 and ``xp.sum`` against
-    n; right: MiB of logits, softmax, log-softmax vs the streaming working set.
+    ``n_max`` (largest number of terms summed, 10^4 to start), ``measure``
+    (also measure the forwards' peak memory with tracemalloc: slower, off by
+    default). Left: the relative error of sequential, pairwise, Kahan, float64
+    and ``xp.sum`` against n on ``1 + n × small`` and ``n × 0.1``; right: MiB of
+    logits, softmax, log-softmax vs the streaming working set.
+
+    The small term depends on the dtype (:func:`~losskit.experiments.precision.vanishing_term`):
+    the lesson's 1e-8 in float32, 1e-4 in float16 (where 1e-8 rounds to 0 and
+    every method would be exact on ``1 + n × 0``), 1e-16 in float64: in each,
+    ``1 + small == 1``, so the running sum shows the same trap at every precision.
     """
 
     title = "Summing many numbers, and what cross-entropy holds in memory"
@@ -82,7 +99,8 @@ class PrecisionMemoryPanel(Panel):
                 style=WIDE,
             ),
             "chunk_size": choice_slider([2**k for k in range(8, 17)], 4096, "stream chunk"),
-            "n_max": choice_slider([10**k for k in range(3, 7)], 10**6, "terms up to n"),
+            # 10^4 to start: the lesson asks to raise it and watch the running sum drift
+            "n_max": choice_slider([10**k for k in range(3, 7)], 10**4, "terms up to n"),
             "measure": W.Checkbox(
                 value=False, description="measure peak memory (slower)", style=WIDE, indent=False
             ),
@@ -94,7 +112,11 @@ class PrecisionMemoryPanel(Panel):
     def compute(self, v, backend):
         n_values = [10**k for k in range(2, int(np.log10(v["n_max"])) + 1)]
         summation = self.run(
-            "summation_precision", n_values=n_values, dtype=v["dtype"], backend=backend
+            "summation_precision",
+            n_values=n_values,
+            dtype=v["dtype"],
+            small=vanishing_term(v["dtype"]),  # float32: the lesson's 1e-8; 0 in float16
+            backend=backend,
         )
         # tracemalloc over a forward of more than a few hundred MiB takes seconds:
         # too slow for a slider; the computed byte counts stay exact
@@ -146,17 +168,14 @@ class PrecisionMemoryPanel(Panel):
         k = len(s.n_values) - 1
         n = int(s.n_values[k])
         rows = [
-            (f"1 + small == 1 in {s.dtype}", str(s.one_plus_small_is_one)),
             (
-                f"1 + {n:,} × {s.small:g}",
-                f"exact {s.exact[0, k]:.8g}; "
-                + ", ".join(f"{name} {s.results[0, j, k]:.8g}" for j, name in enumerate(s.methods)),
+                "small term",
+                f"{s.small:.3g}: the largest power of ten below half the spacing of 1 in "
+                f"{s.dtype} (spacing {np.finfo(s.dtype).eps:.3g})",
             ),
-            (
-                f"{n:,} × {s.value:g}",
-                f"exact {s.exact[1, k]:.8g}; "
-                + ", ".join(f"{name} {s.results[1, j, k]:.8g}" for j, name in enumerate(s.methods)),
-            ),
+            (f"1 + {s.small:.3g} == 1 in {s.dtype}", str(s.one_plus_small_is_one)),
+            (f"1 + {n:,} × {s.small:g}", _sums(s, 0, k)),
+            (f"{n:,} × {s.value:g}", _sums(s, 1, k)),
             (
                 f"one ({m.batch_size:,}, {m.n_classes:,}) {m.dtype} array",
                 f"{m.bytes_logits:,} B = {m.bytes_logits / MIB:.2f} MiB",

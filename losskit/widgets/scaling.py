@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from ..plots import plot_accumulation, plot_sum_vs_mean
 from ._base import Panel
-from ._controls import checkbox, choice_slider, int_slider, log_slider, toggle
+from ._controls import batch_sizes_up_to, checkbox, choice_slider, int_slider, log_slider, toggle
 
 __all__ = ["AccumulationPanel", "SumVsMeanPanel"]
 
 N_SUM_VS_MEAN = 256  # samples: small enough for B = 1 to redraw in a blink
+N_ACCUMULATION = 200  # samples of the accumulation panel: at most this many per update
+K_MAX = 6  # micro-batches per update offered
+# candidate batch sizes, offered only up to N_SUM_VS_MEAN (B = N included); 3, 10, 50
+# and 100 do not divide it (lesson 5's short last batch)
+BATCH_SIZES = (1, 2, 3, 4, 8, 10, 16, 32, 50, 64, 100, 128, 256, 512)
 
 _RUN_NAMES = {
     "mean": "mean at lr",
@@ -36,14 +41,25 @@ def _sum_scaled_vs_mean(r) -> str:
     return text if r.power_of_two else f"{text} (B not a power of two: rounding)"
 
 
+def _batches(r) -> str:
+    """N and how B splits it, so that a B that does not divide N can be chosen on purpose."""
+    n, B = r.n_samples, r.batch_size
+    full, short = divmod(n, B)
+    text = f"N = {n} samples: {full} batch{'es' if full != 1 else ''} of {B}"
+    if not short:
+        return text
+    return text + f" + a short one of {short} ({'dropped' if r.drop_last else 'kept'})"
+
+
 class SumVsMeanPanel(Panel):
     """Mean at lr, sum at lr/B and sum at lr from one start (``sum_vs_mean``), overlaid.
 
     Controls: ``reduction`` and ``scale_lr`` choose the run you are looking at
     (mean; sum at lr/B; sum at lr), drawn over the mean-at-lr reference, the
-    other runs faint; ``batch_size``, ``lr``, ``epochs``, ``drop_last`` (keeping
-    a short last batch breaks the sum/mean equivalence). A run that diverges
-    says so in the message area.
+    other runs faint; ``batch_size`` (up to the N = 256 samples, which the
+    readout shows), ``lr``, ``epochs``, ``drop_last`` (keeping a short last
+    batch breaks the sum/mean equivalence). A run that diverges says so in the
+    message area.
     """
 
     title = "Sum vs mean reduction, and scaling the learning rate"
@@ -51,12 +67,12 @@ class SumVsMeanPanel(Panel):
     figsize = (13.0, 4.9)
 
     def make_controls(self):
+        batch = choice_slider(BATCH_SIZES, 32, "batch size B")
+        batch_sizes_up_to(batch, BATCH_SIZES, N_SUM_VS_MEAN)  # N is fixed: once is enough
         return {
             "reduction": toggle(["mean", "sum"], "sum", "reduction"),
             "scale_lr": checkbox(True, "scale lr by 1/B (sum)"),
-            "batch_size": choice_slider(
-                [1, 2, 3, 4, 8, 10, 16, 32, 50, 64, 100, 128, 256, 512], 32, "batch size B"
-            ),
+            "batch_size": batch,
             "lr": log_slider(0.05, -3, 0, "learning rate"),
             "epochs": int_slider(2, 1, 3, "epochs"),
             "drop_last": checkbox(True, "drop last partial batch"),
@@ -95,6 +111,7 @@ class SumVsMeanPanel(Panel):
         final = getattr(r, f"epoch_loss_{focus}")[-1]
         return [
             ("your run", f"{_RUN_NAMES[focus]} (B = {B}, lr = {r.lr:.3g})"),
+            ("data", _batches(r)),
             (
                 "effective step vs mean at lr",
                 f"{effective / r.lr:g}×: lr {effective:.3g} on the mean gradient, "
@@ -116,8 +133,10 @@ class AccumulationPanel(Panel):
     Controls: the equal split (``micro_batch`` examples × ``k`` micro-batches),
     the unequal split (``first`` + ``second``), ``scaling`` (which accumulation
     to stress: weighted by nₘ/Σn, divided by K, or the forgotten division),
-    ``lr``, ``n_updates``. Splits that need more examples per update than the
-    200 samples are rejected with the experiment's message.
+    ``lr``, ``n_updates``. An update cannot use more than the 200 samples: the
+    K slider offers at most ``200 // micro_batch`` micro-batches (64 × 3 = 192),
+    and a K that no longer fits moves down, with a note (the unequal sliders,
+    64 + 64 at most, always fit). A run that diverges says so in the message area.
     """
 
     title = "Gradient accumulation: right and wrong scaling"
@@ -127,7 +146,7 @@ class AccumulationPanel(Panel):
     def make_controls(self):
         return {
             "micro_batch": choice_slider([1, 2, 4, 8, 16, 32, 64], 4, "equal: micro-batch"),
-            "k": int_slider(4, 1, 6, "× K micro-batches"),
+            "k": int_slider(4, 1, K_MAX, "× K micro-batches"),
             "first": int_slider(8, 1, 64, "unequal: first"),
             "second": int_slider(2, 1, 64, "+ second"),
             "scaling": toggle(
@@ -154,10 +173,22 @@ class AccumulationPanel(Panel):
             unequal_sizes=(v["first"], v["second"]),
             lr=v["lr"],
             n_updates=v["n_updates"],
-            n_samples=200,
+            n_samples=N_ACCUMULATION,
             backend=backend,
             seed=0,
         )
+
+    def sync_controls(self):
+        """Offer only the K that fit: micro-batch × K examples per update <= the 200 samples."""
+        micro, k = self.controls["micro_batch"].value, self.controls["k"]
+        old = k.value
+        k.max = min(K_MAX, N_ACCUMULATION // micro)  # ipywidgets moves a larger value down
+        if k.value == old:
+            return []
+        return [
+            f"micro-batch {micro} × K {old} = {micro * old} examples per update is more than "
+            f"the {N_ACCUMULATION} samples: K is now {k.value}, the most that fit."
+        ]
 
     def draw(self, result):
         scaling = self.controls["scaling"].value
@@ -184,12 +215,5 @@ class AccumulationPanel(Panel):
         return rows
 
     def notes(self, r):
-        import numpy as np
-
-        bad = [
-            f"{case} split: the {name} run diverged (lr {r.lr:.3g} too large for it)"
-            for name in ("full", "correct", "naive", "forgot")
-            for k, case in enumerate(r.cases)
-            if not np.all(np.isfinite(getattr(r, f"loss_{name}")[k]))
-        ]
-        return bad
+        """Every run that diverged (NaN/inf, or past 1e6 times its start: ``fit``'s rule)."""
+        return [msg for messages in r.diverged.values() for msg in messages if msg]

@@ -34,10 +34,11 @@ def _stopped(r) -> str:
 
 
 class TrainValPanel(Panel):
-    """An RBF model that overfits 15 points, watched per batch and per epoch (``train_val``).
+    """An RBF model fitted to 15 noisy points, watched per batch and per epoch (``train_val``).
 
     Controls: ``patience`` and ``min_delta`` (early stopping), ``n_centers``
-    (model size: more RBF centres overfit more), ``batch_size`` (2..20: more
+    (model size: the default 40 narrow bumps overfit; a few wide ones, each one
+    centre spacing wide, give a smooth fit that does not), ``batch_size`` (2..20: more
     than the 15 training points is rejected; 2 rather than 1 keeps a redraw
     under 0.3 s), ``lr`` (too large diverges: the message says so), ``max_epochs``.
     """

@@ -12,7 +12,11 @@ with hostile code; some also edit or delete test cells. ``variants()`` lists
 them per assignment. A buggy one names every test cell it must lose
 (``zero_cells``: the broken function's, and those of exercises whose briefs say
 they are built on it); every other code test cell must keep full marks, so a
-test cell that leans on another exercise's function shows up as a failure.
+test cell that leans on another exercise's function shows up as a failure. It
+may also name what the failing cells must say (``messages``), so a test that
+fails for the wrong reason, or with a bare ``AssertionError``, shows up too.
+Correct answers written in another style (``expect="full"``) must keep full
+marks.
 """
 
 from __future__ import annotations
@@ -210,6 +214,7 @@ class Variant:
     delete_tests: bool = False  # every test cell deleted
     expect: str = "partial"  # "full" code marks, "zero", or "partial"
     zero_cells: tuple[str, ...] = ()  # test cells that must score 0; the other test cells full
+    messages: tuple[tuple[str, str], ...] = ()  # (test cell, text its error message must contain)
     same_as: str | None = None  # must score exactly what this student scores
     requires: str | None = None  # a module the submission imports (its test skips without it)
 
@@ -305,6 +310,63 @@ _PS1_BUGS = [
             "hidden_cross_entropy",
             "hidden_cross_entropy_grad",
         ),
+        messages=(("test_log_softmax", "exp(300) overflows float32 to inf"),),
+    ),
+    Variant(
+        "global_max",
+        "log_softmax shifts every row by the maximum of the whole array",
+        edits=(("log_softmax", "m = x.max(axis=-1, keepdims=True)", "m = x.max()"),),
+        zero_cells=("test_log_softmax", "hidden_log_softmax", "hidden_cross_entropy"),
+        messages=(
+            ("test_log_softmax", "each row's own max"),
+            ("hidden_log_softmax", "each row's own max"),
+        ),
+    ),
+    Variant(
+        "log_softmax_in_place",
+        "log_softmax shifts its input in place (x -= max), changing the caller's logits",
+        replace=(
+            (
+                "log_softmax",
+                "def log_softmax(x):\n"
+                "    x -= x.max(axis=-1, keepdims=True)\n"
+                "    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))",
+            ),
+        ),
+        # the right numbers, but the caller's array changes, in every function built on it
+        zero_cells=(
+            "test_log_softmax",
+            "hidden_log_softmax",
+            "test_cross_entropy",
+            "hidden_cross_entropy",
+            "hidden_cross_entropy_grad",
+        ),
+        messages=(
+            ("test_log_softmax", "changed its input in place"),
+            ("hidden_log_softmax", "changed its input in place"),
+            ("test_cross_entropy", "in place"),
+            ("hidden_cross_entropy_grad", "in place"),
+        ),
+    ),
+    Variant(
+        "grad_in_place",
+        "cross_entropy_grad writes the gradient into the caller's logits",
+        replace=(
+            (
+                "cross_entropy_grad",
+                "def cross_entropy_grad(logits, targets):\n"
+                "    n = logits.shape[0]\n"
+                "    logits[:] = np.exp(log_softmax(logits))\n"
+                "    logits[np.arange(n), targets] -= 1\n"
+                "    logits /= n\n"
+                "    return logits",
+            ),
+        ),
+        zero_cells=("test_cross_entropy_grad", "hidden_cross_entropy_grad"),
+        messages=(
+            ("test_cross_entropy_grad", "wrote into the caller's logits"),
+            ("hidden_cross_entropy_grad", "in place"),
+        ),
     ),
     Variant(
         "sum_not_mean",
@@ -319,6 +381,66 @@ _PS1_BUGS = [
         zero_cells=("test_mse_loss", "hidden_mse_loss"),
     ),
     Variant(
+        "mean_last_axis",
+        "mse_loss's 'mean' averages over the last axis only (right for 1-D inputs)",
+        edits=(("mse_loss", "return squared.mean()", "return squared.mean(axis=-1)"),),
+        zero_cells=("test_mse_loss", "hidden_mse_loss"),
+        messages=(
+            ("test_mse_loss", "averages over all elements"),
+            ("hidden_mse_loss", "the mean over all"),
+        ),
+    ),
+    Variant(
+        "loses_dtype",
+        "mse_loss returns float(...), log_softmax computes in float64: right values, wrong dtype",
+        edits=(
+            ("mse_loss", "return squared.mean()", "return float(squared.mean())"),
+            ("log_softmax", "x = np.asarray(x)", "x = np.asarray(x, dtype=np.float64)"),
+        ),
+        zero_cells=("test_mse_loss", "hidden_mse_loss", "test_log_softmax", "hidden_log_softmax"),
+        messages=(
+            ("test_mse_loss", "keep the input's dtype"),
+            ("hidden_mse_loss", "keep the input's dtype"),
+            ("test_log_softmax", "keep the dtype of x"),
+            ("hidden_log_softmax", "float16 in, float16 out"),
+        ),
+    ),
+    Variant(
+        "no_range_check",
+        "cross_entropy indexes without checking the targets (NumPy raises IndexError for >= C)",
+        edits=(
+            (
+                "cross_entropy",
+                "    if targets.size and (targets.min() < 0 or targets.max() >= c):\n"
+                "        bad = targets[(targets < 0) | (targets >= c)][0]\n"
+                '        raise ValueError(f"target {bad} out of range for {c} classes '
+                '(valid 0..{c - 1})")\n',
+                "",
+            ),
+        ),
+        zero_cells=("test_cross_entropy", "hidden_cross_entropy"),
+        messages=(
+            ("test_cross_entropy", "raised IndexError"),
+            ("hidden_cross_entropy", "raised IndexError"),
+        ),
+    ),
+    Variant(
+        "negative_target",
+        "cross_entropy checks only targets.max() >= C: a target of -1 picks the last class",
+        edits=(
+            (
+                "cross_entropy",
+                "targets.min() < 0 or targets.max() >= c",
+                "targets.max() >= c",
+            ),
+        ),
+        zero_cells=("test_cross_entropy", "hidden_cross_entropy"),
+        messages=(
+            ("test_cross_entropy", "NumPy reads -1 as the last class"),
+            ("hidden_cross_entropy", "instead of raising ValueError"),
+        ),
+    ),
+    Variant(
         "bce_no_clamp",
         "bce_loss without the -100 log clamp",
         edits=(
@@ -326,6 +448,86 @@ _PS1_BUGS = [
             ("bce_loss", "np.maximum(np.log1p(-p), -100.0)", "np.log1p(-p)"),
         ),
         zero_cells=("test_bce_loss", "hidden_bce_loss"),
+        messages=(("test_bce_loss", "clamp each log at -100"),),
+    ),
+    Variant(
+        "bce_warns",
+        "bce_loss right, but log(0) is not wrapped in np.errstate: it prints a RuntimeWarning",
+        edits=(
+            (
+                "bce_loss",
+                '    with np.errstate(divide="ignore"):\n'
+                "        log_p = np.maximum(np.log(p), -100.0)\n"
+                "        log_1mp = np.maximum(np.log1p(-p), -100.0)",
+                "    log_p = np.maximum(np.log(p), -100.0)\n"
+                "    log_1mp = np.maximum(np.log1p(-p), -100.0)",
+            ),
+        ),
+        # nbgrader scores a cell that prints to stderr 0; the visible test says so instead
+        zero_cells=("test_bce_loss", "hidden_bce_loss"),
+        messages=(("test_bce_loss", "np.errstate(divide='ignore')"),),
+    ),
+    Variant(
+        "other_styles",
+        "correct answers in other styles: loops, np.add.reduce, np.logaddexp.reduce, np.where",
+        replace=(
+            (
+                "mse_loss",
+                "def mse_loss(pred, target, reduction='mean'):\n"
+                "    pred, target = np.asarray(pred), np.asarray(target)\n"
+                "    if pred.shape != target.shape:\n"
+                "        raise ValueError('shapes differ')\n"
+                "    flat = np.empty(pred.size, dtype=pred.dtype)\n"
+                "    for i, (p, t) in enumerate(zip(pred.ravel(), target.ravel())):\n"
+                "        flat[i] = (p - t) * (p - t)\n"
+                "    if reduction == 'none':\n"
+                "        return flat.reshape(pred.shape)\n"
+                "    if reduction == 'sum':\n"
+                "        return np.add.reduce(flat)\n"
+                "    if reduction == 'mean':\n"
+                "        return np.add.reduce(flat) / pred.dtype.type(flat.size)\n"
+                "    raise ValueError(reduction)",
+            ),
+            (
+                "log_softmax",
+                "def log_softmax(x):\n"
+                "    x = np.asarray(x)\n"
+                "    return x - np.logaddexp.reduce(x, axis=-1, keepdims=True)",
+            ),
+            (
+                "cross_entropy",
+                "def cross_entropy(logits, targets, reduction='mean'):\n"
+                "    logits = np.asarray(logits)\n"
+                "    c = logits.shape[1]\n"
+                "    out = []\n"
+                "    for row, t in zip(log_softmax(logits), targets):\n"
+                "        if not 0 <= t < c:\n"
+                "            raise ValueError(f'target {t} out of range for {c} classes')\n"
+                "        out.append(-row[t])\n"
+                "    if reduction == 'none':\n"
+                "        return np.array(out)\n"
+                "    if reduction == 'sum':\n"
+                "        return sum(out)\n"
+                "    if reduction == 'mean':\n"
+                "        return sum(out) / len(out)\n"
+                "    raise ValueError(reduction)",
+            ),
+            (
+                "bce_loss",
+                "def bce_loss(probs, targets, reduction='mean'):\n"
+                "    p, y = np.asarray(probs), np.asarray(targets)\n"
+                "    if p.shape != y.shape:\n"
+                "        raise ValueError('shapes differ')\n"
+                "    with np.errstate(divide='ignore', invalid='ignore'):\n"
+                "        lp = np.maximum(np.log(p), -100.0)\n"
+                "        lq = np.maximum(np.log(1 - p), -100.0)\n"
+                "        mixed = y * lp + (1 - y) * lq\n"
+                "        losses = -np.where(y == 1, lp, np.where(y == 0, lq, mixed))\n"
+                "    pick = {'mean': losses.mean, 'sum': losses.sum, 'none': lambda: losses}\n"
+                "    return pick[reduction]()",
+            ),
+        ),
+        expect="full",
     ),
     Variant(
         "calls_losskit",
@@ -424,7 +626,8 @@ _PS2_BUGS = [
                 "    return sum(g[1] for g in grads) / k, sum(g[2] for g in grads) / k",
             ),
         ),
-        zero_cells=("hidden_accumulated_grad",),
+        zero_cells=("test_accumulated_grad", "hidden_accumulated_grad"),
+        messages=(("test_accumulated_grad", "right only for equal micro-batches"),),
     ),
     Variant(
         "mean_of_batch_means",
@@ -456,6 +659,100 @@ _PS2_BUGS = [
             "test_sgd_epoch",
             "hidden_sgd_epoch",
         ),
+    ),
+    Variant(
+        "empty_last_batch",
+        "batch_indices makes n // B + 1 batches: an empty one when B divides n",
+        replace=(
+            (
+                "batch_indices",
+                "def batch_indices(n, batch_size, seed, shuffle=True, drop_last=False):\n"
+                "    if batch_size < 1:\n"
+                "        raise ValueError('batch_size')\n"
+                "    order = np.random.default_rng(seed).permutation(n)\n"
+                "    nb = n // batch_size + (0 if drop_last else 1)\n"
+                "    return [order[i * batch_size : (i + 1) * batch_size] for i in range(nb)]",
+            ),
+        ),
+        # sgd_epoch, built on it, divides by the empty batch's size
+        zero_cells=(
+            "test_batch_indices",
+            "hidden_batch_indices",
+            "test_sgd_epoch",
+            "hidden_sgd_epoch",
+        ),
+        messages=(
+            ("test_batch_indices", "no empty batches"),
+            ("hidden_batch_indices", "no empty batches"),
+        ),
+    ),
+    Variant(
+        "legacy_seed",
+        "batch_indices shuffles with np.random.seed + np.random.permutation, not default_rng",
+        edits=(
+            (
+                "batch_indices",
+                "order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)",
+                "np.random.seed(seed)\n"
+                "    order = np.random.permutation(n) if shuffle else np.arange(n)",
+            ),
+        ),
+        zero_cells=("test_batch_indices", "hidden_batch_indices", "hidden_sgd_epoch"),
+        messages=(
+            ("test_batch_indices", "np.random.default_rng(0).permutation(10)"),
+            ("hidden_batch_indices", "np.random.default_rng(seed).permutation(n)"),
+        ),
+    ),
+    Variant(
+        "sgd_in_place",
+        "sgd_epoch steps with w -= ... on the caller's array",
+        edits=(
+            ("sgd_epoch", "w = np.array(w, dtype=float)", "w = np.asarray(w, dtype=float)"),
+            ("sgd_epoch", "w = w - lr * scale * gw", "w -= lr * scale * gw"),
+        ),
+        zero_cells=("test_sgd_epoch", "hidden_sgd_epoch"),
+        messages=(
+            ("test_sgd_epoch", "changed the caller's w in place"),
+            ("hidden_sgd_epoch", "do not modify the caller's w in place"),
+        ),
+    ),
+    Variant(
+        "other_styles",
+        "correct answers in other styles: rng.shuffle, arrays returned, loops, one stacked batch",
+        edits=(
+            (
+                "batch_indices",
+                "order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)",
+                "order = np.arange(n)\n"
+                "    if shuffle:\n"
+                "        np.random.default_rng(seed).shuffle(order)",
+            ),
+            (
+                "sgd_epoch",
+                "return w, b, batch_losses, batch_sizes",
+                "return w, b, np.array(batch_losses), np.array(batch_sizes)",
+            ),
+        ),
+        replace=(
+            (
+                "epoch_loss",
+                "def epoch_loss(batch_losses, batch_sizes):\n"
+                "    total, count = 0.0, 0\n"
+                "    for loss, size in zip(batch_losses, batch_sizes):\n"
+                "        total += loss * size\n"
+                "        count += size\n"
+                "    return total / count",
+            ),
+            (
+                "accumulated_grad",
+                "def accumulated_grad(w, b, micro_batches):\n"
+                "    Xa = np.concatenate([m[0] for m in micro_batches])\n"
+                "    ya = np.concatenate([m[1] for m in micro_batches])\n"
+                "    _, gw, gb = linreg_loss_and_grad(w, b, Xa, ya)\n"
+                "    return gw, gb",
+            ),
+        ),
+        expect="full",
     ),
 ]
 
@@ -505,6 +802,93 @@ _PS3_BUGS = [
             ),
         ),
         zero_cells=("test_fit_early_stopping", "hidden_fit_early_stopping"),
+        messages=(("test_fit_early_stopping", "restore the best epoch's copy"),),
+    ),
+    Variant(
+        "validation_last",
+        "train_val_split takes the validation set from the end of the permutation",
+        replace=(
+            (
+                "train_val_split",
+                "def train_val_split(n, val_fraction, seed):\n"
+                "    if not 0 < val_fraction < 1:\n"
+                "        raise ValueError('val_fraction')\n"
+                "    perm = np.random.default_rng(seed).permutation(n)\n"
+                "    k = int(round(n * val_fraction))\n"
+                "    return perm[: n - k], perm[n - k :]",
+            ),
+        ),
+        # fit_early_stopping is built on it: its tests say to fix the split first
+        zero_cells=(
+            "test_train_val_split",
+            "hidden_train_val_split",
+            "test_fit_early_stopping",
+            "hidden_fit_early_stopping",
+        ),
+        messages=(
+            ("test_fit_early_stopping", "fix train_val_split first"),
+            ("hidden_fit_early_stopping", "fix train_val_split first"),
+        ),
+    ),
+    Variant(
+        "unweighted_epoch_loss",
+        "fit_early_stopping records the plain mean of the batch losses (short last batch)",
+        edits=(
+            (
+                "fit_early_stopping",
+                "float(np.average(losses, weights=sizes))",
+                "float(np.mean(losses))",
+            ),
+        ),
+        zero_cells=("hidden_fit_early_stopping",),
+        messages=(("hidden_fit_early_stopping", "plain mean of its batch losses"),),
+    ),
+    Variant(
+        "same_order_every_epoch",
+        "fit_early_stopping shuffles every epoch with seed instead of seed + e",
+        edits=(("fit_early_stopping", "seed + epoch", "seed"),),
+        zero_cells=("hidden_fit_early_stopping",),
+        messages=(("hidden_fit_early_stopping", "seed + e"),),
+    ),
+    Variant(
+        "no_stop_on_last_epoch",
+        "fit_early_stopping reports None when patience runs out on the last epoch",
+        edits=(
+            (
+                "fit_early_stopping",
+                "if waited >= patience:",
+                "if waited >= patience and epoch < max_epochs - 1:",
+            ),
+        ),
+        zero_cells=("hidden_fit_early_stopping",),
+        messages=(("hidden_fit_early_stopping", "that is a stop"),),
+    ),
+    Variant(
+        "other_styles",
+        "correct answers in other styles: a permutation per trial, another form of the formula",
+        replace=(
+            (
+                "batch_mean_variance",
+                "def batch_mean_variance(values, batch_size, n_trials, seed):\n"
+                "    values = np.asarray(values)\n"
+                "    n = len(values)\n"
+                "    if not 1 <= batch_size <= n:\n"
+                "        raise ValueError('batch_size')\n"
+                "    rng = np.random.default_rng(seed)\n"
+                "    means = [values[rng.permutation(n)[:batch_size]].mean()\n"
+                "             for _ in range(n_trials)]\n"
+                "    return np.var(means)",
+            ),
+            (
+                "theoretical_variance",
+                "def theoretical_variance(values, batch_size):\n"
+                "    v = np.asarray(values, dtype=float)\n"
+                "    n, b = v.size, batch_size\n"
+                "    s2 = np.add.reduce((v - np.add.reduce(v) / n) ** 2) / n\n"
+                "    return s2 * (n - b) / (b * (n - 1))",
+            ),
+        ),
+        expect="full",
     ),
 ]
 
@@ -698,12 +1082,15 @@ def _released_lines(release_dir: Path) -> tuple[set[str], str]:
     return lines, "\n".join(texts)
 
 
+_BARE_SYNTAX = re.compile(r"^(except( [\w.]+( as \w+)?)?:|raise \w+\(|(try|else|finally):)$")
+
+
 def leaks(release_dir: Path, source_nb: Path) -> list[str]:
     """Solution or hidden-test lines from ``source_nb`` that appear in the release folder.
 
     Any marker text counts; so does any distinctive line (12+ characters, not an
-    import or a comment) of a solution or hidden-test region found verbatim as
-    a line of a released file.
+    import, a comment, or bare syntax such as ``except ValueError:``) of a
+    solution or hidden-test region found verbatim as a line of a released file.
     """
     nb = nbformat.read(source_nb, as_version=4)
     released_lines, released_text = _released_lines(release_dir)
@@ -720,6 +1107,8 @@ def leaks(release_dir: Path, source_nb: Path) -> list[str]:
                 for line in region.splitlines():
                     line = line.strip()
                     if len(line) < 12 or line.startswith(("import ", "from ", "#")):
+                        continue
+                    if _BARE_SYNTAX.match(line):  # says nothing about the answer
                         continue
                     if line in released_lines:
                         problems.append(f"{meta.get('grade_id')}: {line}")

@@ -10,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+import jupytext
 import nbformat
 import numpy as np
 import pytest
@@ -124,6 +125,54 @@ def test_fixture_submissions_build(assignment):
         nb = v.build(source, source)
         nbformat.validate(nb)
         assert all(z in ct.test_cell_ids(nbformat.read(source, as_version=4)) for z in v.zero_cells)
+
+
+# ----------------------------------------------------------------------- briefs
+
+
+def _brief_examples(assignment):
+    """(call, expected output) for every ``>>>`` line in the briefs' EXAMPLE blocks."""
+    nb = jupytext.read(ASSIGNMENTS_DIR / "source" / assignment / f"{assignment}.pct.py")
+    examples = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for block in re.findall(r"```python\n(.*?)```", cell.source, re.S):
+            lines = block.splitlines()
+            for i, line in enumerate(lines):
+                if line.startswith(">>> "):
+                    out = []
+                    for nxt in lines[i + 1 :]:
+                        if nxt.startswith(">>> "):
+                            break
+                        out.append(nxt)
+                    # "   (...)" after an output is an annotation, not part of it
+                    expected = "\n".join(out).split("   (")[0].strip()
+                    examples.append((line[4:], expected))
+    return nb, examples
+
+
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+def test_brief_examples_show_what_the_reference_solution_returns(assignment):
+    """Each EXAMPLE prints exactly what NumPy 2 shows for the reference solution
+    (``np.float64(2.6666666666666665)``, not ``2.6666666666666665``)."""
+    nb, examples = _brief_examples(assignment)
+    assert examples, assignment
+    ns: dict = {}
+    with np.printoptions():  # the setup cells set print options: keep them to this test
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and (
+                meta.get("solution") or meta.get("grade_id") == "setup"
+            ):
+                exec(compile(cell.source, meta["grade_id"], "exec"), ns)
+        for call, expected in examples:
+            code = call.split("  #")[0]
+            try:
+                got = repr(eval(code, ns)) if expected else exec(code, ns)
+            except Exception as err:  # an example may show the error it raises
+                got = f"{type(err).__name__}: {err}"
+            assert (got or "") == expected, (assignment, call, expected, got)
 
 
 # ----------------------------------------------------------------------- own-work check

@@ -122,6 +122,51 @@ def test_buggy_submission_loses_exactly_the_named_test_cells(runs, assignment, v
     assert hidden, "each bug is caught by a hidden test"
 
 
+def _errors(run, student, cell_id):
+    """The error outputs of one cell of a student's autograded notebook."""
+    nb = nbformat.read(
+        run.root / "autograded" / student / run.assignment / f"{run.assignment}.ipynb",
+        as_version=4,
+    )
+    cell = next(c for c in nb.cells if ct.nbgrader_meta(c).get("grade_id") == cell_id)
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+@pytest.mark.parametrize(("assignment", "variant"), _bug_params())
+def test_failing_test_cells_name_the_mistake(runs, assignment, variant):
+    """A failing test cell says what is wrong, and says the right thing.
+
+    No bare ``AssertionError`` (nor one whose message is a bare value, like
+    ``AssertionError: mean``) in any cell a bug costs; and each cell the fixture
+    names in ``messages`` fails on an assertion whose message contains that text
+    (an ``IndexError`` from inside NumPy, or a message about another mistake,
+    fails here).
+    """
+    _skip_without_requirement(variant)
+    run = runs[assignment]
+    for cell_id in variant.zero_cells:
+        for err in _errors(run, variant.student, cell_id):
+            if err.ename == "AssertionError":
+                assert len(err.evalue.strip()) >= 20, (cell_id, err.evalue)
+    for cell_id, text in variant.messages:
+        errors = _errors(run, variant.student, cell_id)
+        assert errors, (cell_id, "no error", _explain(run, variant.student))
+        assert errors[0].ename == "AssertionError", (cell_id, errors[0].ename, errors[0].evalue)
+        assert text in errors[0].evalue, (cell_id, text, errors[0].evalue)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "variant"),
+    _bug_params(lambda v: v.expect == "full" and v.student != "reference"),
+)
+def test_correct_answers_in_other_styles_score_full_marks(runs, assignment, variant):
+    """Loops, other NumPy functions, arrays where lists would do: no point lost."""
+    run = runs[assignment]
+    res = run.results[variant.student]
+    assert res.graded, _explain(run, variant.student)
+    assert res.code_score == res.code_max > 0, _explain(run, variant.student)
+
+
 @pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
 def test_infinite_loop_scores_zero_within_the_time_budget(runs, assignment):
     run = runs[assignment]

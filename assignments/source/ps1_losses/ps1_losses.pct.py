@@ -29,6 +29,13 @@
 # delete the test cells: they are restored from the instructor's copy before
 # grading.
 #
+# **Warnings cost points.** nbgrader scores a test cell 0 when anything is
+# printed to stderr while it runs, and that includes NumPy's warnings (for
+# example `RuntimeWarning: divide by zero encountered in log`), even when your
+# numbers are right. Where a warning is expected, silence it inside your
+# function with `np.errstate` (Exercise 5 shows how); the visible tests tell
+# you when your function warns.
+#
 # Restart the kernel and run all cells before you submit.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -55,12 +62,16 @@ np.set_printoptions(precision=4, suppress=True)
 # >>> mse_loss(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 5.0]), reduction="none")
 # array([0., 4., 4.])
 # >>> mse_loss(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 5.0]))  # (0 + 4 + 4) / 3
-# 2.6666666666666665
+# np.float64(2.6666666666666665)
+# >>> mse_loss(np.ones((2, 2), dtype=np.float32), np.zeros((2, 2), dtype=np.float32))
+# np.float32(1.0)
 # ```
 #
 # **HINTS.** With `"mean"` the loss of a batch does not depend on how many
-# samples it has, and each sample's gradient carries a `1/N`. Keep the input's
-# dtype (no `np.float64(...)` casts).
+# samples it has, and each sample's gradient carries a `1/N`. `"mean"` and
+# `"sum"` reduce over *every* element, whatever the shape (a `(2, 2)` input
+# gives one number). Keep the input's dtype: return the NumPy scalar as it is
+# (float32 in, float32 out), not `float(...)` or `np.float64(...)`.
 
 
 # %% nbgrader={"grade": false, "grade_id": "mse_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -108,6 +119,33 @@ assert np.isclose(mse_loss(np.tile(pred, 2), np.tile(target, 2)), mean), (
     "the same samples twice should give the same mean loss: your loss grows with the batch "
     "size: did you sum instead of averaging?"
 )
+grid = np.array([[1.0, 2.0], [3.0, 4.0]])
+grid_mean = mse_loss(grid, np.zeros((2, 2)))
+assert np.shape(grid_mean) == (), (
+    f"a (2, 2) input gave a mean of shape {np.shape(grid_mean)}: 'mean' averages over all "
+    "elements (one number), not over the last axis"
+)
+assert np.isclose(grid_mean, np.mean(grid**2)), (
+    f"the mean of all four squared errors is {np.mean(grid**2)}, got {grid_mean}"
+)
+grid_sum = mse_loss(grid, np.zeros((2, 2)), reduction="sum")
+assert np.shape(grid_sum) == () and np.isclose(grid_sum, np.sum(grid**2)), (
+    f"'sum' adds all elements: expected {np.sum(grid**2)}, got {grid_sum}"
+)
+mean32 = mse_loss(pred.astype(np.float32), target.astype(np.float32))
+assert np.asarray(mean32).dtype == np.float32, (
+    f"float32 inputs gave a {type(mean32).__name__} of dtype {np.asarray(mean32).dtype}: keep "
+    "the input's dtype: return the NumPy result as it is, not float(...) or np.float64(...)"
+)
+try:
+    mse_loss(np.zeros((3, 1)), np.zeros(3))
+except ValueError:
+    pass
+else:
+    raise AssertionError(
+        "(3, 1) predictions against (3,) targets must raise ValueError: they would broadcast "
+        "silently to a (3, 3) matrix of differences"
+    )
 print("visible tests for mse_loss passed")
 
 # %% nbgrader={"grade": true, "grade_id": "hidden_mse_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -122,15 +160,27 @@ _r = np.random.default_rng(101)
 for _shape in [(7,), (4, 5), (2, 3, 4)]:
     _p, _t = _r.normal(size=_shape), _r.normal(size=_shape)
     _sq = (_p - _t) ** 2
-    assert np.isclose(own_work.call_own_work(mse_loss, _p, _t), _sq.mean())
-    assert np.isclose(mse_loss(_p, _t, reduction="sum"), _sq.sum())
+    _mean = own_work.call_own_work(mse_loss, _p, _t)
+    assert np.shape(_mean) == () and np.isclose(_mean, _sq.mean()), (
+        f"reduction='mean' on shape {_shape}: expected one number, the mean over all "
+        f"{_sq.size} elements ({_sq.mean():.6g}), got {_mean}"
+    )
+    _sum = mse_loss(_p, _t, reduction="sum")
+    assert np.shape(_sum) == () and np.isclose(_sum, _sq.sum()), (
+        f"reduction='sum' on shape {_shape}: expected the sum over all elements, got {_sum}"
+    )
     _none = mse_loss(_p, _t, reduction="none")
-    assert np.shape(_none) == _shape and np.allclose(_none, _sq)
+    assert np.shape(_none) == _shape and np.allclose(_none, _sq), (
+        f"reduction='none' on shape {_shape}: expected the squared errors, same shape"
+    )
 _p32 = _r.normal(size=50).astype(np.float32)
 _t32 = _r.normal(size=50).astype(np.float32)
-assert np.asarray(mse_loss(_p32, _t32)).dtype == np.float32, "keep the input's dtype"
+assert np.asarray(mse_loss(_p32, _t32)).dtype == np.float32, (
+    "float32 inputs must give a float32 loss: keep the input's dtype (no float(...) or "
+    "np.float64(...))"
+)
 _sum, _mean = mse_loss(_p32, _t32, reduction="sum"), mse_loss(_p32, _t32)
-assert np.isclose(_sum, 50 * _mean, rtol=1e-5), "sum must be N times the mean"
+assert np.isclose(_sum, 50 * _mean, rtol=1e-5), "for 50 elements the sum is 50 times the mean"
 for _bad in [(np.zeros((5, 1)), np.zeros(5)), (np.zeros(4), np.zeros(5))]:
     try:
         mse_loss(*_bad)
@@ -153,10 +203,14 @@ else:
 # an array of logits (any number of leading dimensions), without overflow.
 #
 # **APPROACH.** `log_softmax(x) = x - log(sum(exp(x)))`. Computed like that,
-# `exp(x)` overflows past 11.09 in float16, 88.72 in float32 and 709.78 in
-# float64, giving `inf / inf = NaN`. Subtract the row maximum `m` first:
-# `log(sum(exp(x))) = m + log(sum(exp(x - m)))` is exact algebra, and the
-# largest exponent becomes `exp(0) = 1`.
+# `exp(x)` overflows to `inf` past 11.09 in float16, 88.72 in float32 and
+# 709.78 in float64: `log(sum(exp(x)))` is then `inf` and every entry comes out
+# `-inf` (float32 `[100, 200, 300]` gives `[-inf, -inf, -inf]`); written as
+# `log(exp(x) / sum(exp(x)))` it is `inf / inf = NaN` instead. Subtract the row
+# maximum `m` first: `log(sum(exp(x))) = m + log(sum(exp(x - m)))` is exact
+# algebra, and the largest exponent becomes `exp(0) = 1`. Each row needs its
+# own maximum: with the maximum of the whole array, a row far below it
+# (`[-1000, -1001]` next to `[0, 1]`) underflows to `exp(...) = 0` everywhere.
 #
 # **EXAMPLE.**
 # ```python
@@ -165,7 +219,9 @@ else:
 # ```
 #
 # **HINTS.** `x.max(axis=-1, keepdims=True)` keeps the axis so the subtraction
-# broadcasts row by row. The result has the shape and dtype of `x`.
+# broadcasts row by row. The result has the shape and dtype of `x` (float32 in,
+# float32 out: no `dtype=float` or `np.float64` casts). Leave `x` as it is:
+# `x -= m` would change the caller's array; `x - m` makes a new one.
 
 
 # %% nbgrader={"grade": false, "grade_id": "log_softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -181,7 +237,19 @@ def log_softmax(x):
 
 # %% nbgrader={"grade": true, "grade_id": "test_log_softmax", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 small = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
-out = log_softmax(small)
+small_before = small.copy()
+try:
+    out = log_softmax(small)
+except ValueError as err:
+    raise AssertionError(
+        f"log_softmax failed on a (2, 3) input: {err}. Keep the reduced axis "
+        "(x.max(axis=-1, keepdims=True), .sum(axis=-1, keepdims=True)) so x - m broadcasts row "
+        "by row"
+    ) from None
+assert np.array_equal(small, small_before), (
+    "log_softmax changed its input in place (x -= ... writes into the caller's array): "
+    "compute x - m into a new array"
+)
 assert np.shape(out) == (2, 3), f"log_softmax keeps the shape (2, 3), got {np.shape(out)}"
 assert np.allclose(np.exp(out).sum(axis=-1), 1.0), (
     "exp(log_softmax(x)) must sum to 1 along the last axis: did you reduce over the wrong axis?"
@@ -189,10 +257,23 @@ assert np.allclose(np.exp(out).sum(axis=-1), 1.0), (
 assert np.allclose(out[1], np.log(1.0 / 3.0)), "three equal logits have probability 1/3 each"
 big = log_softmax(np.array([100.0, 200.0, 300.0], dtype=np.float32))
 assert np.all(np.isfinite(big)), (
-    f"got {big} for logits [100, 200, 300] in float32: NaN at large logits: subtract the row "
-    "max first"
+    f"got {big} for logits [100, 200, 300] in float32: exp(300) overflows float32 to inf "
+    "(x - log(sum(exp(x))) gives -inf, exp(x) / sum(exp(x)) gives inf / inf = NaN): subtract "
+    "the row max first"
+)
+assert np.asarray(big).dtype == np.float32, (
+    f"float32 logits gave a {np.asarray(big).dtype} result: keep the dtype of x (no "
+    "dtype=float or np.float64 casts)"
 )
 assert np.allclose(big, [-200.0, -100.0, 0.0]), f"expected [-200, -100, 0], got {big}"
+rows = np.array([[0.0, 1.0], [-1000.0, -1001.0]])
+rows_out = log_softmax(rows)
+same_rows = np.array([[0.0, 1.0], [0.0, -1.0]])  # each row shifted by a constant: same answer
+expected_rows = same_rows - np.log(np.exp(same_rows).sum(axis=-1, keepdims=True))
+assert np.all(np.isfinite(rows_out)) and np.allclose(rows_out, expected_rows), (
+    f"got {rows_out} for the rows [0, 1] and [-1000, -1001], expected {expected_rows}: "
+    "subtract each row's own max (x.max(axis=-1, keepdims=True)), not the max of the whole array"
+)
 print("visible tests for log_softmax passed")
 
 # %% nbgrader={"grade": true, "grade_id": "hidden_log_softmax", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -212,29 +293,52 @@ def _ref_log_softmax(z):
 
 
 _z = np.array([[1e4, 0.0, -1e4], [-1e4, 1e4, 5e3]])
+_z_before = _z.copy()
 _out = own_work.call_own_work(log_softmax, _z)
-assert np.all(np.isfinite(_out)), "logits of 1e4 must not give NaN/inf"
-assert np.allclose(_out, [[0.0, -1e4, -2e4], [-2e4, 0.0, -5e3]])
+assert np.array_equal(_z, _z_before), "log_softmax changed its input in place: use x - m, not x -="
+assert np.all(np.isfinite(_out)), f"logits of 1e4 gave {_out}: subtract each row's max first"
+assert np.allclose(_out, [[0.0, -1e4, -2e4], [-2e4, 0.0, -5e3]]), (
+    f"expected [[0, -1e4, -2e4], [-2e4, 0, -5e3]] for logits of +-1e4, got {_out}"
+)
+_rows = np.array([[1e4, 1e4 - 1.0], [0.0, 1.0], [-1e4, -1e4 - 2.0]])
+_rows_out = log_softmax(_rows)
+assert np.all(np.isfinite(_rows_out)) and np.allclose(_rows_out, _ref_log_softmax(_rows)), (
+    f"rows whose maxima are 1e4, 1 and -1e4 gave {_rows_out}: subtract each row's own max "
+    "(axis=-1, keepdims=True), not the max of the whole array"
+)
 _h = np.array([10.0, 11.0, 12.0], dtype=np.float16)
 _out16 = log_softmax(_h)
-assert _out16.dtype == np.float16, "keep float16 in, float16 out"
-assert np.allclose(_out16.astype(np.float64), _ref_log_softmax(_h), atol=1e-2)
+assert np.asarray(_out16).dtype == np.float16, (
+    f"float16 logits gave a {np.asarray(_out16).dtype} result: float16 in, float16 out"
+)
+assert np.allclose(_out16.astype(np.float64), _ref_log_softmax(_h), atol=1e-2), (
+    f"float16 logits [10, 11, 12] gave {_out16}: exp(12) overflows float16: subtract the max"
+)
 _h2 = np.array([[60000.0, 0.0, -60000.0]], dtype=np.float16)
 with np.errstate(over="ignore"):  # -60000 - 60000 is -inf in float16: harmless here
     _out_h2 = log_softmax(_h2)
-assert np.all(np.isfinite(_out_h2[0, :2])), "float16 logits near the max must work"
+assert np.all(np.isfinite(_out_h2[0, :2])), (
+    f"float16 logits [60000, 0, -60000] gave {_out_h2}: the entries near the max must be finite"
+)
 _under = log_softmax(np.array([-100.0, -200.0, -300.0], dtype=np.float32))
-assert _under.dtype == np.float32
-assert np.allclose(_under, [0.0, -100.0, -200.0]), "underflow: expected [0, -100, -200]"
+assert np.asarray(_under).dtype == np.float32, "float32 in, float32 out"
+assert np.allclose(_under, [0.0, -100.0, -200.0]), (
+    f"float32 logits [-100, -200, -300] gave {_under}, expected [0, -100, -200]: the log of a "
+    "probability that underflowed to 0 is -inf: compute x - m - log(sum(exp(x - m)))"
+)
 _r = np.random.default_rng(202)
 for _shape in [(5,), (6, 4), (2, 3, 7)]:
     _x = _r.normal(scale=30.0, size=_shape)
     _o = log_softmax(_x)
-    assert np.shape(_o) == _shape
-    assert np.allclose(_o, _ref_log_softmax(_x))
+    assert np.shape(_o) == _shape, f"an input of shape {_shape} gave shape {np.shape(_o)}"
+    assert np.allclose(_o, _ref_log_softmax(_x)), (
+        f"random logits of shape {_shape}: wrong values: reduce over the last axis only"
+    )
 _x32 = (_r.normal(size=(8, 10)) * 50).astype(np.float32)
-assert log_softmax(_x32).dtype == np.float32
-assert np.allclose(log_softmax(_x32), _ref_log_softmax(_x32), atol=1e-4)
+assert np.asarray(log_softmax(_x32)).dtype == np.float32, "float32 in, float32 out"
+assert np.allclose(log_softmax(_x32), _ref_log_softmax(_x32), atol=1e-4), (
+    "float32 logits of shape (8, 10): values differ from the stable log-softmax"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -247,12 +351,17 @@ assert np.allclose(log_softmax(_x32), _ref_log_softmax(_x32), atol=1e-4)
 # Use your `log_softmax` (never `log(softmax(...))`), pick each row's target
 # entry with `np.take_along_axis` or fancy indexing, negate, then reduce like
 # `mse_loss`. A target outside `0..C-1` is a `ValueError` whose message says
-# the valid range.
+# the valid range. Check both ends yourself, before indexing: NumPy reads a
+# negative index from the end, so an unchecked `-1` silently picks the last
+# class, and an index `>= C` fails inside NumPy with an `IndexError`. Leave
+# `logits` as it is (no in-place changes).
 #
 # **EXAMPLE.**
 # ```python
 # >>> cross_entropy(np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]]), np.array([0, 2]), reduction="none")
 # array([0.4076, 1.0986])
+# >>> cross_entropy(np.zeros((2, 3)), np.array([0, -1]))
+# ValueError: target -1 out of range for 3 classes (valid 0..2)
 # ```
 #
 # **HINTS.** Cross-entropy is never negative. The logits go in as they are: do
@@ -290,7 +399,12 @@ def cross_entropy(logits, targets, reduction="mean"):
 # %% nbgrader={"grade": true, "grade_id": "test_cross_entropy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 logits = np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
 targets = np.array([0, 2])
+logits_before = logits.copy()
 per_sample = cross_entropy(logits, targets, reduction="none")
+assert np.array_equal(logits, logits_before), (
+    "cross_entropy changed the caller's logits in place (directly, or through your "
+    "log_softmax): compute into new arrays"
+)
 assert np.shape(per_sample) == (2,), (
     f"one loss per sample: expected shape (2,), got {np.shape(per_sample)}"
 )
@@ -305,6 +419,26 @@ assert np.allclose(per_sample, expected), (
 assert np.isclose(cross_entropy(logits, targets), expected.mean()), (
     "reduction='mean' averages over the samples"
 )
+for bad in ([0, 3], [0, -1]):
+    try:
+        value = cross_entropy(np.zeros((2, 3)), np.array(bad))
+    except ValueError:
+        pass
+    except Exception as err:
+        raise AssertionError(
+            f"targets {bad} with 3 classes raised {type(err).__name__} ({err}) from inside "
+            "NumPy: check 0 <= target < C yourself first and raise a ValueError that names the "
+            "valid range, 0..2"
+        ) from None
+    else:
+        raise AssertionError(
+            f"targets {bad} with 3 classes gave {value} instead of raising ValueError: "
+            + (
+                "NumPy reads -1 as the last class, so check targets.min() >= 0 as well"
+                if min(bad) < 0
+                else "check that every target is below C"
+            )
+        )
 print("visible tests for cross_entropy passed")
 
 # %% nbgrader={"grade": true, "grade_id": "hidden_cross_entropy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -326,26 +460,53 @@ def _ref_ce(z, t):
 
 _z = np.array([[1e4, 0.0], [0.0, 1e4], [1e4, 1e4]])
 _t = np.array([0, 0, 1])
+_z_before = _z.copy()
 _ce = own_work.call_own_work(cross_entropy, _z, _t, reduction="none")
-assert np.all(np.isfinite(_ce)), "logits of 1e4 must give finite losses"
-assert np.allclose(_ce, [0.0, 1e4, np.log(2.0)])
-assert np.isclose(cross_entropy(_z, _t), (1e4 + np.log(2.0)) / 3)
-assert np.isclose(cross_entropy(_z, _t, reduction="sum"), 1e4 + np.log(2.0))
+assert np.array_equal(_z, _z_before), "cross_entropy changed the caller's logits in place"
+assert np.all(np.isfinite(_ce)), f"logits of 1e4 gave {_ce}: use the stable log_softmax"
+assert np.allclose(_ce, [0.0, 1e4, np.log(2.0)]), (
+    f"logits [[1e4, 0], [0, 1e4], [1e4, 1e4]] with targets [0, 0, 1]: expected "
+    f"[0, 1e4, log 2], got {_ce}: is your log_softmax stable for every row?"
+)
+assert np.isclose(cross_entropy(_z, _t), (1e4 + np.log(2.0)) / 3), (
+    "reduction='mean' averages the per-sample losses"
+)
+assert np.isclose(cross_entropy(_z, _t, reduction="sum"), 1e4 + np.log(2.0)), (
+    "reduction='sum' adds the per-sample losses"
+)
 _r = np.random.default_rng(303)
 _z = _r.normal(scale=5.0, size=(16, 7))
 _t = _r.integers(0, 7, size=16)
-assert np.allclose(cross_entropy(_z, _t, reduction="none"), _ref_ce(_z, _t))
-assert np.isclose(cross_entropy(_z, _t), _ref_ce(_z, _t).mean())
+assert np.allclose(cross_entropy(_z, _t, reduction="none"), _ref_ce(_z, _t)), (
+    "random (16, 7) logits: per-sample losses differ from -log_softmax(logits)[i, targets[i]]"
+)
+assert np.isclose(cross_entropy(_z, _t), _ref_ce(_z, _t).mean()), (
+    "random (16, 7) logits: the mean differs from the mean of the per-sample losses"
+)
 _z32 = _z.astype(np.float32) * 40
 assert np.allclose(
     cross_entropy(_z32, _t, reduction="none"), _ref_ce(_z32, _t), rtol=1e-4, atol=1e-3
+), (
+    "float32 logits up to about 600: losses differ from the stable reference: does your "
+    "log_softmax subtract each row's own max?"
 )
-try:
-    cross_entropy(np.zeros((2, 3)), np.array([0, 5]))
-except ValueError as _e:
-    assert "3" in str(_e), "say how many classes there are"
-else:
-    raise AssertionError("a target index >= C must raise ValueError")
+for _bad in ([0, 5], [0, -1]):
+    try:
+        _v = cross_entropy(np.zeros((2, 3)), np.array(_bad))
+    except ValueError as _e:
+        assert "3" in str(_e) or "2" in str(_e), (
+            f"targets {_bad} with 3 classes: say the valid range (0..2) in the message, got {_e}"
+        )
+    except Exception as _e:
+        raise AssertionError(
+            f"targets {_bad} with 3 classes raised {type(_e).__name__}, not ValueError: check "
+            "the range 0..C-1 before indexing"
+        ) from None
+    else:
+        raise AssertionError(
+            f"targets {_bad} with 3 classes gave {_v} instead of raising ValueError: check "
+            "0 <= target < C (a negative index silently picks a class from the end)"
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -356,7 +517,8 @@ else:
 #
 # **APPROACH.** For one sample, d loss / d logits = `softmax(logits) - onehot(target)`.
 # The mean over `N` samples divides every row by `N`. Get the softmax as
-# `np.exp(log_softmax(logits))`: stable for any logits.
+# `np.exp(log_softmax(logits))`: stable for any logits, and a new array you may
+# change (never write into `logits`: the caller still needs them).
 #
 # **EXAMPLE.**
 # ```python
@@ -387,6 +549,10 @@ def cross_entropy_grad(logits, targets):
 # %% nbgrader={"grade": true, "grade_id": "test_cross_entropy_grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 logits = np.array([[0.0, 0.0], [0.0, 0.0]])
 g = cross_entropy_grad(logits, np.array([1, 0]))
+assert np.array_equal(logits, np.zeros((2, 2))), (
+    f"cross_entropy_grad wrote into the caller's logits (they are now {logits}): start from a "
+    "new array, e.g. np.exp(log_softmax(logits))"
+)
 assert np.shape(g) == (2, 2), f"the gradient has the logits' shape (2, 2), got {np.shape(g)}"
 assert np.allclose(g.sum(axis=1), 0.0), "each row of softmax - onehot sums to 0"
 assert not np.allclose(g, [[0.5, -0.5], [-0.5, 0.5]]), (
@@ -415,19 +581,26 @@ def _ref_mean_ce(z, t):
 _r = np.random.default_rng(404)
 _z = _r.normal(size=(5, 4))
 _t = _r.integers(0, 4, size=5)
-_g = own_work.call_own_work(cross_entropy_grad, _z.copy(), _t)
+_zc = _z.copy()
+_g = own_work.call_own_work(cross_entropy_grad, _zc, _t)
+assert np.array_equal(_zc, _z), "cross_entropy_grad changed the caller's logits in place"
 _fd = np.zeros_like(_z)
 for _i in range(5):
     for _j in range(4):
         _e = np.zeros_like(_z)
         _e[_i, _j] = 1e-6
         _fd[_i, _j] = (_ref_mean_ce(_z + _e, _t) - _ref_mean_ce(_z - _e, _t)) / 2e-6
-assert np.allclose(_g, _fd, atol=1e-7), "does not match finite differences"
+assert np.allclose(_g, _fd, atol=1e-7), (
+    "random (5, 4) logits: the gradient does not match finite differences of the mean "
+    "cross-entropy: (softmax - onehot) / N"
+)
 _big = cross_entropy_grad(np.array([[1e4, 0.0, -1e4]]), np.array([1]))
-assert np.all(np.isfinite(_big)), "logits of 1e4 must give a finite gradient"
-assert np.allclose(_big, [[1.0, -1.0, 0.0]])
+assert np.all(np.isfinite(_big)), f"logits of 1e4 gave {_big}: use the stable log_softmax"
+assert np.allclose(_big, [[1.0, -1.0, 0.0]]), f"expected [[1, -1, 0]], got {_big}"
 _g2 = cross_entropy_grad(np.tile(_z, (3, 1)), np.tile(_t, 3))
-assert np.allclose(_g2 * 3, np.tile(_g, (3, 1))), "the mean's gradient scales as 1/N"
+assert np.allclose(_g2 * 3, np.tile(_g, (3, 1))), (
+    "the same rows three times: each row's gradient must be a third as large (the mean's 1/N)"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -439,18 +612,21 @@ assert np.allclose(_g2 * 3, np.tile(_g, (3, 1))), "the mean's gradient scales as
 # **APPROACH.** Per element, `-(y * log(p) + (1 - y) * log(1 - p))`. At `p = 0`
 # or `p = 1` one of the logs is `-inf`; like `torch.nn.BCELoss`, clamp each log
 # at `-100`, so the worst possible loss of an element is 100, never `inf` or
-# `NaN` (`0 * -inf` is `NaN`!). Then reduce as before.
+# `NaN` (`0 * -inf` is `NaN`!). Then reduce as before. `np.log(0.0)` also
+# *prints* `RuntimeWarning: divide by zero encountered in log`, and a test cell
+# that prints a warning scores 0 even when your numbers are right: compute the
+# logs inside `with np.errstate(divide="ignore"):`.
 #
 # **EXAMPLE.**
 # ```python
 # >>> bce_loss(np.array([0.9, 0.2]), np.array([1.0, 0.0]), reduction="none")
 # array([0.1054, 0.2231])
 # >>> bce_loss(np.array([0.0]), np.array([1.0]))
-# 100.0
+# np.float64(100.0)
 # ```
 #
-# **HINTS.** `np.maximum(np.log(p), -100.0)` clamps; wrap it in
-# `with np.errstate(divide="ignore"):` to silence the warning for `log(0)`. In
+# **HINTS.** `np.maximum(np.log(p), -100.0)` clamps; compute it inside
+# `with np.errstate(divide="ignore"):` and `log(0)` gives `-inf` quietly. In
 # float32, `sigmoid(20)` rounds to exactly 1.0: BCE on probabilities saturates,
 # which is why BCE-with-logits exists.
 
@@ -478,16 +654,30 @@ def bce_loss(probs, targets, reduction="mean"):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_bce_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-per_sample = bce_loss(np.array([0.9, 0.2]), np.array([1.0, 0.0]), reduction="none")
+import warnings
+
+with warnings.catch_warnings(record=True) as caught:  # collect them instead of printing them
+    warnings.simplefilter("always")
+    per_sample = bce_loss(np.array([0.9, 0.2]), np.array([1.0, 0.0]), reduction="none")
+    mean = bce_loss(np.array([0.9, 0.2]), np.array([1.0, 0.0]))
+    certain_and_wrong = bce_loss(np.array([0.0, 1.0]), np.array([1.0, 0.0]), reduction="none")
 assert np.allclose(per_sample, [-np.log(0.9), -np.log(0.8)]), (
     f"expected [0.1054, 0.2231], got {per_sample}"
 )
-assert np.isclose(bce_loss(np.array([0.9, 0.2]), np.array([1.0, 0.0])), per_sample.mean())
-certain_and_wrong = bce_loss(np.array([0.0]), np.array([1.0]))
-assert np.isfinite(certain_and_wrong), (
-    f"got {certain_and_wrong} for p=0, y=1: clamp each log at -100 as torch.nn.BCELoss does"
+assert np.isclose(mean, per_sample.mean()), "reduction='mean' averages the per-element losses"
+assert np.all(np.isfinite(certain_and_wrong)), (
+    f"got {certain_and_wrong} for p = [0, 1] against y = [1, 0]: clamp each log at -100 as "
+    "torch.nn.BCELoss does"
 )
-assert np.isclose(certain_and_wrong, 100.0), f"the clamp gives exactly 100, got {certain_and_wrong}"
+assert np.allclose(certain_and_wrong, [100.0, 100.0]), (
+    f"the clamp gives exactly 100 for p = [0, 1] against y = [1, 0], got {certain_and_wrong}"
+)
+printed = [w for w in caught if not issubclass(w.category, DeprecationWarning)]
+assert not printed, (
+    f"bce_loss printed {printed[0].category.__name__}: {printed[0].message}. The numbers are "
+    "right, but a test cell that prints a warning scores 0: compute the logs inside "
+    "`with np.errstate(divide='ignore'):`"
+)
 print("visible tests for bce_loss passed")
 
 # %% nbgrader={"grade": true, "grade_id": "hidden_bce_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -501,10 +691,13 @@ importlib.reload(own_work)
 _p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
 _y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
 _l = own_work.call_own_work(bce_loss, _p, _y, reduction="none")
-assert np.all(np.isfinite(_l)), "p in {0, 1} must give finite losses (0 * -inf is NaN: clamp)"
-assert np.allclose(_l, [0.0, 0.0, 100.0, 100.0, np.log(2.0)])
+assert np.all(np.isfinite(_l)), f"p in {{0, 1}} gave {_l}: clamp each log at -100 (0 * -inf is NaN)"
+assert np.allclose(_l, [0.0, 0.0, 100.0, 100.0, np.log(2.0)]), (
+    f"p = [0, 1, 0, 1, 0.5] against y = [0, 1, 1, 0, 1]: expected [0, 0, 100, 100, log 2], "
+    f"got {_l}"
+)
 _sig20 = (1 / (1 + np.exp(-np.float32(20.0)))).astype(np.float32)
-assert _sig20 == np.float32(1.0)
+assert _sig20 == np.float32(1.0), "float32 sigmoid(20) rounds to 1"
 assert np.isclose(bce_loss(np.array([_sig20]), np.array([0.0], dtype=np.float32)), 100.0), (
     "BCE(sigmoid(20), 0) in float32 hits the clamp: 100"
 )
@@ -512,7 +705,11 @@ _r = np.random.default_rng(505)
 _p = _r.uniform(0.01, 0.99, size=(6, 3))
 _y = (_r.uniform(size=(6, 3)) > 0.5).astype(float)
 _ref = -(_y * np.log(_p) + (1 - _y) * np.log(1 - _p))
-assert np.allclose(bce_loss(_p, _y, reduction="none"), _ref)
-assert np.isclose(bce_loss(_p, _y), _ref.mean())
-assert np.isclose(bce_loss(_p, _y, reduction="sum"), _ref.sum())
+assert np.allclose(bce_loss(_p, _y, reduction="none"), _ref), (
+    "random (6, 3) probabilities: per-element losses differ from -(y log p + (1 - y) log(1 - p))"
+)
+assert np.isclose(bce_loss(_p, _y), _ref.mean()), "reduction='mean' averages over all elements"
+assert np.isclose(bce_loss(_p, _y, reduction="sum"), _ref.sum()), (
+    "reduction='sum' adds all elements"
+)
 ### END HIDDEN TESTS

@@ -27,6 +27,10 @@
 # those libraries. NumPy and Python's standard library are fine. Do not edit or
 # delete the test cells: they are restored from the instructor's copy before
 # grading.
+#
+# **Warnings cost points.** nbgrader scores a test cell 0 when anything is
+# printed to stderr while it runs, NumPy's `RuntimeWarning`s included, even
+# when your numbers are right.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -89,6 +93,17 @@ assert sizes == [4, 4, 2], f"10 examples in batches of 4 give sizes [4, 4, 2], g
 assert sorted(np.concatenate(batches).tolist()) == list(range(10)), (
     "every example must appear exactly once per epoch"
 )
+order = np.random.default_rng(0).permutation(10)  # the required order, written out
+assert np.array_equal(np.concatenate(batches), order), (
+    f"the epoch visits {np.concatenate(batches)}; with seed=0 it must be "
+    f"np.random.default_rng(0).permutation(10) = {order}, cut into consecutive chunks "
+    "(not np.random.seed / np.random.permutation, nor rng.choice)"
+)
+even = [len(b) for b in batch_indices(8, 4, seed=0)]
+assert even == [4, 4], (
+    f"8 examples in batches of 4 give sizes [4, 4], got {even}: no empty batches (when the "
+    "batch size divides n there is no partial batch to keep)"
+)
 again = batch_indices(10, 4, seed=0)
 assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True)), (
     "the same seed must give the same batches: use np.random.default_rng(seed)"
@@ -106,14 +121,28 @@ import own_work
 
 importlib.reload(own_work)
 _b = own_work.call_own_work(batch_indices, 50_000, 32, seed=3)
-assert len(_b) == 1563, "50,000 examples at batch 32: 1563 batches (ceil)"
-assert len(_b[-1]) == 50_000 - 1562 * 32
-assert np.array_equal(np.concatenate(_b), np.random.default_rng(3).permutation(50_000))
-assert len(batch_indices(50_000, 32, seed=3, drop_last=True)) == 1562
+assert len(_b) == 1563, f"50,000 examples at batch 32: 1563 batches (ceil), got {len(_b)}"
+assert len(_b[-1]) == 50_000 - 1562 * 32, (
+    f"50,000 examples at batch 32: the last batch holds the 16 left over, got {len(_b[-1])}"
+)
+assert np.array_equal(np.concatenate(_b), np.random.default_rng(3).permutation(50_000)), (
+    "with shuffle=True the epoch's order must be np.random.default_rng(seed).permutation(n), "
+    "cut into consecutive chunks"
+)
+_dropped = batch_indices(50_000, 32, seed=3, drop_last=True)
+assert len(_dropped) == 1562, (
+    f"drop_last=True drops the short last batch: 1562 batches, got {len(_dropped)}"
+)
+_even = [len(b) for b in batch_indices(64, 32, seed=3)]
+assert _even == [32, 32], f"64 examples at batch 32: [32, 32], no empty batches; got {_even}"
 assert len(batch_indices(64, 32, seed=3, drop_last=True)) == 2, "drop_last drops only a short batch"
 _one = batch_indices(5, 8, seed=1)
-assert len(_one) == 1 and sorted(_one[0].tolist()) == [0, 1, 2, 3, 4]
-assert batch_indices(5, 8, seed=1, drop_last=True) == []
+assert len(_one) == 1 and sorted(_one[0].tolist()) == [0, 1, 2, 3, 4], (
+    "5 examples at batch 8: one (short) batch holding all 5"
+)
+assert len(batch_indices(5, 8, seed=1, drop_last=True)) == 0, (
+    "5 examples at batch 8 with drop_last=True: the only batch is short, so no batches at all"
+)
 _s1 = np.concatenate(batch_indices(100, 10, seed=1))
 _s2 = np.concatenate(batch_indices(100, 10, seed=2))
 assert not np.array_equal(_s1, _s2), "different seeds give different orders"
@@ -171,6 +200,7 @@ assert not np.allclose(gw, [10.0]), (
     "your gradient is B times too large: it grows with the batch size: did you sum instead of "
     "averaging?"
 )
+assert np.ndim(gb) == 0, f"grad_b is a scalar, like b: got shape {np.shape(gb)}"
 assert np.allclose(gw, [5.0]) and np.isclose(gb, 3.0), f"expected ([5.], 3.0), got ({gw}, {gb})"
 w0 = np.zeros(D)
 l1, g1, c1 = linreg_loss_and_grad(w0, 0.0, X[:8], y[:8])
@@ -199,14 +229,16 @@ def _L(w, b):
     return np.mean((_X @ w + b - _y) ** 2)
 
 
-assert np.isclose(_l, _L(_w, _b))
+assert np.isclose(_l, _L(_w, _b)), f"the loss is mean(r**2) = {_L(_w, _b):.6g}, got {_l}"
 _h = 1e-6
 _fd_w = np.array([(_L(_w + _h * e, _b) - _L(_w - _h * e, _b)) / (2 * _h) for e in np.eye(4)])
 _fd_b = (_L(_w, _b + _h) - _L(_w, _b - _h)) / (2 * _h)
 assert np.allclose(_gw, _fd_w, atol=1e-6), "grad_w does not match finite differences"
 assert np.isclose(_gb, _fd_b, atol=1e-6), "grad_b does not match finite differences"
 _l1, _g1, _c1 = linreg_loss_and_grad(_w, _b, _X[:1], _y[:1])
-assert np.allclose(_g1, 2 * _X[0] * (_X[0] @ _w + _b - _y[0])), "batch of one"
+assert np.allclose(_g1, 2 * _X[0] * (_X[0] @ _w + _b - _y[0])), (
+    "a batch of one row x: grad_w is 2 * x * (x @ w + b - y); did you skip or double a row?"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -220,7 +252,8 @@ assert np.allclose(_g1, 2 * _X[0] * (_X[0] @ _w + _b - _y[0])), "batch of one"
 # `reduction="sum"` the loss is the *sum* over the batch, so its gradient is
 # `len(batch)` times the mean's. Step: `w = w - lr * grad_w`,
 # `b = b - lr * grad_b`. Record the batch's *mean* loss (before the step) and
-# its size. Do not modify the caller's `w` in place.
+# its size: `batch_losses` and `batch_sizes` have one entry per batch, in
+# order (lists or 1-D arrays both do). Do not modify the caller's `w` in place.
 #
 # **EXAMPLE.** Sum reduction at `lr / B` takes exactly the steps of mean
 # reduction at `lr` (when all batches have size `B`); sum at the same `lr` takes
@@ -255,8 +288,15 @@ def sgd_epoch(w, b, X, y, batch_size, lr, seed, reduction="mean"):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_sgd_epoch", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-w_mean, b_mean, losses_mean, sizes_mean = sgd_epoch(np.zeros(D), 0.0, X, y, 8, 0.05, seed=SEED)
-assert sizes_mean == [8] * 5, f"40 examples at batch 8: five batches of 8, got {sizes_mean}"
+w_start = np.zeros(D)
+w_mean, b_mean, losses_mean, sizes_mean = sgd_epoch(w_start, 0.0, X, y, 8, 0.05, seed=SEED)
+assert np.array_equal(w_start, np.zeros(D)), (
+    "sgd_epoch changed the caller's w in place (w -= ... on the array you were given): start "
+    "from a copy, w = np.array(w, dtype=float), and step with w = w - lr * grad_w"
+)
+assert list(sizes_mean) == [8] * 5, (
+    f"40 examples at batch 8: five batches of 8, got {list(sizes_mean)}"
+)
 loss_before = np.mean((X @ np.zeros(D) + 0.0 - y) ** 2)  # the data's MSE, written out
 loss_after = np.mean((X @ w_mean + b_mean - y) ** 2)
 assert loss_after < loss_before, (
@@ -298,20 +338,41 @@ def _ref_epoch(w, b, bs, lr, seed, reduction):
 
 _w0 = np.array([0.5, -0.5])
 _keep = _w0.copy()
+_step_hint = {
+    "mean": "one step w - lr * grad_w per batch of batch_indices(len(y), batch_size, seed), in "
+    "order (and linreg_loss_and_grad, which it uses, must average over the batch)",
+    "sum": "with reduction='sum' the gradient is len(batch) times the mean's (the last batch "
+    "has 2 examples, not batch_size)",
+}
 for _red in ("mean", "sum"):
     _got = own_work.call_own_work(sgd_epoch, _w0, 0.1, _X, _y, 7, 0.01, seed=4, reduction=_red)
-    _ref = _ref_epoch(_w0, 0.1, 7, 0.01, 4, _red)
-    assert np.allclose(_got[0], _ref[0]) and np.isclose(_got[1], _ref[1]), _red
-    assert np.allclose(_got[2], _ref[2]) and list(_got[3]) == _ref[3] == [7, 7, 7, 7, 2]
-assert np.array_equal(_w0, _keep), "do not modify the caller's w in place"
+    assert np.array_equal(_w0, _keep), (
+        "sgd_epoch changed the caller's w in place: do not modify the caller's w in place "
+        "(start from w = np.array(w, dtype=float), step with w = w - lr * grad_w)"
+    )
+    _ref = _ref_epoch(_keep, 0.1, 7, 0.01, 4, _red)
+    assert np.allclose(_got[0], _ref[0]) and np.isclose(_got[1], _ref[1]), (
+        f"reduction={_red!r}: (w, b) after the epoch differ from the reference: {_step_hint[_red]}"
+    )
+    assert list(_got[3]) == _ref[3] == [7, 7, 7, 7, 2], (
+        f"30 examples at batch 7: batch_sizes [7, 7, 7, 7, 2], got {list(_got[3])}"
+    )
+    assert np.allclose(_got[2], _ref[2]), (
+        f"reduction={_red!r}: the steps are right but batch_losses are not: record each batch's "
+        "mean loss, computed before its step"
+    )
 # one batch of 30: sum at the same lr is a 30x larger step than mean
 _wm = sgd_epoch(_w0, 0.0, _X, _y, 30, 0.001, seed=0)[0]
 _ws = sgd_epoch(_w0, 0.0, _X, _y, 30, 0.001, seed=0, reduction="sum")[0]
-assert np.allclose(_ws - _w0, 30 * (_wm - _w0))
+assert np.allclose(_ws - _w0, 30 * (_wm - _w0)), (
+    "one batch of 30: sum at the same lr must take a step 30 times the mean's"
+)
 # power-of-two batches: sum at lr/B equals mean at lr (to rounding)
 _a = sgd_epoch(_w0, 0.0, _X[:16], _y[:16], 4, 0.02, seed=5)
 _c = sgd_epoch(_w0, 0.0, _X[:16], _y[:16], 4, 0.02 / 4, seed=5, reduction="sum")
-assert np.allclose(_a[0], _c[0], rtol=1e-12) and np.isclose(_a[1], _c[1], rtol=1e-12)
+assert np.allclose(_a[0], _c[0], rtol=1e-12) and np.isclose(_a[1], _c[1], rtol=1e-12), (
+    "batches of 4: sum at lr / 4 must follow mean at lr"
+)
 try:
     sgd_epoch(_w0, 0.0, _X, _y, 4, 0.1, seed=0, reduction="none")
 except ValueError:
@@ -377,10 +438,16 @@ _idx = [_order[_s : _s + 5] for _s in range(0, 23, 5)]
 _means = [_per_example[i].mean() for i in _idx]
 _sizes = [len(i) for i in _idx]
 _v = own_work.call_own_work(epoch_loss, _means, _sizes)
-assert np.isclose(_v, _per_example.mean()), "the epoch loss is the per-example mean"
-assert not np.isclose(np.mean(_means), _per_example.mean())
-assert np.isclose(epoch_loss(np.array([2.0]), np.array([7])), 2.0)
-assert np.isclose(epoch_loss([0.0, 10.0], [9, 1]), 1.0)
+assert np.isclose(_v, _per_example.mean()), (
+    "23 examples in batches of 5 (the last one has 3): the epoch loss is the per-example mean, "
+    "sum(loss_i * size_i) / sum(size_i)"
+)
+assert np.isclose(epoch_loss(np.array([2.0]), np.array([7])), 2.0), (
+    "one batch (arrays in): the epoch loss is that batch's loss"
+)
+assert np.isclose(epoch_loss([0.0, 10.0], [9, 1]), 1.0), (
+    "losses [0, 10] with sizes [9, 1]: (0 * 9 + 10 * 1) / 10 = 1"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -437,6 +504,19 @@ assert np.allclose(acc_w, full_w) and np.isclose(acc_b, full_b), (
     "(2 / 16) * X.T @ r: check this function and the linreg_loss_and_grad it reuses (does that "
     "one average over the batch?)"
 )
+r10 = X[:10] @ w1 + 0.1 - y[:10]  # one batch of 10 rows, written out
+full10_w, full10_b = (2 / 10) * X[:10].T @ r10, (2 / 10) * np.sum(r10)
+by_k_w = ((2 / 8) * X[:8].T @ r10[:8] + (2 / 2) * X[8:10].T @ r10[8:]) / 2  # mean of the 2 means
+acc10_w, acc10_b = accumulated_grad(w1, 0.1, [(X[:8], y[:8]), (X[8:10], y[8:10])])
+assert not np.allclose(acc10_w, by_k_w), (
+    "micro-batches of 8 and 2 rows gave the average of their two mean gradients: dividing by K "
+    "is right only for equal micro-batches: weight each mean gradient by its micro-batch's size "
+    "and divide by the total count, 10"
+)
+assert np.allclose(acc10_w, full10_w) and np.isclose(acc10_b, full10_b), (
+    "micro-batches of 8 and 2 rows must give the gradient of the mean loss over the 10 rows, "
+    "(2 / 10) * X.T @ r"
+)
 print("visible tests for accumulated_grad passed")
 
 # %% nbgrader={"grade": true, "grade_id": "hidden_accumulated_grad", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -454,10 +534,17 @@ _w = _r.normal(size=3)
 _res = _X @ _w + 0.2 - _y
 _ref_gw, _ref_gb = (2 / 10) * _X.T @ _res, (2 / 10) * np.sum(_res)
 _gw, _gb = own_work.call_own_work(accumulated_grad, _w, 0.2, [(_X[:8], _y[:8]), (_X[8:], _y[8:])])
-assert np.allclose(_gw, _ref_gw) and np.isclose(_gb, _ref_gb), "8 + 2 must equal the batch of 10"
+assert np.allclose(_gw, _ref_gw) and np.isclose(_gb, _ref_gb), (
+    "micro-batches of 8 + 2 rows must give the gradient of the mean loss over all 10: add each "
+    "micro-batch's mean gradient times its size, then divide once by the total count"
+)
 _parts = [(_X[:1], _y[:1]), (_X[1:4], _y[1:4]), (_X[4:], _y[4:])]
 _gw3, _gb3 = accumulated_grad(_w, 0.2, _parts)
-assert np.allclose(_gw3, _ref_gw) and np.isclose(_gb3, _ref_gb), "1 + 3 + 6"
+assert np.allclose(_gw3, _ref_gw) and np.isclose(_gb3, _ref_gb), (
+    "micro-batches of 1 + 3 + 6 rows must give the gradient of the mean loss over all 10"
+)
 _one = accumulated_grad(_w, 0.2, [(_X, _y)])
-assert np.allclose(_one[0], _ref_gw) and np.isclose(_one[1], _ref_gb)
+assert np.allclose(_one[0], _ref_gw) and np.isclose(_one[1], _ref_gb), (
+    "a single micro-batch of 10 rows: its own mean-loss gradient"
+)
 ### END HIDDEN TESTS

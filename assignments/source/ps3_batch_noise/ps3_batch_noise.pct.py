@@ -27,6 +27,10 @@
 # those libraries. NumPy and Python's standard library are fine. Do not edit or
 # delete the test cells: they are restored from the instructor's copy before
 # grading.
+#
+# **Warnings cost points.** nbgrader scores a test cell 0 when anything is
+# printed to stderr while it runs, NumPy's `RuntimeWarning`s included, even
+# when your numbers are right.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import os
@@ -69,7 +73,7 @@ def linreg_loss_and_grad(w, b, Xb, yb):
 # **EXAMPLE.** With the 200 per-example gradients of the setup cell:
 # ```python
 # >>> batch_mean_variance(per_example_grads, 200, n_trials=50, seed=0)   # every batch is everything
-# 0.0   (up to rounding, ~1e-30)
+# 1.4199496293978212e-31   (0 up to rounding; the visible test accepts anything below 1e-20)
 # ```
 #
 # **HINTS.** Without replacement a batch of `N` is the whole dataset, so its
@@ -116,9 +120,17 @@ _s2 = np.var(_vals)
 for _B in (1, 5, 30, 55):
     _emp = own_work.call_own_work(batch_mean_variance, _vals, _B, n_trials=4000, seed=_B)
     _theory = _s2 / _B * (60 - _B) / 59
-    assert abs(_emp - _theory) < 0.12 * _theory, (_B, _emp, _theory)
-assert batch_mean_variance(_vals, 60, n_trials=20, seed=1) < 1e-20
-assert batch_mean_variance(_vals, 5, 100, seed=3) == batch_mean_variance(_vals, 5, 100, seed=3)
+    assert abs(_emp - _theory) < 0.12 * _theory, (
+        f"batch size {_B} of 60 values: measured {_emp:.4g}, but batches drawn without "
+        f"replacement have variance {_theory:.4g}: draw each batch with "
+        "rng.choice(n, size=batch_size, replace=False) and return np.var of the batch means"
+    )
+assert batch_mean_variance(_vals, 60, n_trials=20, seed=1) < 1e-20, (
+    "at B = N every batch is the whole dataset: the variance is 0"
+)
+assert batch_mean_variance(_vals, 5, 100, seed=3) == batch_mean_variance(_vals, 5, 100, seed=3), (
+    "the same seed must give the same result: make one generator, np.random.default_rng(seed)"
+)
 for _bad in (0, 61):
     try:
         batch_mean_variance(_vals, _bad, 10, seed=0)
@@ -187,7 +199,10 @@ _vals = np.random.default_rng(32).normal(size=50)
 _s2 = np.mean((_vals - _vals.mean()) ** 2)
 for _B in (1, 7, 25, 49, 50):
     _t = own_work.call_own_work(theoretical_variance, _vals, _B)
-    assert np.isclose(_t, _s2 / _B * (50 - _B) / 49, rtol=1e-10, atol=1e-15), _B
+    assert np.isclose(_t, _s2 / _B * (50 - _B) / 49, rtol=1e-10, atol=1e-15), (
+        f"N = 50, B = {_B}: expected sigma^2 / B * (N - B) / (N - 1) = "
+        f"{_s2 / _B * (50 - _B) / 49:.6g} with sigma^2 = np.var(values) (ddof=0), got {_t}"
+    )
 assert np.isclose(theoretical_variance(_vals, 1), _s2), "B = 1: the population variance"
 ### END HIDDEN TESTS
 
@@ -269,6 +284,12 @@ assert (len(tr), len(va)) == (7, 3), (
 assert sorted(np.concatenate([tr, va]).tolist()) == list(range(10)), (
     "training and validation must be disjoint and cover every example once"
 )
+perm = np.random.default_rng(0).permutation(10)  # the required split, written out
+assert np.array_equal(va, perm[:3]) and np.array_equal(tr, perm[3:]), (
+    f"with seed=0 the validation set is the first 3 entries of "
+    f"np.random.default_rng(0).permutation(10) = {perm}, i.e. {perm[:3]}, and the training set "
+    f"the rest, in that order; got validation {va}, training {tr}"
+)
 print("visible tests for train_val_split passed")
 
 # %% nbgrader={"grade": true, "grade_id": "hidden_train_val_split", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -281,10 +302,13 @@ import own_work
 importlib.reload(own_work)
 _tr, _va = own_work.call_own_work(train_val_split, 101, 0.2, seed=5)
 _perm = np.random.default_rng(5).permutation(101)
-assert np.array_equal(_va, _perm[:20]) and np.array_equal(_tr, _perm[20:])
+assert np.array_equal(_va, _perm[:20]) and np.array_equal(_tr, _perm[20:]), (
+    "n = 101, val_fraction = 0.2: validation must be the first round(20.2) = 20 entries of "
+    "np.random.default_rng(seed).permutation(n), training the other 81, in that order"
+)
 _a, _b = train_val_split(50, 0.5, seed=1)
 _c, _d = train_val_split(50, 0.5, seed=1)
-assert np.array_equal(_a, _c) and np.array_equal(_b, _d)
+assert np.array_equal(_a, _c) and np.array_equal(_b, _d), "the same seed must give the same split"
 for _bad in (0.0, 1.0, -0.1):
     try:
         train_val_split(10, _bad, seed=0)
@@ -310,9 +334,10 @@ for _bad in (0.0, 1.0, -0.1):
 # batch losses, then the validation loss, once, on the fixed weights. An epoch
 # *improves* when its validation loss is below the best so far minus
 # `min_delta`: then remember it (`best_epoch`, a copy of `w` and `b`). Stop
-# after `patience` epochs in a row without improvement (`stopped_epoch` is the
-# epoch you stopped at, `None` if you ran all `max_epochs`). Return the *best*
-# weights, not the last ones.
+# after `patience` epochs in a row without improvement: `stopped_epoch` is the
+# epoch at which patience ran out, even when that is the last one
+# (`max_epochs - 1`), and `None` only when patience never ran out. Return the
+# *best* weights, not the last ones.
 #
 # **EXAMPLE.** Validation losses `[1.0, 0.8, 0.9, 0.85, 0.95]` with `patience=2`,
 # `min_delta=0`: best epoch 1, stop at epoch 3 (epochs 2 and 3 did not improve).
@@ -368,6 +393,19 @@ def fit_early_stopping(
 # %% nbgrader={"grade": true, "grade_id": "test_fit_early_stopping", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 Xf = data_rng.normal(size=(60, 2))
 yf = Xf @ np.array([1.0, -1.0]) + 0.1 * data_rng.normal(size=60)
+perm = np.random.default_rng(0).permutation(60)  # the split of Exercise 3, written out
+va_idx = perm[:15]
+try:
+    split_tr, split_va = train_val_split(60, 0.25, seed=0)
+except NotImplementedError:
+    raise AssertionError(
+        "fit_early_stopping is built on your train_val_split (Exercise 3): write that first"
+    ) from None
+assert np.array_equal(split_va, va_idx) and np.array_equal(split_tr, perm[15:]), (
+    "train_val_split(60, 0.25, seed=0) does not give Exercise 3's split (validation = the first "
+    "15 entries of np.random.default_rng(0).permutation(60), training = the rest, in order): "
+    "fix train_val_split first; this test measures your weights on that validation set"
+)
 res = fit_early_stopping(
     Xf,
     yf,
@@ -379,10 +417,14 @@ res = fit_early_stopping(
     min_delta=0.0,
     seed=0,
 )
-assert set(res) >= {"w", "b", "train_losses", "val_losses", "best_epoch", "stopped_epoch"}
-assert len(res["train_losses"]) == len(res["val_losses"]) >= 1
-assert res["val_losses"][-1] < res["val_losses"][0] or res["stopped_epoch"] is not None
-va_idx = np.random.default_rng(0).permutation(60)[:15]  # the split of Exercise 3, written out
+keys = {"w", "b", "train_losses", "val_losses", "best_epoch", "stopped_epoch"}
+assert set(res) >= keys, f"the result needs the keys {sorted(keys)}; missing {keys - set(res)}"
+assert len(res["train_losses"]) == len(res["val_losses"]) >= 1, (
+    "one training and one validation loss per epoch run"
+)
+assert res["val_losses"][-1] < res["val_losses"][0] or res["stopped_epoch"] is not None, (
+    "30 epochs without early stopping should lower the validation loss: step against the gradient"
+)
 best_val = np.mean((Xf[va_idx] @ res["w"] + res["b"] - yf[va_idx]) ** 2)
 assert np.isclose(best_val, min(res["val_losses"])), (
     "the returned weights should be the best ones (restore the best epoch's copy), not the last"
@@ -398,39 +440,86 @@ import own_work
 
 importlib.reload(own_work)
 # few examples, many features: the validation loss turns up while training loss falls
-_r = np.random.default_rng(33)
-_X = _r.normal(size=(50, 30))
-_y = _X[:, :3] @ np.array([1.0, -1.0, 0.5]) + 0.8 * _r.normal(size=50)
-_kw = dict(val_fraction=0.3, batch_size=5, lr=0.02, max_epochs=200, min_delta=0.0, seed=3)
-_res = own_work.call_own_work(fit_early_stopping, _X, _y, patience=5, **_kw)
-# the reference split and first epoch, written out in NumPy (no function of the notebook)
+_rng = np.random.default_rng(33)
+_X = _rng.normal(size=(50, 30))
+_y = _X[:, :3] @ np.array([1.0, -1.0, 0.5]) + 0.8 * _rng.normal(size=50)
+# 35 training rows in batches of 8: every epoch ends with a short batch of 3
+_kw = dict(val_fraction=0.3, batch_size=8, lr=0.02, max_epochs=200, min_delta=0.0, seed=3)
+# the reference split and first two epochs, written out in NumPy (no function of the notebook)
 _perm = np.random.default_rng(3).permutation(50)
 _tr, _va = _perm[15:], _perm[:15]
+_split = train_val_split(50, 0.3, seed=3)
+assert np.array_equal(_split[1], _va) and np.array_equal(_split[0], _tr), (
+    "fit_early_stopping is built on your train_val_split, which does not give Exercise 3's "
+    "split (validation first in the permutation, training after it): fix train_val_split first"
+)
+_res = own_work.call_own_work(fit_early_stopping, _X, _y, patience=5, **_kw)
 _vl = _res["val_losses"]
-assert _res["stopped_epoch"] is not None, "this run overfits: early stopping must trigger"
-assert _res["stopped_epoch"] == len(_vl) - 1 == _res["best_epoch"] + 5
-assert _res["best_epoch"] == int(np.argmin(_vl))
+assert _res["stopped_epoch"] is not None, (
+    "this run overfits (30 features, 35 training rows): early stopping must trigger"
+)
+assert _res["stopped_epoch"] == len(_vl) - 1, (
+    "stopped_epoch is the last epoch you ran: len(val_losses) - 1"
+)
+assert _res["stopped_epoch"] == _res["best_epoch"] + 5, (
+    f"patience=5: stop 5 epochs after the best one; best_epoch {_res['best_epoch']}, "
+    f"stopped_epoch {_res['stopped_epoch']}"
+)
+assert _res["best_epoch"] == int(np.argmin(_vl)), (
+    "with min_delta=0, best_epoch is the epoch of the lowest validation loss"
+)
 assert np.isclose(
     np.mean((_X[_va] @ _res["w"] + _res["b"] - _y[_va]) ** 2), _vl[_res["best_epoch"]]
-)
-assert _res["train_losses"][-1] < _res["train_losses"][0]
-# training loss of epoch 0: the size-weighted mean of that epoch's batch losses
-_w, _b, _ls, _ns = np.zeros(30), 0.0, [], []
-_order = np.random.default_rng(3).permutation(len(_tr))
-for _start in range(0, len(_tr), 5):
-    _idx = _tr[_order[_start : _start + 5]]
-    _r = _X[_idx] @ _w + _b - _y[_idx]
-    _w, _b = _w - 0.02 * (2 / len(_idx)) * _X[_idx].T @ _r, _b - 0.02 * 2 * np.mean(_r)
-    _ls.append(np.mean(_r**2))
-    _ns.append(len(_idx))
-assert np.isclose(_res["train_losses"][0], np.average(_ls, weights=_ns))
-assert np.isclose(_vl[0], np.mean((_X[_va] @ _w + _b - _y[_va]) ** 2))
+), "the returned w and b must be the best epoch's copy, not the last weights"
+assert _res["train_losses"][-1] < _res["train_losses"][0], "the training loss must fall"
+_w, _b = np.zeros(30), 0.0
+for _e in (0, 1):
+    _ls, _ns = [], []
+    _order = np.random.default_rng(3 + _e).permutation(len(_tr))  # epoch e shuffles with seed + e
+    for _start in range(0, len(_tr), 8):
+        _idx = _tr[_order[_start : _start + 8]]
+        _res_e = _X[_idx] @ _w + _b - _y[_idx]
+        _ls.append(np.mean(_res_e**2))
+        _ns.append(len(_idx))
+        _w = _w - 0.02 * (2 / len(_idx)) * _X[_idx].T @ _res_e
+        _b = _b - 0.02 * 2 * np.mean(_res_e)
+    _val_e = np.mean((_X[_va] @ _w + _b - _y[_va]) ** 2)
+    assert _e == 1 or np.isclose(_vl[0], _val_e), (
+        "epoch 0's validation loss differs from the reference run: split once with "
+        "train_val_split, take the batches of batch_indices(len(train_idx), batch_size, seed) as "
+        "positions into train_idx, one mean-reduction SGD step per batch, then the validation "
+        "loss on the fixed weights"
+    )
+    assert _e == 0 or np.isclose(_vl[1], _val_e), (
+        "epoch 1 differs from the reference though epoch 0 matches: shuffle epoch e with "
+        "batch_indices(len(train_idx), batch_size, seed + e), a new order every epoch"
+    )
+    _tl = _res["train_losses"][_e]
+    assert not np.isclose(_tl, np.mean(_ls)), (
+        f"epoch {_e}'s training loss is the plain mean of its batch losses: weight each batch by "
+        "its size (the last batch has 3 rows, the others 8)"
+    )
+    assert np.isclose(_tl, np.average(_ls, weights=_ns)), (
+        f"epoch {_e}'s training loss must be the size-weighted mean of that epoch's batch "
+        "losses, each computed before its step"
+    )
 # min_delta: improvements smaller than it count as none
 _big = fit_early_stopping(_X, _y, patience=3, **{**_kw, "min_delta": 1e6})
-assert _big["best_epoch"] == 0 and _big["stopped_epoch"] == 3
+assert _big["best_epoch"] == 0 and _big["stopped_epoch"] == 3, (
+    "min_delta=1e6: no epoch after the first improves by that much, so best_epoch 0 and, with "
+    f"patience=3, a stop at epoch 3; got {_big['best_epoch']} and {_big['stopped_epoch']}"
+)
+# patience runs out on the last epoch: that is a stop
+_edge = fit_early_stopping(_X, _y, patience=3, **{**_kw, "min_delta": 1e6, "max_epochs": 4})
+assert _edge["stopped_epoch"] == 3, (
+    "patience ran out on the last epoch (epoch 3 of max_epochs=4): that is a stop, "
+    f"stopped_epoch 3, got {_edge['stopped_epoch']}"
+)
 # patience longer than the run: no stop
 _long = fit_early_stopping(_X, _y, patience=500, **{**_kw, "max_epochs": 12})
-assert _long["stopped_epoch"] is None and len(_long["val_losses"]) == 12
+assert _long["stopped_epoch"] is None and len(_long["val_losses"]) == 12, (
+    "patience=500 never runs out in 12 epochs: stopped_epoch None and 12 validation losses"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]

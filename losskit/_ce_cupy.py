@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 
+from .numerics import softmax_shift
+
 __all__ = ["fused_value_and_grad"]
 
 
@@ -56,7 +58,7 @@ def fused_value_and_grad(x, t, ga, gb, gc, w, *, want_zw, out=None):
     dtype = x.dtype
     hi = cupy.max(x, axis=1)
     lo = cupy.min(x, axis=1)
-    m = cupy.where(hi == -cupy.inf, cupy.zeros((), dtype=dtype), hi).astype(dtype, copy=False)
+    m = softmax_shift(cupy, hi)
     m2 = m[:, None]
     s = sum_exp(x, m2, axis=1)
     rows = cupy.arange(N)

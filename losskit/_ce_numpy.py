@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .numerics import softmax_shift
+
 __all__ = ["fused_value_and_grad", "get_num_threads", "set_num_threads"]
 
 # Bytes of one chunk of gradient rows (about 10 rows of 50,000 float32 classes).
@@ -137,7 +139,7 @@ def _chunk(xc, oc, tc, ga, gb, gc, w, logs, zy, zw, hi, lo, want_grad):
     """Rows of one chunk; writes into the views ``oc, logs, zy, zw, hi, lo``."""
     np.max(xc, axis=1, out=hi)
     np.min(xc, axis=1, out=lo)
-    m = np.where(hi == -np.inf, 0, hi).astype(xc.dtype, copy=False)[:, None]
+    m = softmax_shift(np, hi)[:, None]
     np.subtract(xc, m, out=oc)  # oc = x - m
     rows = np.arange(xc.shape[0])
     zy[...] = oc[rows, tc]

@@ -130,9 +130,16 @@ def check_reduction(reduction, where: str) -> str:
 
 
 def require_bool(value, name: str, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{where}: {name} must be True or False; got {value!r}.")
-    return value
+    """``value`` as a Python bool: True/False or a 0-d boolean array (``numpy.True_``)."""
+    if isinstance(value, bool):
+        return value
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and getattr(value, "shape", None) == () and str(dtype) == "bool":
+        return bool(value)
+    raise TypeError(
+        f"{where}: {name} must be True or False; got {type(value).__name__} {value!r}. "
+        f"Pass a bool, e.g. {name}=True (a string such as 'no' would count as True)."
+    )
 
 
 def require_number(value, name: str, where: str, *, low=None, high=None, low_open=False, hint=""):

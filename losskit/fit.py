@@ -17,9 +17,10 @@ Conventions (each one is a lesson):
   ``"none"``, whose ``grad`` is that of the sum): the step grows with B.
 - **Epoch losses are size-weighted.** ``epoch_train_loss`` is the sum of
   per-example losses over the epoch divided by the number of examples (for a
-  mean-reduced loss each batch value counts ``B`` times), never the mean of
-  batch means, which over-weights a short last batch (N=10, B=4: batches of 4,
-  4, 2). ``epoch_val_loss`` is on the same per-example scale. For a
+  mean-reduced loss each batch value counts ``B`` times; for cross-entropy
+  with class weights or ignored targets, its ``loss.mean_weight``), never the
+  mean of batch means, which over-weights a short last batch (N=10, B=4:
+  batches of 4, 4, 2). ``epoch_val_loss`` is on the same per-example scale. For a
   sum-reduced loss both are divided by the sample count too, so curves from
   the two reductions are comparable.
 - **Gradient accumulation** (``accumulation_steps=K``): K consecutive
@@ -99,15 +100,17 @@ class History:
     batch_loss : float array ``(n_updates,)``
         The loss value each update was computed from, as the loss reduces it
         (a mean, or a sum); with accumulation, that of the whole effective batch.
-        NaN for a mean over a batch whose targets are all ``ignore_index`` (as in
-        PyTorch; its gradient is zero and it is not counted as divergence).
+        NaN for a mean over a batch whose targets carry no weight (all
+        ``ignore_index``, or all of zero class weight): as in PyTorch, but not counted
+        as divergence, and its gradient is zero (PyTorch's is NaN for zero weights).
         On divergence it ends with the value that diverged (non-finite, or over
         the limit: see ``diverged``).
     batch_size : int array ``(n_updates,)``
         Examples behind each update (a short last batch shows up here).
     epoch_train_loss : float array ``(epochs_run,)``
         Size-weighted: sum of per-example losses / number of examples, over the
-        batches of the epoch (taken while the weights moved).
+        batches of the epoch (taken while the weights moved); batches weighted by
+        ``loss.mean_weight`` (class-weighted or ignoring cross-entropy).
     epoch_val_loss : float array ``(epochs_run,)``
         Validation loss per example at the end of each epoch (empty without
         validation data).
@@ -553,8 +556,10 @@ def _group_step(xp, model, loss, reduction, X, y, group):
     weighted by ``weight_m / weight``, so the update is that of one batch of all
     ``K`` micro-batches, whatever their sizes, class weights or ignored targets;
     micro-batches of weight 0 (all targets ignored) add nothing. If the whole
-    update has weight 0, its value is NaN (as PyTorch's mean of nothing) and its
-    gradient zero. For sum/none the values and gradients add.
+    update has weight 0 (every target ignored, or of zero class weight), its value
+    is NaN (as PyTorch's mean of nothing) and its gradient is set to zero: there is
+    nothing to learn from, and 0/0 must not reach the weights. For sum/none the
+    values and gradients add.
     """
     parts = []
     for idx in group:
@@ -570,10 +575,11 @@ def _group_step(xp, model, loss, reduction, X, y, group):
         w = _mean_weight(loss, yb) if reduction == "mean" else float(idx.shape[0])
         parts.append((v, model.backward(xb, g_out), w))
     total = sum(w for *_, w in parts)
+    if reduction == "mean" and total == 0:
+        zeros = {k: xp.zeros_like(gk) for k, gk in parts[0][1].items()}
+        return parts[0][0], zeros, total, None
     if reduction == "mean" and len(parts) > 1:
         kept = [(v, g, w / total) for v, g, w in parts if w > 0]
-        if not kept:  # every target ignored: a zero step, as one batch of them would give
-            return parts[0][0], parts[0][1], total, None
         parts = [(v * f, {k: gk * f for k, gk in g.items()}, f) for v, g, f in kept]
     value, grads = parts[0][0], parts[0][1]
     for v, g, _ in parts[1:]:

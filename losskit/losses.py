@@ -33,7 +33,7 @@ import array_api_compat
 
 from . import _validation as V
 from .backend import errstate
-from .numerics import log_softmax, sigmoid, work_dtype
+from .numerics import log_softmax, sigmoid, softmax_shift, work_dtype
 
 __all__ = [
     "BCELoss",
@@ -95,8 +95,9 @@ class _Loss(ABC):
         shape = getattr(target, "shape", None)
         if not shape:
             raise TypeError(
-                f"{self._where}.mean_weight: target must be an array with a batch axis; got "
-                f"{type(target).__name__} of shape {shape}."
+                f"{self._where}.mean_weight: target must be an array with a batch axis (N, ...); "
+                f"got {type(target).__name__} of shape {shape}. Pass the batch's targets as an "
+                f"array, e.g. xp.asarray(target)."
             )
         return float(shape[0])
 
@@ -506,12 +507,24 @@ class CrossEntropyLoss(_Loss):
         xp = V.namespace(target, where=f"{self._where}.mean_weight")
         if not xp.isdtype(target.dtype, "integral"):
             return n
-        keep = target != self.ignore_index
+        keep = xp.logical_not(self.ignored(target))
         if self.weight is None:
             return float(xp.sum(xp.astype(keep, xp.int64)))
         w = V.as_param_array(xp, self.weight, target, xp.float64, "weight", self._where)
         t_safe = xp.where(keep, target, xp.zeros_like(target))
         return float(xp.sum(xp.take(w, t_safe, axis=0) * xp.astype(keep, xp.float64)))
+
+    def ignored(self, target):
+        """Boolean mask, shape of ``target``: where class indices equal ``ignore_index``.
+
+        Any integer dtype: where ``ignore_index`` lies outside the dtype's range (-100
+        for uint8 labels) no label can equal it, and the labels are not cast.
+        """
+        xp = V.namespace(target, where=f"{self._where}.ignored")
+        info = xp.iinfo(target.dtype)
+        if not info.min <= self.ignore_index <= info.max:
+            return xp.zeros(target.shape, dtype=xp.bool, device=array_api_compat.device(target))
+        return target == self.ignore_index
 
     def _options(self):
         opts = {}
@@ -796,7 +809,7 @@ class CrossEntropyLoss(_Loss):
         """``log s``, ``x_y - m``, ``sum_c w_c (x_c - m)`` from blocks of ``chunk_size`` classes."""
         C = x.shape[1]
         with errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            m = xp.where(hi == -xp.inf, xp.zeros_like(hi), hi)[:, None]
+            m = softmax_shift(xp, hi)[:, None]
             s = zw = None
             for start in range(0, C, self.chunk_size):
                 stop = min(start + self.chunk_size, C)  # array API: no out-of-bounds slices
@@ -869,7 +882,7 @@ def _generic_value_and_grad(xp, x, t_safe, ga, gb, gc, w, *, want_zw):
     """
     N, C = x.shape
     hi, lo = xp.max(x, axis=1), xp.min(x, axis=1)
-    m = xp.where(hi == -xp.inf, xp.zeros_like(hi), hi)[:, None]
+    m = softmax_shift(xp, hi)[:, None]
     z = x - m
     zy = xp.take_along_axis(z, t_safe[:, None], axis=1)[:, 0]
     zw = None

@@ -60,14 +60,20 @@ def _finite_max(xp, x, axis):
     return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
 
 
-def _shift(xp, x, axis):
-    """The max-shift of softmax: the slice max, but 0 where it is ``-inf`` (no finite entry).
+def softmax_shift(xp, m):
+    """The max-shift of softmax from slice maxima ``m``: ``m``, but 0 where it is ``-inf``.
 
-    A ``+inf`` max is kept, so ``x - m`` is NaN there and the whole slice is NaN,
-    as in PyTorch; an all ``-inf`` slice gives ``-inf - 0`` and then NaN from 0/0.
+    A slice with no finite entry (all ``-inf``) then gives ``-inf - 0`` and NaN from
+    0/0; a ``+inf`` max is kept, so ``x - m`` is NaN and the whole slice is NaN, as in
+    PyTorch. The one rule of softmax, log_softmax and every cross-entropy kernel
+    (NumPy, CuPy, generic): ``xp`` may be ``numpy`` or ``cupy`` itself.
     """
-    m = xp.max(x, axis=axis, keepdims=True)
     return xp.where(m == -xp.inf, xp.zeros_like(m), m)
+
+
+def _shift(xp, x, axis):
+    """:func:`softmax_shift` of the maxima of ``x`` along ``axis`` (keepdims)."""
+    return softmax_shift(xp, xp.max(x, axis=axis, keepdims=True))
 
 
 def _logsumexp(xp, x, axis):

@@ -130,7 +130,7 @@ def _check_loss_per_run(xp, loss, y, where):
             f"of each batch's targets, which batched runs do not reproduce; use fit() per run, "
             f"or weight=None."
         )
-    if xp.isdtype(y.dtype, "integral") and bool(xp.any(y == loss.ignore_index)):
+    if xp.isdtype(y.dtype, "integral") and bool(xp.any(loss.ignored(y))):
         raise ValueError(
             f"{where}: some targets equal ignore_index={loss.ignore_index}; CrossEntropyLoss "
             f"then divides each batch's mean by its kept targets, which batched runs do not "

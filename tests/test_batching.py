@@ -147,3 +147,11 @@ def test_flags_must_be_true_or_false(flag, value, backend):
     X, y = _data(backend)
     with pytest.raises(TypeError, match=f"BatchLoader: {flag} must be True or False; got"):
         BatchLoader(X, y, batch_size=4, **{flag: value})
+
+
+@pytest.mark.parametrize("flag", ["shuffle", "drop_last"])
+def test_numpy_bools_count_as_bools(flag, backend):
+    """A flag computed with NumPy (``numpy.True_``) is a bool, not a mistake."""
+    X, y = _data(backend)
+    loader = BatchLoader(X, y, batch_size=4, seed=0, **{flag: np.False_})
+    assert getattr(loader, flag) is False

@@ -152,6 +152,26 @@ def test_weighted_and_ignoring_cross_entropy_accumulate_like_one_batch(loss, bac
     assert np.isnan(h.batch_loss).sum() == (2 if loss.ignore_index == 0 else 0)
 
 
+@pytest.mark.parametrize(("B", "K"), [(2, 1), (1, 2)])
+def test_a_batch_of_zero_class_weight_makes_a_zero_step_not_nan_weights(B, K, backend, to_np):
+    """weight=[0, 1, 1] on a batch of class 0 only: the mean is 0/0 (NaN, recorded) and the
+    update's gradient is zero, so the weights stay finite and training is not 'diverged'."""
+    X = backend.asarray(np.random.default_rng(0).normal(size=(8, 3)))
+    y = backend.asarray(np.array([1, 2, 1, 2, 1, 2, 0, 0], dtype=np.uint8))  # small labels too
+    model = SoftmaxRegression(3, 3, backend=backend)
+    loss = CrossEntropyLoss(weight=np.array([0.0, 1.0, 1.0]))
+    with pytest.warns(UserWarning, match="class weights of the .* targets sum to 0"):
+        h = fit(
+            model, loss, X, y, batch_size=B, accumulation_steps=K, lr=0.5, epochs=2, shuffle=False
+        )
+    assert h.diverged is None and h.n_updates == 8
+    assert (
+        np.isnan(h.batch_loss[[3, 7]]).all() and np.isfinite(np.delete(h.batch_loss, [3, 7])).all()
+    )
+    assert all(np.isfinite(p).all() for p in _params(model, to_np).values())
+    assert loss.mean_weight(y) == 6.0
+
+
 def test_accumulation_with_sum_reduction_adds_gradients(backend, to_np):
     X, y, make = _linear(backend, n=10)
     m_acc, m_big = make(), make()

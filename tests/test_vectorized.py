@@ -263,7 +263,7 @@ def test_errors_are_explained():
             **kw,
         )
     for flag in ("shuffle", "drop_last"):
-        with pytest.raises(TypeError, match=f"fit_runs: {flag} must be True or False; got 'no'"):
+        with pytest.raises(TypeError, match=f"fit_runs: {flag} must be True or False; got str"):
             fit_runs(make, MSELoss(), X, y, seeds=[0], **{**kw, flag: "no"})
     y_ignored = np.where(np.arange(20) % 5 == 0, -100, yc)
     for ys, val in ((y_ignored, None), (yc, (Xc, y_ignored))):

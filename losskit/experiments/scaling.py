@@ -311,9 +311,9 @@ def _divergence(losses, method, case, split, lr, per_pass) -> str | None:
     )
     if method == "forgot" and K > 1:
         message += (
-            f" Without ÷ K the {K} micro-batch means add up to {K} times one batch's "
-            f"gradient: the step of lr={K * lr:g}. Divide each by K (equal sizes) or weight "
-            f"it by nₘ/Σn."
+            f" Without ÷ K the {K} micro-batch means add up to {K} times their average: "
+            f"about the step of lr={K * lr:g} (exactly, for equal micro-batches). Divide each "
+            f"by K (equal sizes) or weight it by nₘ/Σn."
         )
     return message
 

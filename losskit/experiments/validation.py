@@ -5,7 +5,7 @@ featurised with ``n_centers`` Gaussian bumps evenly spaced on [-1, 1], fitted by
 a linear model with mini-batch SGD. By default each bump is one centre spacing
 wide, ``2 / (n_centers - 1)``, but never narrower than 0.1 (:data:`MIN_WIDTH`):
 
-- few centres (up to 21) give wide, overlapping bumps: a smooth curve that
+- few centres (up to 20) give wide, overlapping bumps: a smooth curve that
   cannot thread the noise, so validation loss levels off instead of turning up
   (2-3 centres are too few even for the sine: they underfit);
 - many centres (the default 40) give narrow bumps, more of them than training

@@ -34,6 +34,7 @@ from losskit.widgets import (
     detect_mode,
     random_value,
 )
+from losskit.widgets._base import MAX_CANVAS_PX
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -448,6 +449,9 @@ def test_ipympl_mode_uses_the_canvas_widget():
         p = LSEOverflowPanel(backend="numpy", debounce=0)
         assert p.mode == "ipympl" and p.figure.canvas in p.widget.children
         assert isinstance(p.figure.canvas, W.DOMWidget)
+        # drawn at its pixel size, it must fit a 1280-px Voila page (110 dpi would be 1485)
+        width_px = p.figure.get_figwidth() * p.figure.dpi
+        assert 1000 <= width_px <= MAX_CANVAS_PX == 1200
         # the first draw is the front-end's (once it has sized the canvas): it lays
         # the figure out, then the margins stay fixed
         p.figure.canvas.draw()
@@ -580,7 +584,12 @@ def test_lse_overflow_panel_starts_below_every_break_and_hides_the_answer():
     p = make(LSEOverflowPanel, dtype="all three")
     r, s = p.result, p.controls["scale"].value
     assert 1 <= s <= 3 and p.error is None
-    assert all(s < r.first_failure[name] for name in r.dtypes)
+    # the figure is swept only up to s: no break (X) and no threshold line is drawn yet
+    assert r.scales.max() == s and not any(np.isfinite(r.first_failure[n]) for n in r.dtypes)
+    fig = builder_of(p.figure)
+    assert fig.failures.lines == []
+    lo, hi = fig.ax_ce.get_xlim()
+    assert all(not lo <= x <= hi for x in r.exp_threshold_scale.values() if np.isfinite(x))
     assert "nan" not in p.readout.value.lower() and "inf" not in p.readout.value.lower()
     for name in r.dtypes:
         assert rows_of(p)[f"{name} naive breaks"].startswith("not yet"), name

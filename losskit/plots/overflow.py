@@ -189,6 +189,7 @@ class LSEOverflowFigure(FigureBuilder):
                         color=c,
                         fontsize=FONT["note"] - 1,
                         va="bottom",
+                        clip_on=True,  # a threshold beyond the swept scales stays hidden
                     )
                 )
         self.naive.set(naive)

@@ -112,6 +112,11 @@ def _png_chunk(tag: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
 
+#: Widest live (ipympl) canvas in pixels: it fits a JupyterLab cell or a Voila page
+#: in a 1280-px window; wider, its right side is cut off.
+MAX_CANVAS_PX = 1200
+
+
 def png_bytes(rgb) -> bytes:
     """An ``(H, W, 3)`` uint8 image as PNG bytes: unfiltered rows, zlib level 1.
 
@@ -323,8 +328,11 @@ class Panel(ABC):
         if self.mode == "ipympl":
             import matplotlib.pyplot as plt
 
+            # ipympl's canvas is drawn at the figure's pixel size and cannot shrink to the
+            # cell like the inline image: keep it within MAX_CANVAS_PX (fonts shrink instead)
+            dpi = min(self.dpi, MAX_CANVAS_PX / self.figsize[0])
             with plt.ioff():
-                fig = plt.figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
+                fig = plt.figure(figsize=self.figsize, dpi=dpi, layout="constrained")
             # The panel draws when its result changes; pyplot's auto-draw (interactive
             # mode asks for a draw whenever an artist goes stale) would draw twice.
             fig.stale_callback = None

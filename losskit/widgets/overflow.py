@@ -45,7 +45,7 @@ def _underflow(naive, name) -> str:
     return f"exp of the most negative logits rounds to 0 in {name}, so log gives -inf"
 
 
-def _breaks(r, name, s, naive) -> str:
+def _breaks(r, name, s, naive, sweep_end) -> str:
     """Where naive log(softmax) first fails in dtype ``name``, and why: overflow or underflow.
 
     Said only once the chosen scale ``s`` has reached that point: the lesson asks
@@ -53,11 +53,12 @@ def _breaks(r, name, s, naive) -> str:
     ``threshold_scale`` is NaN when no logit is positive (the negative pattern):
     then exp never overflows, and the naive version fails by underflow instead,
     for which the result carries no theoretical scale; the reason given is the
-    one the readout's output ``naive`` (at ``s``) shows: -inf or NaN.
+    one the readout's output ``naive`` (at ``s``) shows: -inf or NaN. ``r`` is swept
+    only up to ``s``; ``sweep_end`` is where the whole sweep would end.
     """
     first = r.first_failure[name]
     if not np.isfinite(first):
-        return "never on this sweep" if s >= float(np.max(r.scales)) else NOT_YET
+        return "never on this sweep" if s >= sweep_end else NOT_YET
     if s < first:
         return NOT_YET
     theory = r.threshold_scale[name]
@@ -124,10 +125,12 @@ class LSEOverflowPanel(Panel):
         pattern = PATTERNS[values["pattern"]]
         sweep = default_scales(pattern, dtypes)
         # the sweep stays inside the logits' representable range; the chosen scale
-        # does not, so the experiment says when the logits themselves overflow
+        # does not, so the experiment says when the logits themselves overflow. The
+        # sweep stops at the slider: the figure shows a break only once the student has
+        # dragged past it (the lesson asks them to predict it first)
         largest = max(abs(v) for v in pattern)
         fits = sweep * largest <= min(float(np.finfo(d).max) for d in dtypes)
-        scales = np.append(sweep[fits], values["scale"])
+        scales = np.append(sweep[fits & (sweep < values["scale"])], values["scale"])
         # target: the least likely class, whose cross-entropy grows with s in every pattern
         target = min(range(len(pattern)), key=pattern.__getitem__)
         return self.run(
@@ -149,10 +152,16 @@ class LSEOverflowPanel(Panel):
     def readout_rows(self, r):
         s = self.controls["scale"].value
         j = int(np.argmin(np.abs(r.scales - s)))
+        pattern = PATTERNS[self.controls["pattern"].value]
+        sweep_end = float(
+            np.max(default_scales(pattern, DTYPE_CHOICES[self.controls["dtype"].value]))
+        )
         rows = [("logits at s", f"s = {r.scales[j]:.4g}: {_fmt(r.logits[-1, j])}")]
         for i, name in enumerate(r.dtypes):
             rows.append((f"{name} naive", _fmt(r.naive_log_softmax[i, j])))
             rows.append((f"{name} stable", _fmt(r.stable_log_softmax[i, j])))
             naive = r.naive_log_softmax[i, j]
-            rows.append((f"{name} naive breaks", _breaks(r, name, float(r.scales[j]), naive)))
+            rows.append(
+                (f"{name} naive breaks", _breaks(r, name, float(r.scales[j]), naive, sweep_end))
+            )
         return rows

@@ -98,8 +98,8 @@ Markdown(
 # Each lesson has a panel: controls on top, a figure, and a readout of the key
 # numbers underneath. This one is lesson 3's: logits `s × pattern`, the textbook
 # `log(softmax)` against the stable one, in the dtype you choose. Lesson 3 first
-# asks you to predict where the textbook version breaks, and this figure marks it:
-# try the controls now, or come back after that question.
+# asks you to predict where the textbook version breaks; the figure marks a break
+# only once you drag past it.
 
 # %%
 from losskit.widgets import LSEOverflowPanel

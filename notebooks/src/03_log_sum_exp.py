@@ -163,11 +163,12 @@ Markdown(
 #
 # The panel builds logits `s × pattern` and sweeps the scale `s`, computing the
 # naive and the stable log-softmax (and the cross-entropy of the least likely
-# class) in the dtype you pick. The figure draws the whole sweep, marks with an X
-# where each naive curve first returns NaN or inf, and draws a grey line at the
-# scale on the slider. The readout gives both outputs at the slider's scale and,
-# once the slider has reached the break, the scale where the naive one first broke;
-# below it the readout only says "not yet: keep increasing s".
+# class) in the dtype you pick. The figure sweeps `s` from 1 up to the slider (a
+# grey line): once you drag past a break, an X marks where the naive curve first
+# returned NaN or inf and a dotted line the scale where `exp` overflows. The readout
+# gives both outputs at the slider's scale and, once the slider has reached the
+# break, the scale where the naive one first broke; below it the readout only says
+# "not yet: keep increasing s".
 #
 # **Predict first:** with the pattern `1, 2, 3` in float32, at what scale will the
 # naive curve break? Use the thresholds above. Then switch to float16 and to

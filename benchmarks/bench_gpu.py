@@ -36,16 +36,19 @@ NO_GPU = 77  # "skipped": losskit bench (all) passes over it; asked for by name,
 
 
 def _cupy_or_reason():
-    """(cupy module, "") where a CUDA GPU is usable, else (None, why not)."""
+    """(cupy module, "") where losskit's CuPy backend is usable, else (None, why not).
+
+    The backend's own check: CuPy imports, sees a GPU, and compiles a kernel.
+    """
+    from losskit import get_backend
+    from losskit.backend import UNUSABLE_FIX
+
     try:
-        import cupy
-    except Exception as exc:  # ImportError, or a broken CUDA install
-        return None, f"CuPy is not importable ({exc}); install it with pip install 'losskit[gpu]'"
-    try:
-        if not cupy.cuda.is_available():
-            return None, "CuPy is installed but cupy.cuda.is_available() is False"
-    except Exception as exc:
-        return None, f"CuPy cannot reach a GPU ({exc})"
+        get_backend("cupy")
+    except ValueError as exc:
+        return None, str(exc).removesuffix(" " + UNUSABLE_FIX)
+    import cupy
+
     return cupy, ""
 
 

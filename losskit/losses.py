@@ -507,12 +507,19 @@ class CrossEntropyLoss(_Loss):
         xp = V.namespace(target, where=f"{self._where}.mean_weight")
         if not xp.isdtype(target.dtype, "integral"):
             return n
-        keep = xp.logical_not(self.ignored(target))
-        if self.weight is None:
-            return float(xp.sum(xp.astype(keep, xp.int64)))
-        w = V.as_param_array(xp, self.weight, target, xp.float64, "weight", self._where)
-        t_safe = xp.where(keep, target, xp.zeros_like(target))
-        return float(xp.sum(xp.take(w, t_safe, axis=0) * xp.astype(keep, xp.float64)))
+        w = None
+        if self.weight is not None:
+            w = V.as_param_array(xp, self.weight, target, xp.float64, "weight", self._where)
+        return float(xp.sum(self._target_weights(xp, target, w, xp.float64)[2]))
+
+    def _target_weights(self, xp, t, w, dtype):
+        """``(keep, t_safe, wy)`` for class indices ``t``: the rows not ignored, ``t`` with
+        ignored rows mapped to class 0, and each row's weight ``w[t]`` (1 unweighted), 0 on
+        ignored rows, in ``dtype``. ``sum(wy)`` is what ``"mean"`` divides by."""
+        keep = xp.logical_not(self.ignored(t))
+        t_safe = xp.where(keep, t, xp.zeros_like(t))
+        keepf = xp.astype(keep, dtype)
+        return keep, t_safe, (keepf if w is None else xp.take(w, t_safe, axis=0) * keepf)
 
     def ignored(self, target):
         """Boolean mask, shape of ``target``: where class indices equal ``ignore_index``.
@@ -707,17 +714,10 @@ class CrossEntropyLoss(_Loss):
         ``denom`` is what ``"mean"`` divides by (0-d array).
         """
         eps, C = self.label_smoothing, x.shape[1]
-        keep = t != self.ignore_index
-        keepf = xp.astype(keep, x.dtype)
-        t_safe = xp.where(keep, t, xp.zeros_like(t))
-        if w is None:
-            wy = keepf
-            total_w = float(C)
-        else:
-            wy = xp.take(w, t_safe, axis=0) * keepf
-            total_w = xp.sum(w)
+        keep, t_safe, wy = self._target_weights(xp, t, w, x.dtype)
+        total_w = float(C) if w is None else xp.sum(w)
         b = (1.0 - eps) * wy
-        ck = eps / C * keepf if eps else None
+        ck = eps / C * xp.astype(keep, x.dtype) if eps else None
         a = b + ck * total_w if eps else b
         denom = xp.sum(wy)
         if self.reduction == "mean" and float(denom) == 0.0:

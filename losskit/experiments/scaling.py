@@ -36,7 +36,7 @@ from .._argcheck import (
 from ..backend import errstate, get_backend
 from ..batching import epoch_orders
 from ..data import make_linear_regression
-from ..fit import DIVERGENCE_FACTOR, divergence_limit, divergence_message
+from ..fit import DIVERGENCE_FACTOR, diverged_mask, divergence_limit, divergence_message
 from ..losses import MSELoss
 from ..models import LinearRegression
 from ..optim import SGD
@@ -292,7 +292,7 @@ def _divergence(losses, method, case, split, lr, per_pass) -> str | None:
     losses = np.asarray(losses, dtype=np.float64)
     limit = divergence_limit(float(losses[0]), DIVERGENCE_FACTOR)
     with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(~np.isfinite(losses[1:]) | (losses[1:] > limit))
+        bad = np.flatnonzero(diverged_mask(np, losses[1:], limit))
     if not bad.size:
         return None
     i = int(bad[0])  # the update (0-based) after which the loss diverged

@@ -1,9 +1,12 @@
-"""Argument checks for the training layer and the experiments built on it.
+"""Checks of scalar arguments (ints, reals, bools, choices, seeds, dtypes).
 
-Every check raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right
-kind, bad value) with a message that says what was wrong, what was expected,
-what was given and the likely fix. Widgets show these messages verbatim, so
-they name the argument as the user typed it.
+One convention for every check here and in :mod:`losskit._arraycheck`:
+``check_<kind>(value, name, where, *, options)`` returns the value normalised
+(a Python ``int``/``float``/``bool``...) or raises ``TypeError`` (wrong kind of
+value) or ``ValueError`` (right kind, bad value). ``name`` is the argument as
+the user typed it, ``where`` the function it was given to; the message says
+what was wrong, what was expected, what was given and the likely fix. Widgets
+show these messages verbatim.
 """
 
 from __future__ import annotations
@@ -12,22 +15,38 @@ import math
 import numbers
 
 __all__ = [
+    "check_bool",
     "check_choice",
+    "check_dtype",
     "check_fraction",
     "check_int",
+    "check_int_sequence",
     "check_learning_rate",
     "check_real",
     "check_seed",
+    "check_seeds",
 ]
 
 
-def check_int(value, name: str, where: str, *, minimum: int | None = None, maximum=None) -> int:
+def _is_real(value) -> bool:
+    """A real number: int/float/NumPy scalar, or a 0-d real array (not a bool)."""
+    if (
+        isinstance(value, bool)
+        or getattr(value, "dtype", None) is not None
+        and (str(value.dtype) == "bool")
+    ):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    return getattr(value, "shape", None) == () and hasattr(value, "__float__")
+
+
+def check_int(value, name: str, where: str, *, minimum=None, maximum=None) -> int:
     """``value`` as a Python ``int`` (NumPy integers accepted; bools and floats refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         fix = ""
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            if math.isfinite(value) and float(value).is_integer():
-                fix = f" Pass {name}={int(value)} (an int)."
+        if _is_real(value) and math.isfinite(float(value)) and float(value).is_integer():
+            fix = f" Pass {name}={int(value)} (an int)."
         raise TypeError(
             f"{where}: {name} must be an int; got {type(value).__name__} {value!r}.{fix}"
         )
@@ -44,7 +63,86 @@ def check_int(value, name: str, where: str, *, minimum: int | None = None, maxim
     return value
 
 
-def check_seed(seed, where: str, name: str = "seed", *, rng_like=False, allow_none=False):
+def check_real(
+    value,
+    name: str,
+    where: str,
+    *,
+    minimum=None,
+    maximum=None,
+    strict_minimum=False,
+    strict_maximum=False,
+    hint="",
+) -> float:
+    """``value`` as a finite Python ``float`` within the bounds (``strict_*``: excluded).
+
+    The message names the bound that was broken; ``hint`` is appended to every message
+    (what the argument means, a typical value).
+    """
+    bounds = []
+    if minimum is not None:
+        bounds.append(f"{'>' if strict_minimum else '>='} {minimum:g}")
+    if maximum is not None:
+        bounds.append(f"{'<' if strict_maximum else '<='} {maximum:g}")
+    hint = f" {hint}" if hint else ""
+    if not _is_real(value):
+        raise TypeError(
+            f"{where}: {name} must be a real number{' ' if bounds else ''}"
+            f"{' and '.join(bounds)} (int or float); got {type(value).__name__} {value!r}.{hint}"
+        )
+    v = float(value)
+    if not math.isfinite(v):
+        within = f" ({' and '.join(bounds)})" if bounds else ""
+        raise ValueError(f"{where}: {name} must be finite{within}; got {v!r}.{hint}")
+    if minimum is not None and (v <= minimum if strict_minimum else v < minimum):
+        raise ValueError(f"{where}: {name} must be {bounds[0]}; got {v:g}.{hint}")
+    if maximum is not None and (v >= maximum if strict_maximum else v > maximum):
+        raise ValueError(f"{where}: {name} must be {bounds[-1]}; got {v:g}.{hint}")
+    return v
+
+
+def check_learning_rate(value, name: str, where: str) -> float:
+    """A learning rate: a finite Python ``float`` > 0 (learning rates stay Python floats)."""
+    return check_real(
+        value,
+        name,
+        where,
+        minimum=0.0,
+        strict_minimum=True,
+        hint="Typical values are 1e-3 to 1e-1 (a Python float); a learning rate <= 0 "
+        "does not descend.",
+    )
+
+
+def check_fraction(value, name: str, where: str) -> float:
+    """A number strictly between 0 and 1."""
+    return check_real(
+        value, name, where, minimum=0.0, strict_minimum=True, maximum=1.0, strict_maximum=True
+    )
+
+
+def check_bool(value, name: str, where: str) -> bool:
+    """``value`` as a Python bool: True/False or a 0-d boolean array (``numpy.True_``)."""
+    if isinstance(value, bool):
+        return value
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and getattr(value, "shape", None) == () and str(dtype) == "bool":
+        return bool(value)
+    raise TypeError(
+        f"{where}: {name} must be True or False; got {type(value).__name__} {value!r}. "
+        f"Pass a bool, e.g. {name}=True (a string such as 'no' would count as True)."
+    )
+
+
+def check_choice(value, name: str, where: str, *, choices, hint="") -> str:
+    """``value`` if it is one of ``choices``; ``hint`` says what each choice means."""
+    if isinstance(value, str | int | float | bool | None) and value in choices:
+        return value
+    hint = f" {hint}" if hint else ""
+    raise ValueError(f"{where}: {name} must be one of {list(choices)}; got {value!r}.{hint}")
+
+
+def check_seed(value, name: str, where: str, *, rng_like=False, allow_none=False):
     """A seed, checked before NumPy sees it.
 
     losskit's seed policy: experiments record their seed in the result, so they take a
@@ -56,112 +154,52 @@ def check_seed(seed, where: str, name: str = "seed", *, rng_like=False, allow_no
     """
     import numpy as np  # here, not at the top: this module has no other dependency
 
-    if seed is None and allow_none:
+    if value is None and allow_none:
         return None
-    if rng_like and isinstance(seed, np.random.Generator | np.random.SeedSequence):
-        return seed
-    if rng_like and isinstance(seed, list | tuple | np.ndarray) and len(seed) > 0:
-        for s in seed:
-            check_seed(s, where, f"each entry of {name}")
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if rng_like and isinstance(value, np.random.Generator | np.random.SeedSequence):
+        return value
+    if rng_like and isinstance(value, list | tuple | np.ndarray) and len(value) > 0:
+        for s in value:
+            check_seed(s, f"each entry of {name}", where)
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         kinds = "a non-negative int such as 0"
         if rng_like:
             kinds += ", a list of such ints or a numpy Generator"
         raise TypeError(
             f"{where}: {name} must be {kinds} (one seed, one experiment); "
-            f"got {type(seed).__name__} {seed!r}."
-        )
-    if seed < 0:
-        raise ValueError(
-            f"{where}: {name} must be >= 0 (NumPy seeds are non-negative); got {int(seed)}. "
-            f"Use a non-negative seed such as {-int(seed)}."
-        )
-    return int(seed)
-
-
-def check_real(
-    value,
-    name: str,
-    where: str,
-    *,
-    minimum: float | None = None,
-    strict_minimum: bool = False,
-    maximum: float | None = None,
-    strict_maximum: bool = False,
-) -> float:
-    """``value`` as a finite Python ``float`` within the given bounds."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{where}: {name} must be a real number (int or float); "
             f"got {type(value).__name__} {value!r}."
         )
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: {name} must be finite; got {value!r}. Pass a finite number.")
-    if minimum is not None and (value <= minimum if strict_minimum else value < minimum):
-        op = ">" if strict_minimum else ">="
-        raise ValueError(f"{where}: {name} must be {op} {minimum:g}; got {value:g}.")
-    if maximum is not None and (value >= maximum if strict_maximum else value > maximum):
-        op = "<" if strict_maximum else "<="
-        raise ValueError(f"{where}: {name} must be {op} {maximum:g}; got {value:g}.")
-    return value
-
-
-def check_learning_rate(lr, where: str, name: str = "lr") -> float:
-    """A learning rate: a finite Python ``float`` > 0 (learning rates stay Python floats)."""
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-        raise TypeError(
-            f"{where}: {name} must be a positive real number such as 0.01; "
-            f"got {type(lr).__name__} {lr!r}. Pass a Python float."
-        )
-    lr = float(lr)
-    if math.isnan(lr) or math.isinf(lr) or lr <= 0.0:
+    if value < 0:
         raise ValueError(
-            f"{where}: {name} must be a finite number > 0; got {lr!r}. "
-            f"Typical values are 1e-3 to 1e-1; a learning rate <= 0 does not descend."
+            f"{where}: {name} must be >= 0 (NumPy seeds are non-negative); got {int(value)}. "
+            f"Use a non-negative seed such as {-int(value)}."
         )
-    return lr
+    return int(value)
 
 
-def check_fraction(value, name: str, where: str) -> float:
-    """A number strictly between 0 and 1."""
-    return check_real(
-        value, name, where, minimum=0.0, strict_minimum=True, maximum=1.0, strict_maximum=True
-    )
-
-
-def check_choice(value, name: str, where: str, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"{where}: {name} must be one of {list(choices)}; got {value!r}.")
-    return value
-
-
-def check_seeds(seeds, where: str, name: str = "seeds") -> tuple:
-    """A non-empty sequence of non-negative ints (run seeds), as a tuple of Python ints."""
-    if isinstance(seeds, str | bytes) or not hasattr(seeds, "__iter__"):
-        raise TypeError(
-            f"{where}: {name} must be a list of ints such as list(range(16)); got "
-            f"{type(seeds).__name__} {seeds!r}."
-        )
-    seeds = tuple(seeds)
-    if not seeds:
-        raise ValueError(f"{where}: {name} is empty; pass at least one seed, e.g. {name}=[0].")
-    return tuple(check_seed(s, where, f"each entry of {name}") for s in seeds)
-
-
-def check_int_sequence(values, name: str, where: str, *, minimum: int, maximum: int) -> tuple:
-    """A non-empty sequence of ints within ``[minimum, maximum]``, as a tuple."""
+def _sequence(values, name: str, where: str, *, kind: str, example: str) -> tuple:
     if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
         raise TypeError(
-            f"{where}: {name} must be a sequence of ints such as (1, 4, 16); got "
+            f"{where}: {name} must be {kind} such as {example}; got "
             f"{type(values).__name__} {values!r}."
         )
     values = tuple(values)
     if not values:
-        raise ValueError(f"{where}: {name} is empty; pass at least one value.")
+        raise ValueError(f"{where}: {name} is empty; pass at least one, e.g. {name}={example}.")
+    return values
+
+
+def check_seeds(values, name: str, where: str) -> tuple:
+    """A non-empty sequence of non-negative ints (run seeds), as a tuple of Python ints."""
+    values = _sequence(values, name, where, kind="a list of ints", example="[0, 1, 2]")
+    return tuple(check_seed(s, f"each entry of {name}", where) for s in values)
+
+
+def check_int_sequence(values, name: str, where: str, *, minimum: int, maximum: int) -> tuple:
+    """A non-empty sequence of ints within ``[minimum, maximum]``, as a tuple."""
     out = []
-    for v in values:
+    for v in _sequence(values, name, where, kind="a sequence of ints", example="(1, 4, 16)"):
         v = check_int(v, f"each entry of {name}", where, minimum=minimum)
         if v > maximum:
             raise ValueError(
@@ -180,7 +218,7 @@ def _floating_name(xp, dtype):
         return dtype if dtype in ("float32", "float64") else None
     try:
         name = np.dtype(dtype).name  # numpy (and cupy) dtypes and scalar types, Python float
-    except (TypeError, ValueError):  # another library's dtype, e.g. array_api_strict's
+    except (TypeError, ValueError):  # another library's dtype (array_api_strict, torch, jax)
         same_kind = type(dtype) is type(xp.float32)  # never compare across libraries
         return next(
             (n for n in ("float32", "float64") if same_kind and dtype == getattr(xp, n)), None
@@ -188,21 +226,19 @@ def _floating_name(xp, dtype):
     return name if name in ("float32", "float64") else None
 
 
-def resolve_dtype(backend, dtype, where: str):
-    """``(xp dtype, name)`` for ``dtype`` None (the backend's default), or float32/float64.
-
-    float32/float64 may be given as a name (``"float32"``), a NumPy dtype
-    (``numpy.float32``) or the backend's own (``backend.xp.float32``), on every backend.
-    """
+def check_dtype(value, name: str, where: str, *, backend):
+    """``(xp dtype, "float32"|"float64")`` for ``value`` None (the backend's default) or a
+    float32/float64 given as a name (``"float32"``), a NumPy dtype (``numpy.float32``) or
+    the backend's own (``backend.xp.float32``), on every backend."""
     xp = backend.xp
-    if dtype is None:
+    if value is None:
         dt = backend.default_dtype
         return dt, ("float64" if dt == xp.float64 else "float32")
-    name = _floating_name(xp, dtype)
-    if name is None:
+    floating = _floating_name(xp, value)
+    if floating is None:
         raise ValueError(
-            f"{where}: dtype must be 'float32', 'float64' or None (the backend's default); "
-            f"got {dtype!r}. Gradient descent needs floating-point numbers: pass "
-            f"dtype='float32' (the GPU default) or dtype='float64'."
+            f"{where}: {name} must be 'float32', 'float64' or None (the backend's default); "
+            f"got {value!r}. Gradient descent needs floating-point numbers: pass "
+            f"{name}='float32' (the GPU default) or {name}='float64'."
         )
-    return getattr(xp, name), name
+    return getattr(xp, floating), floating

@@ -100,7 +100,7 @@ class Backend:
         if isinstance(seed, numpy.random.Generator):
             return seed
         return numpy.random.default_rng(
-            check_seed(seed, "Backend.rng", rng_like=True, allow_none=True)
+            check_seed(seed, "seed", "Backend.rng", rng_like=True, allow_none=True)
         )
 
     def normal(self, rng, shape, dtype=None, *, scale=1.0):

@@ -13,8 +13,8 @@ a last batch of 16, or 1562 with ``drop_last``.
 
 from __future__ import annotations
 
-from ._argcheck import check_seed
-from ._validation import namespace, require_bool, require_same_device
+from ._argcheck import check_bool, check_seed
+from ._arraycheck import check_same_device, namespace
 from .backend import backend_of, get_backend
 
 __all__ = ["BatchLoader", "batch_plan", "epoch_orders"]
@@ -102,9 +102,9 @@ class BatchLoader:
         arrays = (X,) if y is None else (X, y)
         self.xp = namespace(*arrays, where=where)
         if y is not None:
-            require_same_device(X, y, ("X", "y"), where)  # else iteration fails deep inside
-        shuffle = require_bool(shuffle, "shuffle", where)
-        drop_last = require_bool(drop_last, "drop_last", where)
+            check_same_device(X, y, ("X", "y"), where)  # else iteration fails deep inside
+        shuffle = check_bool(shuffle, "shuffle", where)
+        drop_last = check_bool(drop_last, "drop_last", where)
         if X.ndim == 0:
             raise ValueError(f"{where}: X must have a sample axis; got a 0-d array.")
         n = X.shape[0]
@@ -122,7 +122,7 @@ class BatchLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.backend = backend_of(X)
-        self._rng = self.backend.rng(check_seed(seed, where, rng_like=True))
+        self._rng = self.backend.rng(check_seed(seed, "seed", where, rng_like=True))
         self.epoch = 0
 
     @property

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 from ._argcheck import check_fraction, check_int, check_real, check_seed
-from ._validation import namespace
+from ._arraycheck import namespace
 from .backend import backend_of, get_backend
 
 __all__ = [
@@ -65,7 +65,7 @@ def make_linear_regression(
     d = check_int(n_features, "n_features", where, minimum=1)
     noise = check_real(noise, "noise", where, minimum=0.0)
     be, dtype = _setup(backend, dtype)
-    rng = be.rng(check_seed(seed, where, rng_like=True))
+    rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     X = be.asarray(rng.standard_normal((n, d)), dtype=dtype)
     w = be.asarray(rng.standard_normal((d, 1)), dtype=dtype)
     b = be.asarray(rng.standard_normal((1,)), dtype=dtype)
@@ -90,7 +90,7 @@ def make_blobs(
     d = check_int(n_features, "n_features", where, minimum=2)
     spread = check_real(spread, "spread", where, minimum=0.0)
     be, dtype = _setup(backend, dtype)
-    rng = be.rng(check_seed(seed, where, rng_like=True))
+    rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     xp = be.xp
     labels = be.asarray(rng.permutation(n) % c, dtype=xp.int64)
     noise = be.asarray(rng.standard_normal((n, d)), dtype=dtype)
@@ -112,7 +112,7 @@ def make_moons(n_samples=200, *, noise=0.1, seed=0, backend=None, dtype=None):
     n = check_int(n_samples, "n_samples", where, minimum=2)
     noise = check_real(noise, "noise", where, minimum=0.0)
     be, dtype = _setup(backend, dtype)
-    rng = be.rng(check_seed(seed, where, rng_like=True))
+    rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     xp = be.xp
     labels = be.asarray(rng.permutation(n) % 2, dtype=dtype)
     t = be.asarray(rng.uniform(0.0, math.pi, n), dtype=dtype)
@@ -134,7 +134,7 @@ def make_sine(n_samples=20, *, noise=0.3, seed=0, backend=None, dtype=None):
     n = check_int(n_samples, "n_samples", where, minimum=1)
     noise = check_real(noise, "noise", where, minimum=0.0)
     be, dtype = _setup(backend, dtype)
-    rng = be.rng(check_seed(seed, where, rng_like=True))
+    rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     X = be.asarray(rng.uniform(-1.0, 1.0, (n, 1)), dtype=dtype)
     eps = be.asarray(rng.standard_normal((n, 1)), dtype=dtype)
     return X, be.xp.sin(math.pi * X) + noise * eps
@@ -206,7 +206,7 @@ def train_val_split(X, y, *, val_fraction=0.2, seed=0, backend=None):
         raise ValueError(f"{where}: need at least 2 rows to split; got {n}.")
     n_val = min(max(1, round(frac * n)), n - 1)
     be = backend_of(X) if backend is None else get_backend(backend)
-    rng = be.rng(check_seed(seed, where, rng_like=True))
+    rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     order = be.asarray(rng.permutation(n), dtype=xp.int64)
     val_idx, train_idx = order[:n_val], order[n_val:]
     return (

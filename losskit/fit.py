@@ -55,7 +55,6 @@ Conventions (each one is a lesson):
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +62,7 @@ from typing import Any
 import array_api_compat
 
 from ._argcheck import check_int, check_real, check_seed
-from ._validation import namespace
+from ._arraycheck import namespace
 from .backend import backend_of, errstate
 from .batching import BatchLoader
 from .optim import SGD
@@ -251,23 +250,19 @@ def check_validation_data(validation_data, model, where, evaluate):
     return X_val, y_val
 
 
-def check_divergence_factor(value, where: str = "fit"):
+def check_divergence_factor(value, name: str = "divergence_factor", where: str = "fit"):
     """``divergence_factor`` checked: None (finite blow-ups not checked) or a float > 1."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{where}: divergence_factor must be a number > 1 such as {DIVERGENCE_FACTOR:g}, or "
-            f"None to flag only NaN/inf losses; got {type(value).__name__} {value!r}."
-        )
-    factor = float(value)
-    if not math.isfinite(factor) or factor <= 1.0:
-        raise ValueError(
-            f"{where}: divergence_factor must be a finite number > 1 (how many times the "
-            f"initial loss counts as a blow-up, e.g. {DIVERGENCE_FACTOR:g}); got {factor!r}. "
-            f"Pass None to flag only NaN/inf losses."
-        )
-    return factor
+    return check_real(
+        value,
+        name,
+        where,
+        minimum=1.0,
+        strict_minimum=True,
+        hint=f"It is how many times the initial loss counts as a blow-up, e.g. "
+        f"{DIVERGENCE_FACTOR:g}; pass None to flag only NaN/inf losses.",
+    )
 
 
 def divergence_limit(initial: float, factor) -> float:
@@ -403,7 +398,7 @@ def fit(
     lr = optimizer.lr
     epochs = check_int(epochs, "epochs", where, minimum=1)
     K = check_int(accumulation_steps, "accumulation_steps", where, minimum=1)
-    seed = check_seed(seed, where, rng_like=True)
+    seed = check_seed(seed, "seed", where, rng_like=True)
     if validation_data is not None:
         X_val, y_val = check_validation_data(
             validation_data,
@@ -416,7 +411,7 @@ def fit(
             f"{where}: early_stopping must be an EarlyStopping(...) or None; got "
             f"{type(early_stopping).__name__}."
         )
-    factor = check_divergence_factor(divergence_factor, where)
+    factor = check_divergence_factor(divergence_factor, "divergence_factor", where)
     loader = BatchLoader(
         X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed
     )

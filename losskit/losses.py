@@ -31,7 +31,8 @@ from abc import ABC, abstractmethod
 
 import array_api_compat
 
-from . import _validation as V
+from . import _arraycheck as V
+from ._argcheck import check_bool, check_choice, check_real
 from .backend import errstate
 from .numerics import log_softmax, sigmoid, softmax_shift, work_dtype
 
@@ -49,6 +50,7 @@ __all__ = [
 # = 9.9999999600419720025e-13, also in float64 arithmetic).
 _BCE_LOG_CLAMP = -100.0
 _BCE_EPS = 9.9999999600419720025e-13
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def _describe(value) -> str:
@@ -65,8 +67,15 @@ class _Loss(ABC):
 
     def __init__(self, *, reduction="mean", check_finite=True):
         where = type(self).__name__
-        self.reduction = V.check_reduction(reduction, where)
-        self.check_finite = V.require_bool(check_finite, "check_finite", where)
+        self.reduction = check_choice(
+            reduction,
+            "reduction",
+            where,
+            choices=REDUCTIONS,
+            hint="'mean' averages over the batch (learning rates transfer across batch sizes), "
+            "'sum' adds the per-sample losses, 'none' returns them unreduced.",
+        )
+        self.check_finite = check_bool(check_finite, "check_finite", where)
 
     @property
     def _where(self) -> str:
@@ -143,20 +152,22 @@ class _PointwiseLoss(_Loss):
     def _prepare(self, input, target):
         where = self._where
         xp = V.namespace(input, target, where=where)
-        V.require_float(xp, input, self._input_name, where)
-        V.require_same_device(target, input, ("target", "input"), where)
-        V.require_same_shape(input, target, where)
-        V.require_nonempty_size(input, self._input_name, where)
+        V.check_float(input, self._input_name, where, xp=xp)
+        V.check_same_device(target, input, ("target", "input"), where)
+        V.check_same_shape(input, target, where)
+        V.check_nonempty_size(input, self._input_name, where)
         if self.check_finite:  # before any cast: a float64 target can't turn inf in float16
-            V.require_finite(xp, input, self._input_name, where)
+            V.check_finite(input, self._input_name, where, xp=xp)
             if xp.isdtype(target.dtype, "real floating"):
-                V.require_finite(xp, target, "target", where)
+                V.check_finite(target, "target", where, xp=xp)
         work = work_dtype(xp, input.dtype)
         wide = target.dtype  # a float64 target can pass float32's range: say so, never inf
         with errstate(over="ignore"):  # an overflowing cast is reported just below
-            target = V.as_target_dtype(xp, target, work, where)  # float16 input: all in float32
+            target = V.as_real(
+                target, "target", where, xp=xp, dtype=work
+            )  # float16 input: all in float32
         if self.check_finite and target.dtype != wide and xp.isdtype(wide, "real floating"):
-            V.require_in_range_after_cast(xp, target, "target", wide, where)
+            V.check_cast_in_range(target, "target", where, xp=xp, original=wide)
         if work != input.dtype:
             input = xp.astype(input, work)
         self._check_ranges(xp, input, target)
@@ -243,14 +254,14 @@ class HuberLoss(_PointwiseLoss):
         hint = ""
         if isinstance(delta, str):
             hint = f" Did you mean HuberLoss(reduction={delta!r})?"
-        self.delta = V.require_number(
+        self.delta = check_real(
             delta,
             "delta",
             self._where,
-            low=0.0,
-            low_open=True,
+            minimum=0.0,
+            strict_minimum=True,
             hint=hint
-            or " delta is the |x - y| where the loss turns from quadratic to linear; "
+            or "delta is the |x - y| where the loss turns from quadratic to linear; "
             "use a positive value such as 1.0.",
         )
 
@@ -272,7 +283,7 @@ class _WeightedPointwise(_PointwiseLoss):
         """``value`` on ``like``'s backend, if it broadcasts to ``like``'s shape unchanged."""
         if value is None:
             return None
-        arr = V.as_param_array(xp, value, like, like.dtype, name, self._where)
+        arr = V.as_param(value, name, self._where, like=like, dtype=like.dtype)
         shape, ws = tuple(like.shape), tuple(arr.shape)
         ok = len(ws) <= len(shape) and all(
             w in (1, s) for w, s in zip(ws[::-1], shape[::-1], strict=False)
@@ -284,7 +295,7 @@ class _WeightedPointwise(_PointwiseLoss):
                 f"match). {self._param_hint(name, shape)}"
             )
         if self.check_finite:
-            V.require_finite(xp, arr, name, self._where)
+            V.check_finite(arr, name, self._where, xp=xp)
         return arr
 
     def _param_hint(self, name, shape) -> str:
@@ -317,20 +328,20 @@ class BCELoss(_WeightedPointwise):
         return {"weight": _describe(self.weight)} if self.weight is not None else {}
 
     def _check_ranges(self, xp, x, y):
-        V.require_unit_interval(
-            xp,
+        V.check_unit_interval(
             x,
             self._input_name,
             self._where,
-            "BCELoss takes probabilities (after a sigmoid); if these are raw scores (logits), "
+            xp=xp,
+            hint="BCELoss takes probabilities (after a sigmoid); if these are raw scores (logits), "
             "use BCEWithLogitsLoss, which is also numerically safer.",
         )
-        V.require_unit_interval(
-            xp,
+        V.check_unit_interval(
             y,
             "target",
             self._where,
-            "Binary targets are 0/1 labels or probabilities; rescale or relabel them.",
+            xp=xp,
+            hint="Binary targets are 0/1 labels or probabilities; rescale or relabel them.",
         )
 
     def _pointwise(self, xp, x, y, want_grad):
@@ -376,12 +387,12 @@ class BCEWithLogitsLoss(_WeightedPointwise):
         return opts
 
     def _check_ranges(self, xp, x, y):
-        V.require_unit_interval(
-            xp,
+        V.check_unit_interval(
             y,
             "target",
             self._where,
-            "Binary targets are 0/1 labels or probabilities; rescale or relabel them.",
+            xp=xp,
+            hint="Binary targets are 0/1 labels or probabilities; rescale or relabel them.",
         )
 
     def _param_hint(self, name, shape):
@@ -475,13 +486,13 @@ class CrossEntropyLoss(_Loss):
                     f"got {type(ignore_index).__name__} {ignore_index!r}.{hint}"
                 ) from None
         self.ignore_index = int(ignore_index)
-        self.label_smoothing = V.require_number(
+        self.label_smoothing = check_real(
             label_smoothing,
             "label_smoothing",
             where,
-            low=0.0,
-            high=1.0,
-            hint=" It is the probability mass spread uniformly over all classes: 0.0 is plain "
+            minimum=0.0,
+            maximum=1.0,
+            hint="It is the probability mass spread uniformly over all classes: 0.0 is plain "
             "cross-entropy, 0.1 a common choice.",
         )
         weight = self._weight_arg(weight)
@@ -509,7 +520,7 @@ class CrossEntropyLoss(_Loss):
             return n
         w = None
         if self.weight is not None:
-            w = V.as_param_array(xp, self.weight, target, xp.float64, "weight", self._where)
+            w = V.as_param(self.weight, "weight", self._where, like=target, dtype=xp.float64)
         return float(xp.sum(self._target_weights(xp, target, w, xp.float64)[2]))
 
     def _target_weights(self, xp, t, w, dtype):
@@ -549,7 +560,7 @@ class CrossEntropyLoss(_Loss):
         """Validate; return ``(xp, x, t, mode, w)`` with ``mode`` "index" or "prob"."""
         where = self._where
         xp = V.namespace(input, target, where=where)
-        V.require_float(xp, input, "input (logits)", where)
+        V.check_float(input, "input (logits)", where, xp=xp)
         if input.ndim != 2:
             raise ValueError(_logits_ndim_message(where, input))
         N, C = input.shape
@@ -560,7 +571,7 @@ class CrossEntropyLoss(_Loss):
             )
         if C == 0:
             raise ValueError(f"{where}: input has 0 classes (shape {(N, C)}); expected C >= 1.")
-        V.require_same_device(target, input, ("target", "input"), where)
+        V.check_same_device(target, input, ("target", "input"), where)
         if xp.isdtype(target.dtype, "integral"):
             mode = "index"
             t = self._check_index_target(xp, target, N, C)
@@ -569,7 +580,7 @@ class CrossEntropyLoss(_Loss):
             self._check_prob_target(target, N, C)
             t = target
             if self.check_finite:
-                V.require_finite(xp, t, "target (probabilities)", where)
+                V.check_finite(t, "target (probabilities)", where, xp=xp)
         else:
             raise TypeError(
                 f"{where}: target must be class indices (an integer array of shape (N,)) or "
@@ -577,7 +588,7 @@ class CrossEntropyLoss(_Loss):
             )
         w = None
         if self.weight is not None:
-            w = V.as_param_array(xp, self.weight, input, input.dtype, "weight", where)
+            w = V.as_param(self.weight, "weight", where, like=input, dtype=input.dtype)
             if tuple(w.shape) != (C,):
                 raise ValueError(
                     f"{where}: weight must have one entry per class, shape ({C},); got shape "
@@ -585,7 +596,7 @@ class CrossEntropyLoss(_Loss):
                     f"column (or check that the model's output size matches the classes)."
                 )
             if self.check_finite:
-                V.require_finite(xp, w, "weight", where)
+                V.check_finite(w, "weight", where, xp=xp)
         work = work_dtype(xp, input.dtype)
         x = input if work == input.dtype else xp.astype(input, work)
         if w is not None and w.dtype != work:
@@ -680,7 +691,7 @@ class CrossEntropyLoss(_Loss):
         with errstate(invalid="ignore"):
             finite = bool(xp.all(xp.isfinite(hi))) and bool(xp.all(xp.isfinite(lo)))
         if self.check_finite and not finite:
-            V.require_finite(xp, x, "input (logits)", self._where)  # raises, with counts
+            V.check_finite(x, "input (logits)", self._where, xp=xp)  # raises, with counts
         C = x.shape[1]
         if C == 1:
             warnings.warn(

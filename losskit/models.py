@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import math
 
-from ._argcheck import check_choice, check_int, check_seed, resolve_dtype
-from ._validation import namespace
+from ._argcheck import check_choice, check_dtype, check_int, check_seed
+from ._arraycheck import namespace
 from .backend import get_backend
 
 __all__ = [
@@ -67,8 +67,8 @@ class Model:
 
     def _init_common(self, backend, dtype, seed):
         self.backend = get_backend("auto" if backend is None else backend)
-        self.dtype, _ = resolve_dtype(self.backend, dtype, type(self).__name__)
-        self.seed = check_seed(seed, type(self).__name__, rng_like=True)
+        self.dtype, _ = check_dtype(dtype, "dtype", type(self).__name__, backend=self.backend)
+        self.seed = check_seed(seed, "seed", type(self).__name__, rng_like=True)
         return self.backend.rng(self.seed)
 
     def _weight(self, rng, fan_in, fan_out):
@@ -238,7 +238,7 @@ class MLP(Model):
         self.n_features = check_int(n_features, "n_features", where, minimum=1)
         self.n_hidden = check_int(n_hidden, "n_hidden", where, minimum=1)
         self.n_outputs = check_int(n_outputs, "n_outputs", where, minimum=1)
-        self.activation = check_choice(activation, "activation", where, ("tanh", "relu"))
+        self.activation = check_choice(activation, "activation", where, choices=("tanh", "relu"))
         rng = self._init_common(backend, dtype, seed)
         self.params = {
             "W1": self._weight(rng, self.n_features, self.n_hidden),

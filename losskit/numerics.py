@@ -16,7 +16,8 @@ holding ``+inf`` has ``logsumexp == inf`` and, as in PyTorch, an all-NaN
 
 from __future__ import annotations
 
-from ._validation import namespace, normalize_axis, require_float
+from ._argcheck import check_int
+from ._arraycheck import check_axis, check_float, namespace
 from .backend import errstate
 
 __all__ = [
@@ -32,10 +33,10 @@ __all__ = [
 
 def _prepare(x, axis, where):
     xp = namespace(x, where=where)
-    require_float(xp, x, "x", where)
+    check_float(x, "x", where, xp=xp)
     if x.ndim == 0:
         raise ValueError(f"{where}: x must have at least one dimension; got a 0-d array.")
-    return xp, normalize_axis(axis, x.ndim, where)
+    return xp, check_axis(axis, "axis", where, ndim=x.ndim)
 
 
 def work_dtype(xp, dtype):
@@ -135,7 +136,7 @@ def sigmoid(x):
     more than its dtype holds, which is why ``BCEWithLogitsLoss`` takes logits.
     """
     xp = namespace(x, where="sigmoid")
-    require_float(xp, x, "x", "sigmoid")
+    check_float(x, "x", "sigmoid", xp=xp)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -165,8 +166,7 @@ def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False):
     """
     where = "streaming_logsumexp"
     xp, _ = _prepare(x, -1, where)
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError(f"{where}: chunk_size must be a positive int; got {chunk_size!r}.")
+    chunk_size = check_int(chunk_size, "chunk_size", where, minimum=1)
     n = x.shape[-1]
     if n == 0:
         return logsumexp(x, axis=-1, keepdims=keepdims)

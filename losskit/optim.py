@@ -28,7 +28,7 @@ summed or averaged (lesson 5).
 from __future__ import annotations
 
 from ._argcheck import check_learning_rate, check_real
-from ._validation import namespace
+from ._arraycheck import namespace
 
 __all__ = ["SGD", "Adam"]
 
@@ -59,7 +59,7 @@ class SGD:
 
     def __init__(self, lr, momentum=0.0, weight_decay=0.0):
         where = "SGD"
-        self.lr = check_learning_rate(lr, where)
+        self.lr = check_learning_rate(lr, "lr", where)
         self.momentum = check_real(
             momentum, "momentum", where, minimum=0.0, maximum=1.0, strict_maximum=True
         )
@@ -106,7 +106,7 @@ class Adam:
 
     def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         where = "Adam"
-        self.lr = check_learning_rate(lr, where)
+        self.lr = check_learning_rate(lr, "lr", where)
         if isinstance(betas, str | bytes) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise TypeError(
                 f"{where}: betas must be a pair (beta1, beta2) such as (0.9, 0.999); "

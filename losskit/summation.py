@@ -27,7 +27,8 @@ import math
 
 from array_api_compat import device as _device
 
-from ._validation import namespace, require_float
+from ._argcheck import check_int
+from ._arraycheck import check_float, namespace
 from .backend import errstate
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
 def _vector(x, where):
     """Namespace of ``x`` after checking it is a 1-D real floating array."""
     xp = namespace(x, where=where)
-    require_float(xp, x, "x", where)
+    check_float(x, "x", where, xp=xp)
     if x.ndim != 1:
         raise ValueError(
             f"{where}: x must be a 1-D array; got shape {tuple(x.shape)}. "
@@ -130,8 +131,7 @@ def sum_kahan(x, *, lanes=None):
         return _zero(xp, x)
     if lanes is None:
         lanes = math.isqrt(n - 1) + 1
-    if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:
-        raise ValueError(f"sum_kahan: lanes must be a positive int; got {lanes!r}.")
+    lanes = check_int(lanes, "lanes", "sum_kahan", minimum=1)
     lanes = min(lanes, n)
     rows = -(-n // lanes)
     if rows * lanes != n:

@@ -43,8 +43,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._argcheck import check_int, check_seeds
-from ._validation import require_bool
+from ._argcheck import check_bool, check_int, check_seeds
 from .backend import backend_of, errstate
 from .batching import batch_plan, epoch_orders
 from .fit import (
@@ -171,7 +170,7 @@ def fit_runs(
     (the same rule and the same update index per seed; runs are marked, not stopped).
     """
     where = "fit_runs"
-    seeds = check_seeds(seeds, where)
+    seeds = check_seeds(seeds, "seeds", where)
     reduction = loss_reduction(loss, where)
     if isinstance(make_model, Model) or not callable(make_model):
         raise TypeError(
@@ -183,8 +182,8 @@ def fit_runs(
     opt = SGD(lr, momentum=momentum, weight_decay=weight_decay)
     epochs = check_int(epochs, "epochs", where, minimum=1)
     n = X.shape[0]
-    sizes = batch_plan(n, batch_size, require_bool(drop_last, "drop_last", where), where)
-    shuffle = require_bool(shuffle, "shuffle", where)
+    sizes = batch_plan(n, batch_size, check_bool(drop_last, "drop_last", where), where)
+    shuffle = check_bool(shuffle, "shuffle", where)
     _check_loss_per_run(xp, loss, y, where)
     if validation_data is not None:
         validation_data = check_validation_data(
@@ -194,7 +193,7 @@ def fit_runs(
             lambda Xv, yv: _per_run_loss(xp, model, _none_variant(loss), True, Xv, yv),
         )
         _check_loss_per_run(xp, loss, validation_data[1], where)
-    factor = check_divergence_factor(divergence_factor, where)
+    factor = check_divergence_factor(divergence_factor, "divergence_factor", where)
     be = backend_of(X)
     R = len(seeds)
     if orders is None:

@@ -261,7 +261,7 @@ def test_sweep_sum_at_the_mean_lr_reports_divergence_at_large_batches():
         (batch_size_sweep, {"batch_sizes": ()}, ValueError, "is empty"),
         (batch_size_sweep, {"seeds": 4}, TypeError, "list of ints"),
         (batch_size_sweep, {"seeds": [0, -1]}, ValueError, "must be >= 0"),
-        (batch_size_sweep, {"lr": 0.0}, ValueError, "lr must be a finite number > 0"),
+        (batch_size_sweep, {"lr": 0.0}, ValueError, "lr must be > 0; got 0"),
         (batch_size_sweep, {"lr": float("nan")}, ValueError, "got nan"),
         (batch_size_sweep, {"epochs": 0}, ValueError, "epochs must be >= 1"),
         (batch_size_sweep, {"reduction": "avg"}, ValueError, "reduction must be one of"),

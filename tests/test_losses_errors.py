@@ -104,7 +104,8 @@ def test_weight_not_one_dimensional():
 
 @pytest.mark.parametrize("eps", [-0.1, 1.5, float("nan")])
 def test_label_smoothing_outside_unit_interval(eps):
-    with pytest.raises(ValueError, match=r"label_smoothing must lie in \[0.0, 1.0\]"):
+    bounds = r"(>= 0|<= 1|finite \(>= 0 and <= 1\))"
+    with pytest.raises(ValueError, match=rf"label_smoothing must be {bounds}; got"):
         CrossEntropyLoss(label_smoothing=eps)
 
 
@@ -166,7 +167,8 @@ def test_check_finite_must_be_bool():
 
 @pytest.mark.parametrize("cls", [MSELoss, L1Loss, HuberLoss, CrossEntropyLoss, BCELoss])
 def test_unknown_reduction(cls):
-    with pytest.raises(ValueError, match=r"unknown reduction 'avg'; expected one of 'mean'"):
+    choices = r"\['mean', 'sum', 'none'\]"
+    with pytest.raises(ValueError, match=rf"reduction must be one of {choices}; got 'avg'"):
         cls(reduction="avg")
 
 
@@ -250,7 +252,7 @@ def test_weight_of_the_wrong_kind():
 
 @pytest.mark.parametrize("delta", [0.0, -1.0, float("inf")])
 def test_huber_delta_not_positive(delta):
-    with pytest.raises(ValueError, match=r"delta must lie in \(0.0, inf\)"):
+    with pytest.raises(ValueError, match=r"delta must be (> 0|finite \(> 0\)); got"):
         HuberLoss(delta)
 
 

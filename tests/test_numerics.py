@@ -202,9 +202,18 @@ def test_streaming_works_on_3d_input(rng):
     np.testing.assert_allclose(streaming_logsumexp(x, chunk_size=4), logsumexp(x), rtol=1e-14)
 
 
-@pytest.mark.parametrize("chunk", [0, -1, 2.0, True, None])
-def test_streaming_bad_chunk_size(chunk):
-    with pytest.raises(ValueError, match="chunk_size must be a positive int"):
+@pytest.mark.parametrize(
+    ("chunk", "exc", "fragment"),
+    [
+        (0, ValueError, "chunk_size must be >= 1; got 0"),
+        (-1, ValueError, "chunk_size must be >= 1; got -1"),
+        (2.0, TypeError, r"chunk_size must be an int; got float 2.0. Pass chunk_size=2"),
+        (True, TypeError, "chunk_size must be an int; got bool"),
+        (None, TypeError, "chunk_size must be an int; got NoneType"),
+    ],
+)
+def test_streaming_bad_chunk_size(chunk, exc, fragment):
+    with pytest.raises(exc, match=fragment):
         streaming_logsumexp(np.zeros((2, 3)), chunk_size=chunk)
 
 

@@ -149,9 +149,18 @@ def test_kahan_lane_counts_all_compensate(lanes):
     assert abs(float(sum_kahan(x, lanes=lanes)) - exact) <= _ulp32(exact)
 
 
-@pytest.mark.parametrize("lanes", [0, -3, 2.5, True, "8"])
-def test_kahan_bad_lanes(lanes):
-    with pytest.raises(ValueError, match="lanes must be a positive int"):
+@pytest.mark.parametrize(
+    ("lanes", "exc", "fragment"),
+    [
+        (0, ValueError, "lanes must be >= 1; got 0"),
+        (-3, ValueError, "lanes must be >= 1; got -3"),
+        (2.5, TypeError, "lanes must be an int; got float 2.5"),
+        (True, TypeError, "lanes must be an int; got bool"),
+        ("8", TypeError, "lanes must be an int; got str"),
+    ],
+)
+def test_kahan_bad_lanes(lanes, exc, fragment):
+    with pytest.raises(exc, match=fragment):
         sum_kahan(np.ones(4, dtype=np.float32), lanes=lanes)
 
 

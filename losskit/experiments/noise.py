@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._argcheck import check_int, check_real, check_seed, resolve_dtype
+from .._argcheck import check_bool, check_dtype, check_int, check_real, check_seed
 from ..backend import get_backend
 
 __all__ = ["GradientNoiseResult", "default_batch_sizes", "gradient_noise", "regression_data"]
@@ -163,26 +163,25 @@ def gradient_noise(
     data and the draws, the same on every backend. Defaults run in well under
     0.3 s on a laptop CPU (``benchmarks/bench_noise.py``).
     """
-    seed = check_seed(seed, _WHERE, rng_like=True, allow_none=True)
+    seed = check_seed(seed, "seed", _WHERE, rng_like=True, allow_none=True)
     n = check_int(n_samples, "n_samples", _WHERE, minimum=2)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
     reps = check_int(n_draws, "n_draws", _WHERE, minimum=2)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
-    progress = check_real(progress, "progress", _WHERE)
-    if not 0.0 <= progress <= 1.0:
-        raise ValueError(
-            f"{_WHERE}: progress must be between 0 and 1 (the gradient is taken at "
-            f"w = progress * w*: 0 is the start of training, 1 the true weights); got "
-            f"{progress:g}. Use a fraction such as 0.5."
-        )
-    if not isinstance(with_replacement, bool):
-        raise TypeError(
-            f"{_WHERE}: with_replacement must be True or False; got {with_replacement!r}."
-        )
+    progress = check_real(
+        progress,
+        "progress",
+        _WHERE,
+        minimum=0.0,
+        maximum=1.0,
+        hint="The gradient is taken at w = progress * w*: 0 is the start of training, 1 the "
+        "true weights. Use a fraction such as 0.5.",
+    )
+    with_replacement = check_bool(with_replacement, "with_replacement", _WHERE)
     sizes = _batch_sizes(batch_sizes, n)
     b = get_backend(backend)
     xp = b.xp
-    dt, dtype_name = resolve_dtype(b, dtype, _WHERE)
+    dt, dtype_name = check_dtype(dtype, "dtype", _WHERE, backend=b)
     rng = b.rng(seed)
 
     # Data and per-sample gradients, centred on the full gradient.

@@ -22,12 +22,11 @@ the logits is coarser), so the first failure is pinned down.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._argcheck import check_seed
+from .._argcheck import check_int, check_seed
 from ..backend import errstate, get_backend
 from ..numerics import log_softmax, naive_log_softmax
 
@@ -205,7 +204,7 @@ def lse_overflow(
     dtype behaviour is the same on every backend). ``seed`` is accepted for the
     common experiment signature and ignored (nothing is random here).
     """
-    seed = check_seed(seed, _WHERE, rng_like=True, allow_none=True)  # ignored: deterministic
+    seed = check_seed(seed, "seed", _WHERE, rng_like=True, allow_none=True)  # unused
     b = get_backend(backend)
     xp = b.xp
     pat = _vector(pattern, "pattern", min_size=2)
@@ -231,8 +230,7 @@ def lse_overflow(
     if np.any(sc <= 0):
         raise ValueError(f"{_WHERE}: scales must be positive; got {sc[sc <= 0].tolist()}.")
     sc = np.unique(sc)
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
-        raise TypeError(f"{_WHERE}: target must be an int class index; got {target!r}.")
+    target = check_int(target, "target", _WHERE)
     if not 0 <= target < pat.size:
         raise ValueError(
             f"{_WHERE}: target {target} out of range for {pat.size} classes "

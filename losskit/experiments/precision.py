@@ -19,14 +19,13 @@ classes plus a gather of the target logit).
 from __future__ import annotations
 
 import math
-import numbers
 import tracemalloc
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-from .._argcheck import check_int, check_seed
+from .._argcheck import check_bool, check_int, check_real, check_seed
 from ..backend import errstate, get_backend
 from ..numerics import log_softmax, naive_softmax, streaming_logsumexp
 from ..summation import SUMMATION_METHODS
@@ -134,7 +133,7 @@ def summation_precision(
     Defaults take about 0.2 s.
     """
     where = "summation_precision"
-    seed = check_seed(seed, where, rng_like=True, allow_none=True)  # ignored: deterministic
+    seed = check_seed(seed, "seed", where, rng_like=True, allow_none=True)  # ignored: deterministic
     b = get_backend(backend)
     xp = b.xp
     dtype = _dtype(dtype, where, b)
@@ -150,8 +149,7 @@ def summation_precision(
         check_int(n, "every n in n_values", where, minimum=1, maximum=10**8)
     ns = np.unique(ns.astype(np.int64))
     for name, v in (("small", small), ("value", value)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-            raise ValueError(f"{where}: {name} must be a finite real number; got {v!r}.")
+        check_real(v, name, where)
     dt = getattr(xp, dtype)
     small_s = float(np.asarray(small, dtype=dtype))  # as the dtype stores them
     value_s = float(np.asarray(value, dtype=dtype))
@@ -299,12 +297,11 @@ def ce_memory(
     defaults to ``"numpy"`` for that reason.
     """
     where = "ce_memory"
-    seed = check_seed(seed, where, allow_none=True)
+    seed = check_seed(seed, "seed", where, allow_none=True)
     rows = check_int(batch_size, "batch_size", where, minimum=1)
     classes = check_int(n_classes, "n_classes", where, minimum=1)
     chunk = check_int(chunk_size, "chunk_size", where, minimum=1)
-    if not isinstance(measure, bool):
-        raise TypeError(f"{where}: measure must be True or False; got {measure!r}.")
+    measure = check_bool(measure, "measure", where)
     b = get_backend(backend)
     dtype = _dtype(dtype, where, b if measure else None)
     itemsize = np.dtype(dtype).itemsize

@@ -41,11 +41,11 @@ import numpy as np
 
 from .._argcheck import (
     check_choice,
+    check_dtype,
     check_int,
     check_int_sequence,
     check_real,
     check_seed,
-    resolve_dtype,
 )
 from ..backend import get_backend
 from ..losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
@@ -200,7 +200,7 @@ def reductions(
     ``seed`` fixes the data, the model, the hard samples and the batches, the
     same on every backend. Defaults run in a few tens of milliseconds on NumPy.
     """
-    loss_name = check_choice(loss, "loss", _WHERE, LOSSES)
+    loss_name = check_choice(loss, "loss", _WHERE, choices=LOSSES)
     n = check_int(n_samples, "n_samples", _WHERE, minimum=1)
     sizes = check_int_sequence(batch_sizes, "batch_sizes", _WHERE, minimum=1, maximum=n)
     sizes = np.unique(np.asarray(sizes, dtype=np.int64))
@@ -211,10 +211,10 @@ def reductions(
     hard_fraction = check_real(
         hard_fraction, "hard_fraction", _WHERE, minimum=0.0, maximum=1.0, strict_maximum=True
     )
-    seed = check_seed(seed, _WHERE)
+    seed = check_seed(seed, "seed", _WHERE)
     be = get_backend(backend)
     xp = be.xp
-    dt, dtype_name = resolve_dtype(be, dtype, _WHERE)
+    dt, dtype_name = check_dtype(dtype, "dtype", _WHERE, backend=be)
     loss_cls, kind = LOSSES[loss_name]
     rng = be.rng(seed)
     X, y, model, hard = _dataset(kind, n, d, c, hard_fraction, rng, be, dt, seed)

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._argcheck import (
+    check_dtype,
     check_int,
     check_learning_rate,
     check_real,
     check_seed,
     check_seeds,
-    resolve_dtype,
 )
 from ..backend import get_backend
 from ..batching import epoch_orders
@@ -107,14 +107,14 @@ def batch_vs_dataset(
     """
     n = check_int(n_samples, "n_samples", _WHERE, minimum=1)
     B = check_int(batch_size, "batch_size", _WHERE, minimum=1, maximum=n)
-    lr = check_learning_rate(lr, _WHERE)
+    lr = check_learning_rate(lr, "lr", _WHERE)
     epochs = check_int(epochs, "epochs", _WHERE, minimum=1)
-    seeds = check_seeds(seeds, _WHERE)
-    seed = check_seed(seed, _WHERE)
+    seeds = check_seeds(seeds, "seeds", _WHERE)
+    seed = check_seed(seed, "seed", _WHERE)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
     be = get_backend(backend)
-    dt, dtype_name = resolve_dtype(be, dtype, _WHERE)
+    dt, dtype_name = check_dtype(dtype, "dtype", _WHERE, backend=be)
     X, y = make_linear_regression(n, d, noise=noise, seed=seed, backend=be, dtype=dt)
     orders = epoch_orders(seeds, n, epochs, backend=be)
 

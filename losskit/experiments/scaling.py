@@ -26,12 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._argcheck import (
+    check_dtype,
     check_int,
     check_int_sequence,
     check_learning_rate,
     check_real,
     check_seed,
-    resolve_dtype,
 )
 from ..backend import errstate, get_backend
 from ..batching import epoch_orders
@@ -142,16 +142,16 @@ def sum_vs_mean(
     rate that makes a run diverge is reported in ``diverged``, not raised.
     """
     where = "sum_vs_mean"
-    seed = check_seed(seed, where)
+    seed = check_seed(seed, "seed", where)
     n = check_int(n_samples, "n_samples", where, minimum=1)
     B = check_int(batch_size, "batch_size", where, minimum=1, maximum=n)
-    lr = check_learning_rate(lr, where)
+    lr = check_learning_rate(lr, "lr", where)
     epochs = check_int(epochs, "epochs", where, minimum=1)
     d = check_int(n_features, "n_features", where, minimum=1)
     noise = check_real(noise, "noise", where, minimum=0.0)
     wd = check_real(weight_decay, "weight_decay", where, minimum=0.0)
     be = get_backend(backend)
-    dt, dtype_name = resolve_dtype(be, dtype, where)
+    dt, dtype_name = check_dtype(dtype, "dtype", where, backend=be)
     X, y = make_linear_regression(n, d, noise=noise, seed=seed, backend=be, dtype=dt)
     orders = epoch_orders([seed], n, epochs, backend=be)
 
@@ -339,7 +339,7 @@ def accumulation(
     ``sum(sizes)``; a diverging ``lr`` shows up as inf/NaN in the arrays.
     """
     where = "accumulation"
-    seed = check_seed(seed, where)
+    seed = check_seed(seed, "seed", where)
     n = check_int(n_samples, "n_samples", where, minimum=1)
     splits = (
         check_int_sequence(equal_sizes, "equal_sizes", where, minimum=1, maximum=n),
@@ -356,13 +356,13 @@ def accumulation(
             f"{where}: equal_sizes must be micro-batches of one size, e.g. (4, 4, 4, 4); got "
             f"{splits[0]}. Put sizes that differ in unequal_sizes."
         )
-    lr = check_learning_rate(lr, where)
+    lr = check_learning_rate(lr, "lr", where)
     T = check_int(n_updates, "n_updates", where, minimum=1)
     d = check_int(n_features, "n_features", where, minimum=1)
     noise = check_real(noise, "noise", where, minimum=0.0)
     be = get_backend(backend)
     xp = be.xp
-    dt, dtype_name = resolve_dtype(be, dtype, where)
+    dt, dtype_name = check_dtype(dtype, "dtype", where, backend=be)
     X, y = make_linear_regression(n, d, noise=noise, seed=seed, backend=be, dtype=dt)
     loss = MSELoss()
 

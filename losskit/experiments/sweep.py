@@ -23,13 +23,13 @@ import numpy as np
 
 from .._argcheck import (
     check_choice,
+    check_dtype,
     check_int,
     check_int_sequence,
     check_learning_rate,
     check_real,
     check_seed,
     check_seeds,
-    resolve_dtype,
 )
 from ..backend import get_backend
 from ..batching import epoch_orders
@@ -135,18 +135,18 @@ def batch_size_sweep(
     """
     n = check_int(n_samples, "n_samples", _WHERE, minimum=1)
     sizes = check_int_sequence(batch_sizes, "batch_sizes", _WHERE, minimum=1, maximum=n)
-    seeds = check_seeds(seeds, _WHERE)
-    seed = check_seed(seed, _WHERE)
+    seeds = check_seeds(seeds, "seeds", _WHERE)
+    seed = check_seed(seed, "seed", _WHERE)
     epochs = check_int(epochs, "epochs", _WHERE, minimum=1)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
-    lr = check_learning_rate(lr, _WHERE)
+    lr = check_learning_rate(lr, "lr", _WHERE)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
-    reduction = check_choice(reduction, "reduction", _WHERE, ("mean", "sum"))
+    reduction = check_choice(reduction, "reduction", _WHERE, choices=("mean", "sum"))
     momentum = check_real(
         momentum, "momentum", _WHERE, minimum=0.0, maximum=1.0, strict_maximum=True
     )
     be = get_backend(backend)
-    dt, dtype_name = resolve_dtype(be, dtype, _WHERE)
+    dt, dtype_name = check_dtype(dtype, "dtype", _WHERE, backend=be)
 
     X, y = make_linear_regression(n, d, noise=noise, seed=seed, backend=be, dtype=dt)
     orders = epoch_orders(seeds, n, epochs, backend=be)

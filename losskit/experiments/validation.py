@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._argcheck import check_int, check_learning_rate, check_real, check_seed, resolve_dtype
+from .._argcheck import check_dtype, check_int, check_learning_rate, check_real, check_seed
 from ..backend import get_backend
 from ..data import make_sine, rbf_features
 from ..fit import EarlyStopping, History, fit
@@ -145,7 +145,7 @@ def train_val(
     An ``lr`` that diverges (NaN/inf, or a finite blow-up) is reported in
     ``diverged``, not raised.
     """
-    seed = check_seed(seed, _WHERE)
+    seed = check_seed(seed, "seed", _WHERE)
     max_epochs = check_int(max_epochs, "max_epochs", _WHERE, minimum=1)
     n_train = check_int(n_train, "n_train", _WHERE, minimum=2)
     n_val = check_int(n_val, "n_val", _WHERE, minimum=1)
@@ -155,7 +155,7 @@ def train_val(
             f"{_WHERE}: batch_size {B} is larger than the {n_train} training samples; expected "
             f"1..{n_train}. Use batch_size={n_train} for full-batch training or raise n_train."
         )
-    lr = check_learning_rate(lr, _WHERE)
+    lr = check_learning_rate(lr, "lr", _WHERE)
     patience = check_int(patience, "patience", _WHERE, minimum=1)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
     k = check_int(n_centers, "n_centers", _WHERE, minimum=1)
@@ -165,7 +165,7 @@ def train_val(
     min_delta = check_real(min_delta, "min_delta", _WHERE, minimum=0.0)
     be = get_backend(backend)
     xp = be.xp
-    dt, dtype_name = resolve_dtype(be, dtype, _WHERE)
+    dt, dtype_name = check_dtype(dtype, "dtype", _WHERE, backend=be)
 
     x_tr, y_tr = make_sine(n_train, noise=noise, seed=seed, backend=be, dtype=dt)
     x_va, y_va = make_sine(n_val, noise=noise, seed=seed + 1, backend=be, dtype=dt)

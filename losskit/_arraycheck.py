@@ -1,7 +1,9 @@
-"""Argument checks shared by numerics, losses and training: clear errors, never silent.
+"""Checks of array arguments, shared by numerics, losses and training: clear errors, never silent.
 
-Each check raises ``TypeError``/``ValueError`` whose message says what was wrong,
-what was expected, what was given and the likely fix.
+The convention of :mod:`losskit._argcheck`: ``check_<kind>(x, name, where, *, options)``,
+with the array namespace passed as ``xp=`` where the check computes on the array.
+Each raises ``TypeError``/``ValueError`` whose message says what was wrong, what was
+expected, what was given and the likely fix.
 """
 
 from __future__ import annotations
@@ -31,35 +33,32 @@ def namespace(*arrays, where: str):
         ) from exc
 
 
-def is_floating(xp, x) -> bool:
-    return xp.isdtype(x.dtype, "real floating")
-
-
-def require_float(xp, x, name: str, where: str) -> None:
+def check_float(x, name: str, where: str, *, xp) -> None:
     """``x`` must hold real floating values (float16/32/64)."""
-    if not is_floating(xp, x):
+    if not xp.isdtype(x.dtype, "real floating"):
         raise TypeError(
             f"{where}: {name} must be a real floating array (float16, float32 or float64); "
             f"got dtype {x.dtype}. Convert it first, e.g. {name.split()[0]}.astype(float32)."
         )
 
 
-def normalize_axis(axis: int, ndim: int, where: str) -> int:
+def check_axis(axis, name: str, where: str, *, ndim: int) -> int:
+    """``axis`` (an int, negative counts from the end) as an index into ``ndim`` axes."""
     try:
         if isinstance(axis, bool):
             raise TypeError
         axis = operator.index(axis)  # NumPy integers are fine; floats and arrays are not
     except TypeError:
-        raise TypeError(f"{where}: axis must be an int; got {type(axis).__name__}.") from None
+        raise TypeError(f"{where}: {name} must be an int; got {type(axis).__name__}.") from None
     if not -ndim <= axis < max(ndim, 1):
         raise ValueError(
-            f"{where}: axis {axis} is out of range for a {ndim}-D array "
+            f"{where}: {name} {axis} is out of range for a {ndim}-D array "
             f"(valid {-ndim}..{ndim - 1})."
         )
     return axis % max(ndim, 1)
 
 
-def require_finite(xp, x, name: str, where: str) -> None:
+def check_finite(x, name: str, where: str, *, xp) -> None:
     """No NaN or inf in ``x`` (one reduction; callers can switch the check off)."""
     with errstate(invalid="ignore", over="ignore"):
         ok = bool(xp.all(xp.isfinite(x)))
@@ -73,7 +72,7 @@ def require_finite(xp, x, name: str, where: str) -> None:
         )
 
 
-def require_in_range_after_cast(xp, x, name: str, original, where: str) -> None:
+def check_cast_in_range(x, name: str, where: str, *, xp, original) -> None:
     """``x``, just cast down from the finite dtype ``original``, did not overflow to inf."""
     with errstate(invalid="ignore", over="ignore"):
         ok = bool(xp.all(xp.isfinite(x)))
@@ -86,7 +85,8 @@ def require_in_range_after_cast(xp, x, name: str, original, where: str) -> None:
         )
 
 
-def require_nonempty(x, name: str, where: str) -> None:
+def check_nonempty(x, name: str, where: str) -> None:
+    """At least one row (sample)."""
     if x.ndim >= 1 and x.shape[0] == 0:
         raise ValueError(
             f"{where}: {name} is an empty batch (shape {tuple(x.shape)}); expected at least "
@@ -94,7 +94,7 @@ def require_nonempty(x, name: str, where: str) -> None:
         )
 
 
-def require_same_shape(input, target, where: str) -> None:
+def check_same_shape(input, target, where: str) -> None:
     """Shapes must match exactly: (N, 1) against (N,) would broadcast to (N, N)."""
     if tuple(input.shape) == tuple(target.shape):
         return
@@ -113,62 +113,7 @@ def require_same_shape(input, target, where: str) -> None:
     )
 
 
-# --- checks used by the losses -------------------------------------------------------
-
-REDUCTIONS = ("mean", "sum", "none")
-
-
-def check_reduction(reduction, where: str) -> str:
-    """``reduction`` must be one of ``"mean"``, ``"sum"``, ``"none"`` (as in torch.nn)."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"{where}: unknown reduction {reduction!r}; expected one of 'mean', 'sum', 'none'. "
-            f"'mean' averages over the batch (learning rates transfer across batch sizes), "
-            f"'sum' adds the per-sample losses, 'none' returns them unreduced."
-        )
-    return reduction
-
-
-def require_bool(value, name: str, where: str) -> bool:
-    """``value`` as a Python bool: True/False or a 0-d boolean array (``numpy.True_``)."""
-    if isinstance(value, bool):
-        return value
-    dtype = getattr(value, "dtype", None)
-    if dtype is not None and getattr(value, "shape", None) == () and str(dtype) == "bool":
-        return bool(value)
-    raise TypeError(
-        f"{where}: {name} must be True or False; got {type(value).__name__} {value!r}. "
-        f"Pass a bool, e.g. {name}=True (a string such as 'no' would count as True)."
-    )
-
-
-def require_number(value, name: str, where: str, *, low=None, high=None, low_open=False, hint=""):
-    """A finite real scalar within [low, high] (``low_open``: ``> low``), as a float."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        and not (hasattr(value, "__float__") and getattr(value, "shape", ()) == ())
-    ):
-        raise TypeError(
-            f"{where}: {name} must be a real number; got {type(value).__name__} {value!r}.{hint}"
-        )
-    v = float(value)
-    bad = v != v or v in (float("inf"), float("-inf"))
-    if low is not None:
-        bad = bad or (v <= low if low_open else v < low)
-    if high is not None:
-        bad = bad or v > high
-    if bad:
-        lo = "-inf" if low is None else f"{low}"
-        hi = "inf" if high is None else f"{high}"
-        interval = (
-            f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high is None else ']'}"
-        )
-        raise ValueError(f"{where}: {name} must lie in {interval}; got {value!r}.{hint}")
-    return v
-
-
-def require_same_device(a, b, names: tuple[str, str], where: str) -> None:
+def check_same_device(a, b, names: tuple[str, str], where: str) -> None:
     """Arrays of one library must also sit on one device (losskit never moves data silently)."""
     da, db = array_api_compat.device(a), array_api_compat.device(b)
     if da != db:
@@ -179,9 +124,9 @@ def require_same_device(a, b, names: tuple[str, str], where: str) -> None:
         )
 
 
-def require_nonempty_size(x, name: str, where: str) -> None:
+def check_nonempty_size(x, name: str, where: str) -> None:
     """At least one element (an empty batch has no mean; ``(N, 0)`` has nothing to score)."""
-    require_nonempty(x, name, where)
+    check_nonempty(x, name, where)
     size = 1
     for n in x.shape:
         size *= n
@@ -192,23 +137,24 @@ def require_nonempty_size(x, name: str, where: str) -> None:
         )
 
 
-def as_target_dtype(xp, target, dtype, where: str):
+def as_real(target, name: str, where: str, *, xp, dtype):
     """Real-valued ``target`` (float, int or bool 0/1 labels) cast to the compute ``dtype``."""
     if xp.isdtype(target.dtype, ("real floating", "integral", "bool")):
         return target if target.dtype == dtype else xp.astype(target, dtype)
     raise TypeError(
-        f"{where}: target must hold real numbers; got dtype {target.dtype}. "
-        f"Convert it first, e.g. target.astype(input.dtype)."
+        f"{where}: {name} must hold real numbers; got dtype {target.dtype}. "
+        f"Convert it first, e.g. {name}.astype(input.dtype)."
     )
 
 
-def as_param_array(xp, value, like, dtype, name: str, where: str):
+def as_param(value, name: str, where: str, *, like, dtype):
     """``value`` (a sequence, a NumPy array or an array of ``like``'s library) on ``like``'s device.
 
     Host data is copied to ``like``'s device; an array of the same library on another
     device is refused (losskit never moves data between devices behind your back).
     Returns an array of ``dtype`` (the input's floating dtype).
     """
+    xp = array_api_compat.array_namespace(like)
     dev = array_api_compat.device(like)
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         try:
@@ -216,7 +162,7 @@ def as_param_array(xp, value, like, dtype, name: str, where: str):
         except TypeError:
             same_lib = False
         if same_lib:
-            require_same_device(value, like, (name, "input"), where)
+            check_same_device(value, like, (name, "input"), where)
             arr = value
         elif type(value).__module__.split(".")[0] == "numpy":
             arr = xp.asarray(value)
@@ -246,7 +192,7 @@ def as_param_array(xp, value, like, dtype, name: str, where: str):
     return arr if arr.dtype == dtype else xp.astype(arr, dtype)
 
 
-def require_unit_interval(xp, x, name: str, where: str, hint: str) -> None:
+def check_unit_interval(x, name: str, where: str, *, xp, hint: str) -> None:
     """Every value of ``x`` in [0, 1] (NaN passes: that is the finite check's job)."""
     lo, hi = float(xp.min(x)), float(xp.max(x))
     if lo < 0.0 or hi > 1.0:

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from losskit.experiments import gradient_noise
-from losskit.experiments.noise import default_batch_sizes, regression_data
+from losskit.experiments.gradient_noise import default_batch_sizes, regression_data
 
 GOAL_S = 0.3
 

@@ -1,6 +1,6 @@
 """Panel latency: one control change to a redrawn figure, per lesson panel, NumPy backend.
 
-For every class in ``losskit.widgets.PANELS`` this builds the panel headless
+For every class in ``losskit.lessons.PANELS`` this builds the panel headless
 (Agg canvas, inline mode: the figure is rendered to the PNG the notebook shows),
 then times ``N`` random control changes drawn as a student would make them
 (``losskit.widgets.random_value``; the backend dropdown is left on NumPy).
@@ -49,7 +49,7 @@ def time_panel(cls, n: int, seed: int = 0):
 
 def main(argv=()) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from losskit.widgets import PANELS
+    from losskit.lessons import PANELS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=60, help="control changes per panel")

@@ -3,6 +3,7 @@
 - ``losskit figures --out DIR [--backend NAME] [--dpi N] [--only NAME ...]`` runs each
   lesson's experiment with its lesson defaults and writes its figure as PNG
   (headless: figures are drawn on an Agg canvas, no display needed);
+- ``losskit lessons`` lists the lessons (:mod:`losskit.lessons`): notebook, panel, figures;
 - ``losskit info`` prints versions, the usable backends (and why the others are
   not), and the GPU, if any;
 - ``losskit bench [NAME ...]`` runs ``main()`` of the ``benchmarks/bench_*.py``
@@ -30,8 +31,8 @@ __all__ = ["main"]
 
 def _figures(args) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from . import experiments, plots
     from .backend import UNUSABLE_FIX, get_backend
+    from .lessons import FIGURES
 
     try:
         backend = get_backend(args.backend).name
@@ -39,7 +40,7 @@ def _figures(args) -> int:
         fix = "Pass one of them with --backend, e.g. --backend numpy."
         print(f"losskit figures: {str(exc).replace(UNUSABLE_FIX, fix)}", file=sys.stderr)
         return 2
-    specs = plots.FIGURES
+    specs = FIGURES
     if args.only:
         known = {s.name for s in specs}
         unknown = sorted(set(args.only) - known)
@@ -65,9 +66,7 @@ def _figures(args) -> int:
     for spec in specs:
         start = time.perf_counter()
         try:
-            run = getattr(experiments, spec.experiment)
-            result = run(backend=backend, **spec.kwargs)
-            fig = spec.plot(result)
+            fig = spec.plot(spec.experiment(backend=backend))
             path = out / f"{spec.name}.png"
             fig.savefig(path, dpi=args.dpi)
         except Exception as exc:  # report every figure, then fail at the end
@@ -75,7 +74,7 @@ def _figures(args) -> int:
             print(f"  FAILED {spec.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
         took = time.perf_counter() - start
-        print(f"  {path}  ({spec.lesson}; {took:.1f} s)")
+        print(f"  {path}  (lesson {spec.lesson.number}: {spec.lesson.title}; {took:.1f} s)")
     return 1 if failed else 0
 
 
@@ -204,11 +203,24 @@ def _bench(args) -> int:
 
 def _figures_listing() -> str:
     os.environ.setdefault("MPLBACKEND", "Agg")  # as `figures` does: headless
-    from .plots import FIGURES
+    from .lessons import FIGURES
 
     width = max(len(s.name) for s in FIGURES)
-    lines = [f"  {s.name:<{width}}  {s.lesson}" for s in FIGURES]
+    lines = [f"  {s.name:<{width}}  lesson {s.lesson.number}: {s.lesson.title}" for s in FIGURES]
     return "figure names (for --only):\n" + "\n".join(lines)
+
+
+def _lessons(args) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from .lessons import LESSONS, TOUR
+
+    print(f"notebooks/{TOUR}.ipynb: a tour of the API")
+    for lesson in LESSONS:
+        print(f"lesson {lesson.number} ({lesson.slug}): {lesson.title}")
+        print(f"    notebook notebooks/{lesson.notebook}.ipynb, panel {lesson.panel.__name__}")
+        for f in lesson.figures:
+            print(f"    figure {f.name}: {f.plot.__name__}({f.experiment.__name__}())")
+    return 0
 
 
 def _bench_listing() -> str:
@@ -261,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", nargs="+", metavar="NAME", help="render only these figures (names below)"
     )
     fig.set_defaults(func=_figures)
+    lessons = sub.add_parser("lessons", help="the lessons: notebook, panel and figures of each")
+    lessons.set_defaults(func=_lessons)
     info = sub.add_parser("info", help="versions, available backends and the GPU")
     info.set_defaults(func=_info)
     bench = sub.add_parser("bench", help="run the benchmarks of the repository checkout", **listed)

@@ -12,7 +12,7 @@ import pytest
 
 from losskit import cli
 from losskit.backend import available_backends
-from losskit.plots import FIGURES
+from losskit.lessons import FIGURES
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ROOT = Path(__file__).resolve().parents[1]

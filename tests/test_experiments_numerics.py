@@ -22,8 +22,8 @@ from losskit.experiments import (
     lse_overflow,
     summation_precision,
 )
-from losskit.experiments.noise import regression_data
-from losskit.experiments.precision import vanishing_term
+from losskit.experiments.gradient_noise import regression_data
+from losskit.experiments.precision_memory import vanishing_term
 from losskit.numerics import log_softmax, naive_log_softmax
 
 MIB = 2**20

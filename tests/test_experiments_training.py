@@ -21,6 +21,7 @@ from losskit.experiments import (
     train_val,
 )
 from losskit.fit import History
+from losskit.lessons import LESSONS
 
 
 def _host_only(result):
@@ -287,7 +288,7 @@ def test_bad_parameters_are_explained(fn, kwargs, exc, fragment):
         fn(**kwargs)
 
 
-@pytest.mark.parametrize("name", [n for n in experiments.__all__ if n[0].islower()])
+@pytest.mark.parametrize("name", [e.__name__ for lesson in LESSONS for e in lesson.experiments])
 @pytest.mark.parametrize(
     ("seed", "exc", "fragment"),
     [

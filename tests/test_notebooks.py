@@ -4,7 +4,8 @@ Each lesson is a pair (``notebooks/jupytext.toml``): ``notebooks/NN_name.ipynb``
 what ``make lab`` opens, and ``notebooks/src/NN_name.py`` (py:percent), the
 diff-able source. These tests check that
 
-- every lesson exists as both files and the two hold the same cells;
+- every notebook of ``losskit.lessons`` exists as both files, the two hold the same
+  cells, and no other notebook is there;
 - the ``.ipynb`` is stored without outputs or execution counts, kernel ``python3``;
 - lessons import losskit instead of pasting library code (no ``def``/``class``
   in code cells), ask the reader to predict before each experiment, and state
@@ -26,21 +27,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from losskit.lessons import LESSONS as REGISTRY
+from losskit.lessons import TOUR
+
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 SRC_DIR = NB_DIR / "src"
 
-LESSONS = [
-    "00_tour",
-    "01_batch_vs_dataset",
-    "02_losses_and_reductions",
-    "03_log_sum_exp",
-    "04_gradient_noise",
-    "05_sum_vs_mean",
-    "06_gradient_accumulation",
-    "07_train_vs_validation",
-    "08_ce_at_scale_and_summation",
-]
+# every notebook, in reading order: the tour, then each lesson's (losskit.lessons)
+LESSONS = [TOUR, *(lesson.notebook for lesson in REGISTRY)]
 
 # The issue: "Each notebook runs top to bottom in under 30 s on a 2-core CPU."
 # Measured from the first cell to the last (kernel start-up excluded). The
@@ -64,9 +59,9 @@ def _cells(nb) -> list[tuple[str, str]]:
 
 def test_lesson_list_matches_the_folder():
     on_disk = sorted(p.stem for p in NB_DIR.glob("*.ipynb"))
-    assert on_disk == LESSONS, "notebooks/*.ipynb and LESSONS in this test disagree"
+    assert on_disk == sorted(LESSONS), "notebooks/*.ipynb and losskit.lessons disagree"
     sources = sorted(p.stem for p in SRC_DIR.glob("*.py"))
-    assert sources == LESSONS, "notebooks/src/*.py and LESSONS in this test disagree"
+    assert sources == sorted(LESSONS), "notebooks/src/*.py and losskit.lessons disagree"
 
 
 @pytest.mark.parametrize("name", LESSONS)
@@ -220,7 +215,7 @@ def test_tour_gives_no_lesson_answer_away():
 
 def test_lesson_3_describes_the_overflow_readout():
     # the readout names the break only once the slider has reached it; the lesson says so
-    from losskit.widgets.overflow import NOT_YET
+    from losskit.widgets.lse_overflow import NOT_YET
 
     prose = " ".join(text for kind, text in _flat_cells("03_log_sum_exp") if kind == "markdown")
     assert f'"{NOT_YET}"' in prose, "lesson 3 misdescribes the overflow panel's readout"

@@ -15,9 +15,10 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 from losskit import experiments, plots
-from losskit.plots import FIGURES, PALETTE, builder_of, update_figure
-from losskit.plots.overflow import finite_spans
-from losskit.plots.regimes import log_windows, summarise, thin
+from losskit.lessons import FIGURES
+from losskit.plots import PALETTE, builder_of, update_figure
+from losskit.plots.batch_vs_dataset import log_windows, summarise, thin
+from losskit.plots.lse_overflow import finite_spans
 
 FAST = {
     "batch_vs_dataset": {"epochs": 3, "n_samples": 64, "seeds": (0, 1), "batch_size": 8},
@@ -43,7 +44,7 @@ def lines_of(ax):
 
 @pytest.mark.parametrize("spec", FIGURES, ids=lambda s: s.name)
 def test_every_lesson_figure_draws_and_updates_in_place(spec):
-    result = run(spec.experiment)
+    result = run(spec.experiment.__name__)
     fig = spec.plot(result)
     assert isinstance(fig, Figure)
     fig.canvas.draw()
@@ -62,7 +63,7 @@ def test_every_lesson_figure_draws_and_updates_in_place(spec):
 
 
 def test_figures_cover_every_experiment_once():
-    names = [s.experiment for s in FIGURES]
+    names = [s.experiment.__name__ for s in FIGURES]
     assert sorted(names) == sorted(FAST)
     assert len({s.name for s in FIGURES}) == len(FIGURES)
 

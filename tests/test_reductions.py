@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from losskit import experiments, plots
-from losskit.experiments.reduction import LOSSES, ReductionsResult, reductions
-from losskit.plots import FIGURES, builder_of
-from losskit.widgets import PANELS, ReductionsPanel
+from losskit.experiments.reductions import LOSSES, ReductionsResult, reductions
+from losskit.lessons import FIGURES, PANELS
+from losskit.plots import builder_of
+from losskit.widgets import ReductionsPanel
 
 SMALL = {"batch_sizes": (1, 2, 3, 8, 10, 32, 64), "n_samples": 64, "n_draws": 2}
 
@@ -63,7 +64,7 @@ def test_float32_keeps_the_identity_to_rounding():
 
 
 def test_defaults_and_the_lesson_shape():
-    r = experiments.reductions()  # callable with no arguments, through the lazy index
+    r = experiments.reductions()  # callable with no arguments
     assert isinstance(r, ReductionsResult) and r.loss_name == "mse"
     assert r.batch_sizes.tolist() == [2**k for k in range(11)] and r.n_samples == 1024
     assert r.none_batch_size == 64 and r.n_hard == round(0.05 * 1024)

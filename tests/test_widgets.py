@@ -19,9 +19,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from losskit import available_backends
+from losskit.lessons import PANELS
 from losskit.plots import builder_of
 from losskit.widgets import (
-    PANELS,
     AccumulationPanel,
     BatchVsDatasetPanel,
     GradientNoisePanel,

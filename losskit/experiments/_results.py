@@ -1,10 +1,10 @@
-"""Host-side helpers shared by the training experiments (sweep, scaling, regimes, validation)."""
+"""Host-side helpers shared by the lessons' training experiments."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["least_squares_loss", "readonly"]
+__all__ = ["least_squares_loss", "max_abs_diff", "readonly"]
 
 
 def readonly(a, dtype=None) -> np.ndarray:
@@ -22,3 +22,10 @@ def least_squares_loss(X: np.ndarray, y: np.ndarray) -> float:
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
     r = A @ coef - y
     return float(np.mean(r * r))
+
+
+def max_abs_diff(a, b) -> float:
+    """``max |a - b|`` in float64 (host); ``inf`` when any difference is not finite."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+    return float(np.max(d)) if np.all(np.isfinite(d)) else float("inf")

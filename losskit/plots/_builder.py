@@ -126,6 +126,7 @@ def make_plot_functions(cls, name: str):
 
     plot.__name__ = plot.__qualname__ = f"plot_{name}"
     update.__name__ = update.__qualname__ = f"update_{name}"
+    plot.__module__ = update.__module__ = cls.__module__  # the lesson's module
     what = cls.__doc__.strip().splitlines()[0] if cls.__doc__ else name
     plot.__doc__ = (
         f"{what}\n\nTakes a ``{cls.result_type}`` and returns a matplotlib Figure. Given "

@@ -18,10 +18,9 @@ Constructor keywords besides control values: ``mode``, ``debounce`` (seconds;
 applies inside a running event loop, i.e. a kernel), ``dpi`` (of the figure; default
 110, so that projector-size fonts are 18-23 px on screen).
 
-``PANELS`` maps a short name to each panel class, in lesson order:
-``batch_vs_dataset`` (lesson 1), ``reductions`` (2), ``lse_overflow`` (3), ``gradient_noise`` (4),
-``sum_vs_mean`` (5), ``accumulation`` (6), ``train_val`` (7),
-``precision_memory`` (8).
+One module per lesson, named by its slug; :data:`losskit.lessons.PANELS` maps each
+slug to its panel class, in lesson order. This package exports each lesson module's
+``__all__``.
 ``use_live_figures()`` (a lesson's first cell) turns on ipympl where it is
 installed, else inline images. ``random_value(control, rng)`` draws a value a
 student could set (fuzz tests, benchmarks).
@@ -29,40 +28,15 @@ student could set (fuzz tests, benchmarks).
 
 from __future__ import annotations
 
+from .._lessonmodules import export_lesson_modules
 from ._base import Panel, detect_mode
 from ._fuzz import random_value
 from ._notebook import use_live_figures
-from .noise import GradientNoisePanel
-from .overflow import LSEOverflowPanel
-from .precision import PrecisionMemoryPanel
-from .reductions import ReductionsPanel
-from .regimes import BatchVsDatasetPanel
-from .scaling import AccumulationPanel, SumVsMeanPanel
-from .validation import TrainValPanel
 
 __all__ = [
-    "use_live_figures",
-    "PANELS",
-    "AccumulationPanel",
-    "BatchVsDatasetPanel",
-    "GradientNoisePanel",
-    "LSEOverflowPanel",
     "Panel",
-    "PrecisionMemoryPanel",
-    "ReductionsPanel",
-    "SumVsMeanPanel",
-    "TrainValPanel",
     "detect_mode",
     "random_value",
+    "use_live_figures",
+    *export_lesson_modules(__name__, __path__, globals()),
 ]
-
-PANELS: dict[str, type[Panel]] = {
-    "batch_vs_dataset": BatchVsDatasetPanel,  # lesson 1
-    "reductions": ReductionsPanel,  # lesson 2
-    "lse_overflow": LSEOverflowPanel,  # lesson 3
-    "gradient_noise": GradientNoisePanel,  # lesson 4
-    "sum_vs_mean": SumVsMeanPanel,  # lesson 5
-    "accumulation": AccumulationPanel,  # lesson 6
-    "train_val": TrainValPanel,  # lesson 7
-    "precision_memory": PrecisionMemoryPanel,  # lesson 8
-}

@@ -40,7 +40,6 @@ import matplotlib
 import numpy as np
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-from .. import experiments
 from ..backend import available_backends, get_backend
 
 __all__ = ["Panel", "detect_mode"]
@@ -269,8 +268,9 @@ class Panel(ABC):
         return []
 
     # ----- machinery --------------------------------------------------------------------
-    def run(self, experiment: str, **kwargs):
-        """``losskit.experiments.<experiment>(**kwargs)``, remembered for repeated arguments.
+    def run(self, experiment, **kwargs):
+        """``experiment(**kwargs)`` (a ``losskit.experiments`` function), remembered for
+        repeated arguments.
 
         A panel that shows two experiments recomputes only the one whose
         controls changed; the last few results per experiment are kept.
@@ -279,7 +279,7 @@ class Panel(ABC):
         if key in self._cache:
             self._cache[key] = self._cache.pop(key)  # most recently used last
             return self._cache[key]
-        result = getattr(experiments, experiment)(**kwargs)
+        result = experiment(**kwargs)
         self._cache[key] = result
         while len(self._cache) > self.cache_size:
             self._cache.pop(next(iter(self._cache)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..experiments.reductions import reductions
 from ..plots import plot_reductions
 from ..plots.reductions import LOSS_LABELS
 from ._base import Panel
@@ -55,7 +56,7 @@ class ReductionsPanel(Panel):
 
     def compute(self, v, backend):
         return self.run(
-            "reductions",
+            reductions,
             loss=v["loss"],
             n_samples=N_SAMPLES,
             none_batch_size=v["batch_size"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from ..experiments.train_val import train_val
 from ..plots import plot_train_val
 from ._base import Panel
 from ._controls import WIDE, choice_slider, int_slider, log_slider
@@ -72,7 +73,7 @@ class TrainValPanel(Panel):
 
     def compute(self, v, backend):
         return self.run(
-            "train_val",
+            train_val,
             max_epochs=v["max_epochs"],
             batch_size=v["batch_size"],
             lr=v["lr"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 
-from ..experiments.precision import vanishing_term
+from ..experiments.precision_memory import ce_memory, summation_precision, vanishing_term
 from ..plots import plot_ce_memory, plot_summation_precision
 from ._base import Panel
 from ._controls import WIDE, choice_slider
@@ -73,7 +73,7 @@ class PrecisionMemoryPanel(Panel):
     and ``xp.sum`` against n on ``1 + n × small`` and ``n × 0.1``; right: MiB of
     logits, softmax, log-softmax vs the streaming working set.
 
-    The small term depends on the dtype (:func:`~losskit.experiments.precision.vanishing_term`):
+    The small term depends on the dtype (:func:`.vanishing_term`):
     the lesson's 1e-8 in float32, 1e-4 in float16 (where 1e-8 rounds to 0 and
     every method would be exact on ``1 + n × 0``), 1e-16 in float64: in each,
     ``1 + small == 1``, so the running sum shows the same trap at every precision.
@@ -112,7 +112,7 @@ class PrecisionMemoryPanel(Panel):
     def compute(self, v, backend):
         n_values = [10**k for k in range(2, int(np.log10(v["n_max"])) + 1)]
         summation = self.run(
-            "summation_precision",
+            summation_precision,
             n_values=n_values,
             dtype=v["dtype"],
             small=vanishing_term(v["dtype"]),  # float32: the lesson's 1e-8; 0 in float16
@@ -123,7 +123,7 @@ class PrecisionMemoryPanel(Panel):
         itemsize = {"float16": 2, "float32": 4, "float64": 8}[v["dtype"]]
         self._skipped = v["measure"] and v["batch_size"] * v["n_classes"] * itemsize > MEASURE_LIMIT
         memory = self.run(
-            "ce_memory",
+            ce_memory,
             batch_size=v["batch_size"],
             n_classes=v["n_classes"],
             dtype=v["dtype"],

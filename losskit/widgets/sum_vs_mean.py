@@ -1,16 +1,16 @@
-"""Lessons 5-6 panels: sum vs mean with learning-rate scaling, and gradient accumulation."""
+"""Lesson 5 panel: sum vs mean, with learning-rate scaling."""
 
 from __future__ import annotations
 
-from ..plots import plot_accumulation, plot_sum_vs_mean
+from ..experiments.sum_vs_mean import sum_vs_mean
+from ..plots import plot_sum_vs_mean
 from ._base import Panel
 from ._controls import batch_sizes_up_to, checkbox, choice_slider, int_slider, log_slider, toggle
 
-__all__ = ["AccumulationPanel", "SumVsMeanPanel"]
+__all__ = ["SumVsMeanPanel"]
+
 
 N_SUM_VS_MEAN = 256  # samples: small enough for B = 1 to redraw in a blink
-N_ACCUMULATION = 200  # samples of the accumulation panel: at most this many per update
-K_MAX = 6  # micro-batches per update offered
 # candidate batch sizes, offered only up to N_SUM_VS_MEAN (B = N included); 3, 10, 50
 # and 100 do not divide it (lesson 5's short last batch)
 BATCH_SIZES = (1, 2, 3, 4, 8, 10, 16, 32, 50, 64, 100, 128, 256, 512)
@@ -89,7 +89,7 @@ class SumVsMeanPanel(Panel):
 
     def compute(self, v, backend):
         return self.run(
-            "sum_vs_mean",
+            sum_vs_mean,
             batch_size=v["batch_size"],
             lr=v["lr"],
             epochs=v["epochs"],
@@ -125,95 +125,3 @@ class SumVsMeanPanel(Panel):
     def notes(self, r):
         msg = r.diverged.get(self.focus())
         return [msg] if msg else []
-
-
-class AccumulationPanel(Panel):
-    """K micro-batches vs one batch of ``sum(sizes)`` (``accumulation``): equal and unequal.
-
-    Controls: the equal split (``micro_batch`` examples × ``k`` micro-batches),
-    the unequal split (``first`` + ``second``), ``scaling`` (which accumulation
-    to stress: weighted by nₘ/Σn, divided by K, or the forgotten division),
-    ``lr``, ``n_updates``. An update cannot use more than the 200 samples: the
-    K slider offers at most ``200 // micro_batch`` micro-batches (64 × 3 = 192),
-    and a K that no longer fits moves down, with a note (the unequal sliders,
-    64 + 64 at most, always fit). A run that diverges says so in the message area.
-    """
-
-    title = "Gradient accumulation: right and wrong scaling"
-    lesson = "Lesson 6 · K micro-batch means ÷ K equal one batch only when the sizes are equal"
-    figsize = (13.0, 4.9)
-
-    def make_controls(self):
-        return {
-            "micro_batch": choice_slider([1, 2, 4, 8, 16, 32, 64], 4, "equal: micro-batch"),
-            "k": int_slider(4, 1, K_MAX, "× K micro-batches"),
-            "first": int_slider(8, 1, 64, "unequal: first"),
-            "second": int_slider(2, 1, 64, "+ second"),
-            "scaling": toggle(
-                [
-                    ("all", "all"),
-                    ("weighted nₘ/Σn", "correct"),
-                    ("divided by K", "naive"),
-                    ("forgot ÷K", "forgot"),
-                ],
-                "all",
-                "stress",
-            ),
-            "lr": log_slider(0.05, -3, 0, "learning rate"),
-            "n_updates": int_slider(15, 5, 25, "updates", step=5),
-        }
-
-    def setup_figure(self):
-        pass
-
-    def compute(self, v, backend):
-        return self.run(
-            "accumulation",
-            equal_sizes=(v["micro_batch"],) * v["k"],
-            unequal_sizes=(v["first"], v["second"]),
-            lr=v["lr"],
-            n_updates=v["n_updates"],
-            n_samples=N_ACCUMULATION,
-            backend=backend,
-            seed=0,
-        )
-
-    def sync_controls(self):
-        """Offer only the K that fit: micro-batch × K examples per update <= the 200 samples."""
-        micro, k = self.controls["micro_batch"].value, self.controls["k"]
-        old = k.value
-        k.max = min(K_MAX, N_ACCUMULATION // micro)  # ipywidgets moves a larger value down
-        if k.value == old:
-            return []
-        return [
-            f"micro-batch {micro} × K {old} = {micro * old} examples per update is more than "
-            f"the {N_ACCUMULATION} samples: K is now {k.value}, the most that fit."
-        ]
-
-    def draw(self, result):
-        scaling = self.controls["scaling"].value
-        plot_accumulation(result, fig=self.figure, focus=None if scaling == "all" else scaling)
-
-    def readout_rows(self, r):
-        rows = []
-        for k, case in enumerate(r.cases):
-            sizes = "+".join(str(s) for s in r.micro_batch_sizes[k])
-            rows.append(
-                (
-                    f"{case} ({sizes}) max |Δθ| vs one batch",
-                    f"weighted {r.max_deviation_correct[k]:.2g}, ÷K {r.max_deviation_naive[k]:.2g},"
-                    f" forgot ÷K {r.max_deviation_forgot[k]:.2g}",
-                )
-            )
-            rows.append(
-                (
-                    f"{case}: first-update gradient error",
-                    f"weighted {r.first_grad_deviation_correct[k]:.2g}, "
-                    f"÷K {r.first_grad_deviation_naive[k]:.2g}",
-                )
-            )
-        return rows
-
-    def notes(self, r):
-        """Every run that diverged (NaN/inf, or past 1e6 times its start: ``fit``'s rule)."""
-        return [msg for messages in r.diverged.values() for msg in messages if msg]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments.noise import default_batch_sizes
+from ..experiments.gradient_noise import batch_size_sweep, default_batch_sizes, gradient_noise
 from ..plots import plot_batch_size_sweep, plot_gradient_noise
 from ._base import Panel
 from ._controls import batch_sizes_up_to, choice_slider, int_slider
@@ -53,7 +53,7 @@ class GradientNoisePanel(Panel):
         n, b = v["n_samples"], v["batch_size"]
         sizes = np.union1d(default_batch_sizes(n, 9), [b])
         noise = self.run(
-            "gradient_noise",
+            gradient_noise,
             n_samples=n,
             batch_sizes=sizes,
             n_draws=v["n_draws"],
@@ -62,7 +62,7 @@ class GradientNoisePanel(Panel):
         )
         trained = sorted({1, b, n})
         sweep = self.run(
-            "batch_size_sweep",
+            batch_size_sweep,
             batch_sizes=trained,
             seeds=list(range(v["seeds"])),
             epochs=v["epochs"],

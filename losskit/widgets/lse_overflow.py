@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 
-from ..experiments.overflow import default_scales
+from ..experiments.lse_overflow import default_scales, lse_overflow
 from ..plots import plot_lse_overflow
 from ._base import Panel
 
@@ -134,7 +134,7 @@ class LSEOverflowPanel(Panel):
         # target: the least likely class, whose cross-entropy grows with s in every pattern
         target = min(range(len(pattern)), key=pattern.__getitem__)
         return self.run(
-            "lse_overflow",
+            lse_overflow,
             scales=scales,
             pattern=pattern,
             dtypes=dtypes,

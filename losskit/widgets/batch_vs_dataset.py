@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..experiments.batch_vs_dataset import batch_vs_dataset
 from ..plots import plot_batch_vs_dataset
 from ._base import Panel
 from ._controls import batch_sizes_up_to, choice_slider, int_slider, log_slider
@@ -44,7 +45,7 @@ class BatchVsDatasetPanel(Panel):
 
     def compute(self, v, backend):
         return self.run(
-            "batch_vs_dataset",
+            batch_vs_dataset,
             batch_size=v["batch_size"],
             lr=v["lr"],
             epochs=v["epochs"],

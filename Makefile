@@ -80,7 +80,6 @@ BENCH_ARGS ?=
 $(VENV)/.gpu-installed: pyproject.toml | $(PY)
 	$(CHECK_VENV)
 	$(PY) -m pip install --quiet -e '.[gpu,dev]'
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch
 	touch $@ $(VENV)/.dev-installed $(VENV)/.lab-installed
 
 gpu-check: $(VENV)/.gpu-installed

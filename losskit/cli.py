@@ -117,7 +117,7 @@ def _gpu_lines() -> list[str]:
 def _info(args) -> int:
     import losskit
 
-    from .backend import KNOWN, _probe, available_backends, get_backend
+    from .backend import ADAPTERS, available_backends, get_backend, probe
 
     print(f"losskit {losskit.__version__} ({Path(losskit.__file__).parent})")
     print(f"Python {platform.python_version()} on {platform.platform()}")
@@ -129,11 +129,13 @@ def _info(args) -> int:
         ("ipympl", "ipympl"),
         ("array_api_strict", "array-api-strict"),
         ("cupy", "cupy-cuda12x", "cupy-cuda11x", "cupy"),
+        ("torch", "torch"),
+        ("jax", "jax"),
     ):
         print(f"  {label:<17} {_version(*dists)}")
     print(f"backends available: {', '.join(available_backends())}")
-    for name in KNOWN:
-        ok, why = _probe(name)
+    for name in ADAPTERS:
+        ok, why = probe(name)
         print(f"  {name:<17} {'yes' if ok else 'no: ' + why}")
     env = os.environ.get("LOSSKIT_BACKEND")
     if not env:
@@ -267,7 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     fig = sub.add_parser("figures", help="render every lesson's figure to PNG (headless)", **listed)
     fig.add_argument("-h", "--help", action=_HelpWithListing, listing=_figures_listing)
     fig.add_argument("--out", required=True, help="folder for the PNG files (created)")
-    fig.add_argument("--backend", default="auto", help="numpy, cupy, array_api_strict or auto")
+    fig.add_argument(
+        "--backend", default="auto", help="numpy, cupy, torch, jax, array_api_strict or auto"
+    )
     fig.add_argument("--dpi", type=_positive_int, default=150, help="resolution (default 150)")
     fig.add_argument(
         "--only", nargs="+", metavar="NAME", help="render only these figures (names below)"

@@ -521,7 +521,8 @@ class CrossEntropyLoss(_Loss):
         w = None
         if self.weight is not None:
             w = V.as_param(self.weight, "weight", self._where, like=target, dtype=xp.float64)
-        return float(xp.sum(self._target_weights(xp, target, w, xp.float64)[2]))
+        t = target if target.dtype == xp.int64 else xp.astype(target, xp.int64)
+        return float(xp.sum(self._target_weights(xp, t, w, xp.float64)[2]))
 
     def _target_weights(self, xp, t, w, dtype):
         """``(keep, t_safe, wy)`` for class indices ``t``: the rows not ignored, ``t`` with

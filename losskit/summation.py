@@ -63,10 +63,11 @@ def sum_sequential(x):
     prefix sum's element ``k`` is defined by ``s_k = s_{k-1} + x_k``, and NumPy
     (also under array_api_strict) evaluates it exactly so, one rounding per
     element, in the input dtype: bitwise the same as a Python loop over float32
-    scalars (``tests/test_summation.py`` checks this), at C speed. CuPy
-    computes prefix sums with a parallel scan, whose rounding order is a tree,
-    so on a GPU this is *not* the sequential sum; the lesson's figures are
-    NumPy's. Returns a 0-d array of ``x``'s dtype.
+    scalars (``tests/test_summation.py`` checks this), at C speed. CuPy, PyTorch
+    and JAX compute prefix sums with a parallel scan, whose rounding order is a
+    tree (``Backend.adapter.sequential_scan`` is False), so there this is *not*
+    the sequential sum; the lesson's figures are NumPy's. Returns a 0-d array of
+    ``x``'s dtype.
     """
     xp = _vector(x, "sum_sequential")
     if x.shape[0] == 0:

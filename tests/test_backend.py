@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import array_api_compat
@@ -19,7 +20,7 @@ from losskit.backend import (
 )
 
 ENV = "LOSSKIT_BACKEND"
-CUPY_USABLE = backend_mod._probe("cupy")[0]
+CUPY_USABLE = backend_mod.probe("cupy")[0]
 no_gpu_here = pytest.mark.skipif(CUPY_USABLE, reason="CuPy has a GPU here; fallback not reachable")
 
 
@@ -32,14 +33,11 @@ def clean_env(monkeypatch):
 @pytest.fixture
 def cupy_without_gpu(clean_env):
     """Pretend CuPy imports but finds no GPU (the hub CPU image with the GPU extra installed)."""
-    real = backend_mod._probe
-
-    def probe(name):
-        if name == "cupy":
-            return False, "CuPy is installed but no CUDA GPU is usable here"
-        return real(name)
-
-    clean_env.setattr(backend_mod, "_probe", probe)
+    no_gpu = dataclasses.replace(
+        backend_mod.ADAPTERS["cupy"],
+        probe=lambda: (False, "CuPy is installed but no CUDA GPU is usable here"),
+    )
+    clean_env.setitem(backend_mod.ADAPTERS, "cupy", no_gpu)
     return clean_env
 
 
@@ -87,9 +85,9 @@ def test_non_string_name_is_a_type_error():
 
 def test_unknown_name():
     with pytest.raises(
-        ValueError, match=r"unknown backend 'jax': expected one of \['numpy', 'cupy'"
+        ValueError, match=r"unknown backend 'mxnet': expected one of \['numpy', 'array_api_strict'"
     ):
-        get_backend("jax")
+        get_backend("mxnet")
 
 
 def test_numpy_has_only_the_cpu_device():
@@ -195,12 +193,12 @@ def test_preference_list_first_usable_wins_silently(clean_env):
         assert get_backend("auto").name == "array_api_strict"
 
 
-@pytest.mark.parametrize("value", ["numpy,torch", "torch,numpy", "torch"])
+@pytest.mark.parametrize("value", ["numpy,tensorflow", "tensorflow,numpy", "tensorflow"])
 def test_env_unknown_name_anywhere_in_the_list(clean_env, value):
     """A typo after a usable name must not be ignored."""
     clean_env.setenv(ENV, value)
     with pytest.raises(
-        ValueError, match=rf"LOSSKIT_BACKEND='{value}' names unknown backend 'torch'"
+        ValueError, match=rf"LOSSKIT_BACKEND='{value}' names unknown backend 'tensorflow'"
     ):
         get_backend("auto")
 
@@ -219,8 +217,7 @@ def test_asarray_to_host_round_trip(backend, dtype):
     host = (np.arange(12).reshape(3, 4) % 3).astype(dtype)
     x = backend.asarray(host)
     assert x.dtype == getattr(backend.xp, dtype)
-    if backend.device is not None:  # CuPy: a cupy.cuda.Device, whose .id is the number
-        assert getattr(x.device, "id", x.device) == backend.device
+    assert backend_of(x).device == backend.device
     back = backend.to_host(x)
     assert isinstance(back, np.ndarray) and back.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(back, host)

@@ -317,10 +317,19 @@ def test_overflow_on_every_backend(backend):
         assert got.dtypes == want_dtypes
     ref = lse_overflow(backend="numpy", dtypes=got.dtypes)
     np.testing.assert_array_equal(got.scales, ref.scales)
-    np.testing.assert_array_equal(got.naive_finite, ref.naive_finite)
     np.testing.assert_allclose(got.stable_log_softmax, ref.stable_log_softmax, rtol=1e-6)
-    assert got.first_failure == ref.first_failure
     assert got.exp_limit == ref.exp_limit
+    if backend.name != "jax":
+        np.testing.assert_array_equal(got.naive_finite, ref.naive_finite)
+        assert got.first_failure == ref.first_failure
+        return
+    # XLA's exp overflows a hair before NumPy's: naive log-softmax may break up to 0.2 %
+    # below the threshold (the grid point just under it), never anywhere else
+    differ = got.naive_finite != ref.naive_finite
+    for k, name in enumerate(got.dtypes):
+        near = np.abs(got.scales[differ[k]] / ref.threshold_scale[name] - 1.0)
+        assert np.all(near < 2e-3), (name, got.scales[differ[k]])
+        assert got.first_failure[name] <= ref.first_failure[name]
 
 
 def test_overflow_float16_on_strict_is_a_clear_error():
@@ -395,9 +404,12 @@ def test_summation_precision_same_on_every_backend(backend):
     ref = summation_precision(n_values=[1000, 100_000], backend="numpy")
     assert got.backend == backend.name
     np.testing.assert_array_equal(got.exact, ref.exact)
-    # on CuPy the sequential sum is a parallel scan and xp.sum reduces in CUB's order
-    gpu_order = ("sequential", "xp.sum")
-    methods = [i for i, n in enumerate(got.methods) if n not in gpu_order or backend.name != "cupy"]
+    # a parallel scan (CuPy, torch, jax) is no sequential sum, and their xp.sum reduces
+    # in another order than NumPy's
+    parallel = ("sequential", "xp.sum")
+    methods = [
+        i for i, n in enumerate(got.methods) if n not in parallel or backend.adapter.sequential_scan
+    ]
     np.testing.assert_allclose(got.results[:, methods], ref.results[:, methods], rtol=2e-7)
 
 

@@ -341,6 +341,7 @@ def test_reduced_values_are_zero_d_arrays_on_numpy():
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+: fork of a threaded process
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # JAX's threads; the child uses NumPy
 def test_thread_pool_survives_fork():
     """A forked child must not wait forever on the parent's (absent) pool threads."""
     import multiprocessing

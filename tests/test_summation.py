@@ -39,19 +39,20 @@ def test_float32_one_plus_1e8_is_one(backend, to_np):
     assert np.float64(1) + np.float64(1e-8) != np.float64(1)
 
 
-# CuPy's prefix sum is a parallel scan, not a running sum (sum_sequential's docstring):
-# the sequential claims hold on NumPy-based backends, which the lesson's figures use.
+# CuPy's, PyTorch's and JAX's prefix sums are parallel scans, not running sums
+# (sum_sequential's docstring): the sequential claims hold where
+# backend.adapter.sequential_scan (NumPy-based backends), which the lesson's figures use.
 
 
 def test_cumulative_sum_is_a_left_to_right_running_sum(backend, to_np):
     """The claim sum_sequential rests on: bitwise equal to a scalar float32 loop
-    (on CuPy, whose scan is a tree, only as close as float32 rounding allows)."""
+    (on a parallel scan, a tree, only as close as float32 rounding allows)."""
     host = np.random.default_rng(3).standard_normal(3000).astype(np.float32) * 100
     running = np.float32(0)
     for v in host:
         running = np.float32(running + v)
     got = to_np(sum_sequential(backend.asarray(host)))
-    if backend.name == "cupy":
+    if not backend.adapter.sequential_scan:  # a parallel scan: a tree order
         exact = np.sum(host.astype(np.float64))
         assert abs(float(got) - exact) <= 3000 * _ulp32(np.abs(host).sum())
         return
@@ -69,7 +70,7 @@ def _one_plus_million_tiny():
 def test_running_sum_of_one_plus_million_1e8_stays_one(backend, to_np):
     x = backend.asarray(_one_plus_million_tiny())
     exact = 1.0 + MILLION * float(np.float32(1e-8))  # exact sum of the float32 inputs
-    if backend.name != "cupy":  # a running sum on NumPy-based backends only (see above)
+    if backend.adapter.sequential_scan:  # a running sum on NumPy-based backends only
         assert to_np(sum_sequential(x)) == np.float32(1.0)
     for f in (sum_pairwise, sum_kahan):
         got = float(to_np(f(x)))
@@ -84,7 +85,7 @@ def test_million_tenths(backend, to_np):
     x_host = np.full(MILLION, 0.1, dtype=np.float32)
     x = backend.asarray(x_host)
     exact = MILLION * float(np.float32(0.1))  # 100000.0015
-    if backend.name != "cupy":  # a running sum on NumPy-based backends only (see above)
+    if backend.adapter.sequential_scan:  # a running sum on NumPy-based backends only
         seq = float(to_np(sum_sequential(x)))
         assert seq == float(np.float32(100958.34))
         assert (seq - 1e5) / 1e5 == pytest.approx(0.0096, abs=5e-5)  # +0.96 %

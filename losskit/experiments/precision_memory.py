@@ -128,7 +128,7 @@ def summation_precision(
     (:func:`vanishing_term` gives one per dtype that does not), and a ``value``
     that is or rounds to 0 is refused (``n x 0`` has no relative error). ``backend`` defaults to
     ``"numpy"``, not ``"auto"``: the lesson's figures (100958.34) are the NumPy
-    running sum, while CuPy's prefix sum is a parallel scan (not sequential).
+    running sum, while CuPy's, PyTorch's and JAX's prefix sums are parallel scans.
     ``seed`` is accepted for the common signature; nothing is random.
     Defaults take about 0.2 s.
     """
@@ -217,8 +217,8 @@ class CEMemoryResult:
       two ``(B, chunk)`` blocks alive at once (``x - shift`` and its ``exp``)
       plus four ``(B, 1)`` running vectors (max, new max, shift, sum).
 
-    Measured with :mod:`tracemalloc` (NaN when ``measured`` is False: on CuPy
-    device memory is invisible to it, or ``measure=False``): the footprint
+    Measured with :mod:`tracemalloc` (NaN when ``measured`` is False: CuPy's,
+    PyTorch's and JAX's memory is invisible to it, or ``measure=False``): the footprint
     ``bytes_logits + peak bytes allocated during the forward``, for
 
     - ``measured_naive_bytes``: ``p = naive_softmax(z); logp = log(p)``, gather.
@@ -292,8 +292,8 @@ def ce_memory(
     targets uniform). ``chunk_size``: classes per streaming block. ``measure``:
     run the three forwards under :mod:`tracemalloc` (about 0.3 s at the
     defaults). tracemalloc sees allocations of NumPy buffers only, so
-    measurement happens on the ``"numpy"`` and ``"array_api_strict"`` backends
-    (both NumPy-backed) and the measured fields are NaN on CuPy. ``backend``
+    measurement happens where ``backend.adapter.numpy_memory`` (``"numpy"`` and
+    ``"array_api_strict"``) and the measured fields are NaN elsewhere. ``backend``
     defaults to ``"numpy"`` for that reason.
     """
     where = "ce_memory"
@@ -312,7 +312,7 @@ def ce_memory(
     nan = math.nan
     measured_naive = measured_stable = measured_streaming = nan
     losses = [nan, nan, nan]
-    can_trace = b.name in ("numpy", "array_api_strict")
+    can_trace = b.adapter.numpy_memory
     if measure:
         if full > 2**31:
             raise ValueError(

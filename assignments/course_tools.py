@@ -2,25 +2,21 @@
 
 Everything here drives the real nbgrader 0.9 command line in a copy of the
 course (never in ``assignments/`` itself) and reads results back through
-nbgrader's ``Gradebook`` API.
+nbgrader's ``Gradebook`` API and the grader's tamper report.
 
-Fixture submissions are generated, not stored: each one starts from the
-released notebook (what a student receives) and replaces the stub in chosen
-solution cells, either with the reference solution (the source cell with its
-``### BEGIN/END SOLUTION`` marker lines removed), with a buggy edit of it, or
-with hostile code; some also edit or delete test cells. ``variants()`` lists
-them per assignment. A buggy one names every test cell it must lose
-(``zero_cells``: the broken function's, and those of exercises whose briefs say
-they are built on it); every other code test cell must keep full marks, so a
-test cell that leans on another exercise's function shows up as a failure. It
-may also name what the failing cells must say (``messages``), so a test that
-fails for the wrong reason, or with a bare ``AssertionError``, shows up too.
-Correct answers written in another style (``expect="full"``) must keep full
-marks.
+Fixture submissions are generated, not stored: each one (a ``Variant``)
+starts from the released notebook (what a student receives), as released or
+with every stub replaced by the reference solution, then changes it: a buggy
+edit of a solution, hostile code, extra files, tampered test cells. The
+fixtures live with what they test: each assignment's bugs and correct answers
+in other styles in ``source/<assignment>/variants.py``, the tampering corpus in
+``tampering.py``; the submissions every assignment is graded against
+(reference, blank, loop, kernel kill, edited and deleted tests) are here.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -28,10 +24,13 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the grading package beside this file
 
 COURSE = Path(__file__).resolve().parent
 COURSE_ID = "losskit-101"
@@ -138,10 +137,13 @@ def _batch_main() -> None:
 
 
 def copy_course(dest: Path) -> Path:
-    """A fresh course root at ``dest``: the config and the source notebooks, nothing generated."""
+    """A fresh course root at ``dest``: config, grader and source notebooks, nothing generated."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(COURSE / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(
+        COURSE / "grading", dest / "grading", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copytree(
         COURSE / "source",
         dest / "source",
@@ -201,22 +203,41 @@ def test_cell_ids(nb) -> list[str]:
 
 @dataclass(frozen=True)
 class Variant:
-    """One fixture submission, built from the released notebook."""
+    """One fixture submission, built from the released notebook.
+
+    The notebook starts as the reference solution (``base="reference"``: every
+    stub replaced by the source's solution) or as released (``"release"``);
+    ``edits``/``replace`` change solution cells, ``insert`` adds cells,
+    ``files`` adds files beside it, ``transform`` edits the notebook object,
+    ``raw`` writes the notebook file itself (for files that are not notebooks).
+    What it must score: ``expect`` ("full", "zero", "partial" with
+    ``zero_cells``) or ``same_as`` another fixture; ``prints`` must appear in
+    its graded notebook, ``never_prints`` in neither that nor its feedback;
+    ``reported``: what the tamper report must say about it.
+    """
 
     student: str
     description: str
-    base: str = (
-        "reference"  # "reference": every stub replaced by the solution; "release": as released
-    )
+    base: str = "reference"
     edits: tuple[tuple[str, str, str], ...] = ()  # (grade_id, old text, new text) on the base
     replace: tuple[tuple[str, str], ...] = ()  # (grade_id, whole new cell source)
+    insert: tuple[
+        tuple[str, str], ...
+    ] = ()  # (where: "start", "end" or "after:<grade_id>", source)
+    files: tuple[tuple[str, str], ...] = ()  # (name, text) written beside the notebook
+    transform: Callable | None = None  # transform(nb) edits the nbformat notebook in place
+    raw: Callable | None = None  # raw(path, release_nb) writes the notebook file instead
     tamper_tests: bool = False  # visible/hidden test cells made to pass: `pass`, 100 points
     delete_tests: bool = False  # every test cell deleted
     expect: str = "partial"  # "full" code marks, "zero", or "partial"
     zero_cells: tuple[str, ...] = ()  # test cells that must score 0; the other test cells full
     messages: tuple[tuple[str, str], ...] = ()  # (test cell, text its error message must contain)
     same_as: str | None = None  # must score exactly what this student scores
-    requires: str | None = None  # a module the submission imports (its test skips without it)
+    requires: str | None = None  # a module the fixture needs in the grading environment
+    category: str = "bug"  # "bug", "style", "common", or a tampering category
+    prints: tuple[str, ...] = ()
+    never_prints: tuple[str, ...] = ()
+    reported: tuple[str, ...] = ()  # texts the tamper report's findings must contain
 
     def build(self, release_nb: Path, source_nb: Path):
         nb = nbformat.read(release_nb, as_version=4)
@@ -248,26 +269,71 @@ class Variant:
                 for c in nb.cells
                 if not (nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))
             ]
+        for where, source in self.insert:
+            cell = nbformat.v4.new_code_cell(source)
+            if where == "start":
+                nb.cells.insert(0, cell)
+            elif where == "end":
+                nb.cells.append(cell)
+            else:
+                gid = where.removeprefix("after:")
+                index = next(
+                    (i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id") == gid),
+                    None,
+                )
+                if index is None:
+                    raise ValueError(f"{self.student}: no cell {gid!r} to insert after")
+                nb.cells.insert(index + 1, cell)
+        if self.transform is not None:
+            self.transform(nb)
         return nb
+
+    def write(self, folder: Path, release_nb: Path, source_nb: Path, copy_release=True) -> None:
+        """Write this submission's folder as a student would leave it (notebook and files)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for extra in release_nb.parent.iterdir() if copy_release else ():
+            if extra.is_file() and extra.suffix != ".ipynb":  # what came with the notebook
+                shutil.copy2(extra, folder / extra.name)
+        target = folder / release_nb.name
+        if self.raw is not None:
+            self.raw(target, release_nb)
+        else:
+            nbformat.write(self.build(release_nb, source_nb), target)
+        for name, text in self.files:
+            (folder / name).write_text(text)
 
 
 def _common_variants(first_solution: str, worst_bug: Variant) -> list[Variant]:
     """The submissions every assignment is graded against, besides its own bugs."""
+    first_stub = (
+        "first_blank",
+        f"the reference, except {first_solution} as released (raise NotImplementedError)",
+    )
     return [
-        Variant("reference", "the reference solution", expect="full"),
-        Variant("blank", "the release, unchanged", base="release", expect="zero"),
+        Variant("reference", "the reference solution", expect="full", category="common"),
+        Variant(
+            "blank", "the release, unchanged", base="release", expect="zero", category="common"
+        ),
+        Variant(
+            first_stub[0],
+            first_stub[1],
+            replace=((first_solution, "raise NotImplementedError()"),),
+            category="common",
+        ),
         Variant(
             "infinite_loop",
-            f"`{LOOP_FOREVER.splitlines()[0]} pass` in the first solution cell, the rest blank",
-            base="release",
+            f"the reference, with `{LOOP_FOREVER.splitlines()[0]} pass` as {first_solution}",
             replace=((first_solution, LOOP_FOREVER),),
-            expect="zero",
+            same_as=first_stub[0],
+            category="common",
         ),
         Variant(
             "kernel_kill",
-            "the reference, plus os.kill(os.getpid(), 9) in the first solution cell",
+            f"the reference, with os.kill(os.getpid(), 9) as {first_solution}",
             replace=((first_solution, KILL_KERNEL),),
-            expect="zero",
+            same_as=first_stub[0],
+            category="common",
         ),
         Variant(
             "edited_tests",
@@ -277,6 +343,7 @@ def _common_variants(first_solution: str, worst_bug: Variant) -> list[Variant]:
             replace=worst_bug.replace,
             tamper_tests=True,
             same_as=worst_bug.student,
+            category="common",
         ),
         Variant(
             "deleted_tests",
@@ -286,624 +353,33 @@ def _common_variants(first_solution: str, worst_bug: Variant) -> list[Variant]:
             replace=worst_bug.replace,
             delete_tests=True,
             same_as=worst_bug.student,
+            category="common",
         ),
     ]
 
 
-# Bugs per assignment: each must lose the named hidden-test cells, keep other points.
-_PS1_BUGS = [
-    Variant(
-        "naive_logsumexp",
-        "log_softmax without the max shift: x - log(sum(exp(x)))",
-        replace=(
-            (
-                "log_softmax",
-                "def log_softmax(x):\n"
-                "    x = np.asarray(x)\n"
-                "    return np.log(np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True))",
-            ),
-        ),
-        # cross_entropy and its gradient are built on log_softmax (their briefs say so)
-        zero_cells=(
-            "test_log_softmax",
-            "hidden_log_softmax",
-            "hidden_cross_entropy",
-            "hidden_cross_entropy_grad",
-        ),
-        messages=(("test_log_softmax", "exp(300) overflows float32 to inf"),),
-    ),
-    Variant(
-        "global_max",
-        "log_softmax shifts every row by the maximum of the whole array",
-        edits=(("log_softmax", "m = x.max(axis=-1, keepdims=True)", "m = x.max()"),),
-        zero_cells=("test_log_softmax", "hidden_log_softmax", "hidden_cross_entropy"),
-        messages=(
-            ("test_log_softmax", "each row's own max"),
-            ("hidden_log_softmax", "each row's own max"),
-        ),
-    ),
-    Variant(
-        "log_softmax_in_place",
-        "log_softmax shifts its input in place (x -= max), changing the caller's logits",
-        replace=(
-            (
-                "log_softmax",
-                "def log_softmax(x):\n"
-                "    x -= x.max(axis=-1, keepdims=True)\n"
-                "    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))",
-            ),
-        ),
-        # the right numbers, but the caller's array changes, in every function built on it
-        zero_cells=(
-            "test_log_softmax",
-            "hidden_log_softmax",
-            "test_cross_entropy",
-            "hidden_cross_entropy",
-            "hidden_cross_entropy_grad",
-        ),
-        messages=(
-            ("test_log_softmax", "changed its input in place"),
-            ("hidden_log_softmax", "changed its input in place"),
-            ("test_cross_entropy", "in place"),
-            ("hidden_cross_entropy_grad", "in place"),
-        ),
-    ),
-    Variant(
-        "grad_in_place",
-        "cross_entropy_grad writes the gradient into the caller's logits",
-        replace=(
-            (
-                "cross_entropy_grad",
-                "def cross_entropy_grad(logits, targets):\n"
-                "    n = logits.shape[0]\n"
-                "    logits[:] = np.exp(log_softmax(logits))\n"
-                "    logits[np.arange(n), targets] -= 1\n"
-                "    logits /= n\n"
-                "    return logits",
-            ),
-        ),
-        zero_cells=("test_cross_entropy_grad", "hidden_cross_entropy_grad"),
-        messages=(
-            ("test_cross_entropy_grad", "wrote into the caller's logits"),
-            ("hidden_cross_entropy_grad", "in place"),
-        ),
-    ),
-    Variant(
-        "sum_not_mean",
-        "mse_loss's 'mean' returns the sum",
-        edits=(
-            (
-                "mse_loss",
-                'if reduction == "mean":\n        return squared.mean()',
-                'if reduction == "mean":\n        return squared.sum()',
-            ),
-        ),
-        zero_cells=("test_mse_loss", "hidden_mse_loss"),
-    ),
-    Variant(
-        "mean_last_axis",
-        "mse_loss's 'mean' averages over the last axis only (right for 1-D inputs)",
-        edits=(("mse_loss", "return squared.mean()", "return squared.mean(axis=-1)"),),
-        zero_cells=("test_mse_loss", "hidden_mse_loss"),
-        messages=(
-            ("test_mse_loss", "averages over all elements"),
-            ("hidden_mse_loss", "the mean over all"),
-        ),
-    ),
-    Variant(
-        "loses_dtype",
-        "mse_loss returns float(...), log_softmax computes in float64: right values, wrong dtype",
-        edits=(
-            ("mse_loss", "return squared.mean()", "return float(squared.mean())"),
-            ("log_softmax", "x = np.asarray(x)", "x = np.asarray(x, dtype=np.float64)"),
-        ),
-        zero_cells=("test_mse_loss", "hidden_mse_loss", "test_log_softmax", "hidden_log_softmax"),
-        messages=(
-            ("test_mse_loss", "keep the input's dtype"),
-            ("hidden_mse_loss", "keep the input's dtype"),
-            ("test_log_softmax", "keep the dtype of x"),
-            ("hidden_log_softmax", "float16 in, float16 out"),
-        ),
-    ),
-    Variant(
-        "no_range_check",
-        "cross_entropy indexes without checking the targets (NumPy raises IndexError for >= C)",
-        edits=(
-            (
-                "cross_entropy",
-                "    if targets.size and (targets.min() < 0 or targets.max() >= c):\n"
-                "        bad = targets[(targets < 0) | (targets >= c)][0]\n"
-                '        raise ValueError(f"target {bad} out of range for {c} classes '
-                '(valid 0..{c - 1})")\n',
-                "",
-            ),
-        ),
-        zero_cells=("test_cross_entropy", "hidden_cross_entropy"),
-        messages=(
-            ("test_cross_entropy", "raised IndexError"),
-            ("hidden_cross_entropy", "raised IndexError"),
-        ),
-    ),
-    Variant(
-        "negative_target",
-        "cross_entropy checks only targets.max() >= C: a target of -1 picks the last class",
-        edits=(
-            (
-                "cross_entropy",
-                "targets.min() < 0 or targets.max() >= c",
-                "targets.max() >= c",
-            ),
-        ),
-        zero_cells=("test_cross_entropy", "hidden_cross_entropy"),
-        messages=(
-            ("test_cross_entropy", "NumPy reads -1 as the last class"),
-            ("hidden_cross_entropy", "instead of raising ValueError"),
-        ),
-    ),
-    Variant(
-        "bce_no_clamp",
-        "bce_loss without the -100 log clamp",
-        edits=(
-            ("bce_loss", "np.maximum(np.log(p), -100.0)", "np.log(p)"),
-            ("bce_loss", "np.maximum(np.log1p(-p), -100.0)", "np.log1p(-p)"),
-        ),
-        zero_cells=("test_bce_loss", "hidden_bce_loss"),
-        messages=(("test_bce_loss", "clamp each log at -100"),),
-    ),
-    Variant(
-        "bce_warns",
-        "bce_loss right, but log(0) is not wrapped in np.errstate: it prints a RuntimeWarning",
-        edits=(
-            (
-                "bce_loss",
-                '    with np.errstate(divide="ignore"):\n'
-                "        log_p = np.maximum(np.log(p), -100.0)\n"
-                "        log_1mp = np.maximum(np.log1p(-p), -100.0)",
-                "    log_p = np.maximum(np.log(p), -100.0)\n"
-                "    log_1mp = np.maximum(np.log1p(-p), -100.0)",
-            ),
-        ),
-        # nbgrader scores a cell that prints to stderr 0; the visible test says so instead
-        zero_cells=("test_bce_loss", "hidden_bce_loss"),
-        messages=(("test_bce_loss", "np.errstate(divide='ignore')"),),
-    ),
-    Variant(
-        "other_styles",
-        "correct answers in other styles: loops, np.add.reduce, np.logaddexp.reduce, np.where",
-        replace=(
-            (
-                "mse_loss",
-                "def mse_loss(pred, target, reduction='mean'):\n"
-                "    pred, target = np.asarray(pred), np.asarray(target)\n"
-                "    if pred.shape != target.shape:\n"
-                "        raise ValueError('shapes differ')\n"
-                "    flat = np.empty(pred.size, dtype=pred.dtype)\n"
-                "    for i, (p, t) in enumerate(zip(pred.ravel(), target.ravel())):\n"
-                "        flat[i] = (p - t) * (p - t)\n"
-                "    if reduction == 'none':\n"
-                "        return flat.reshape(pred.shape)\n"
-                "    if reduction == 'sum':\n"
-                "        return np.add.reduce(flat)\n"
-                "    if reduction == 'mean':\n"
-                "        return np.add.reduce(flat) / pred.dtype.type(flat.size)\n"
-                "    raise ValueError(reduction)",
-            ),
-            (
-                "log_softmax",
-                "def log_softmax(x):\n"
-                "    x = np.asarray(x)\n"
-                "    return x - np.logaddexp.reduce(x, axis=-1, keepdims=True)",
-            ),
-            (
-                "cross_entropy",
-                "def cross_entropy(logits, targets, reduction='mean'):\n"
-                "    logits = np.asarray(logits)\n"
-                "    c = logits.shape[1]\n"
-                "    out = []\n"
-                "    for row, t in zip(log_softmax(logits), targets):\n"
-                "        if not 0 <= t < c:\n"
-                "            raise ValueError(f'target {t} out of range for {c} classes')\n"
-                "        out.append(-row[t])\n"
-                "    if reduction == 'none':\n"
-                "        return np.array(out)\n"
-                "    if reduction == 'sum':\n"
-                "        return sum(out)\n"
-                "    if reduction == 'mean':\n"
-                "        return sum(out) / len(out)\n"
-                "    raise ValueError(reduction)",
-            ),
-            (
-                "bce_loss",
-                "def bce_loss(probs, targets, reduction='mean'):\n"
-                "    p, y = np.asarray(probs), np.asarray(targets)\n"
-                "    if p.shape != y.shape:\n"
-                "        raise ValueError('shapes differ')\n"
-                "    with np.errstate(divide='ignore', invalid='ignore'):\n"
-                "        lp = np.maximum(np.log(p), -100.0)\n"
-                "        lq = np.maximum(np.log(1 - p), -100.0)\n"
-                "        mixed = y * lp + (1 - y) * lq\n"
-                "        losses = -np.where(y == 1, lp, np.where(y == 0, lq, mixed))\n"
-                "    pick = {'mean': losses.mean, 'sum': losses.sum, 'none': lambda: losses}\n"
-                "    return pick[reduction]()",
-            ),
-        ),
-        expect="full",
-    ),
-    Variant(
-        "calls_losskit",
-        "log_softmax delegates to losskit.log_softmax",
-        replace=(
-            (
-                "log_softmax",
-                "import losskit\n\n\ndef log_softmax(x):\n"
-                "    return losskit.log_softmax(np.asarray(x))",
-            ),
-        ),
-        # the functions built on it run losskit code too
-        zero_cells=("hidden_log_softmax", "hidden_cross_entropy", "hidden_cross_entropy_grad"),
-    ),
-    Variant(
-        "calls_scipy",
-        "log_softmax delegates to scipy.special.log_softmax (passes every numeric test)",
-        replace=(
-            (
-                "log_softmax",
-                "import scipy.special\n\n\ndef log_softmax(x):\n"
-                "    return scipy.special.log_softmax(np.asarray(x), axis=-1)",
-            ),
-        ),
-        zero_cells=("hidden_log_softmax", "hidden_cross_entropy", "hidden_cross_entropy_grad"),
-        requires="scipy",
-    ),
-]
-
-# ps2's "sum instead of mean" gradient bug, and the cells it costs (sgd_epoch and
-# accumulated_grad are built on linreg_loss_and_grad)
-_PS2_SUM_NOT_MEAN = (
-    (
-        "linreg_loss_and_grad",
-        "grad_w = (2.0 / n) * (Xb.T @ r)",
-        "grad_w = 2.0 * (Xb.T @ r)",
-    ),
-    ("linreg_loss_and_grad", "float((2.0 / n) * np.sum(r))", "float(2.0 * np.sum(r))"),
-)
-_PS2_SUM_NOT_MEAN_CELLS = (
-    "test_linreg_loss_and_grad",
-    "hidden_linreg_loss_and_grad",
-    "hidden_sgd_epoch",
-    "test_accumulated_grad",
-    "hidden_accumulated_grad",
-)
-
-_PS2_BUGS = [
-    Variant(
-        "calls_losskit",
-        "batch_indices delegates to losskit.BatchLoader",
-        replace=(
-            (
-                "batch_indices",
-                "import losskit\n\n\n"
-                "def batch_indices(n, batch_size, seed, shuffle=True, drop_last=False):\n"
-                "    loader = losskit.BatchLoader(\n"
-                "        np.arange(n), batch_size=batch_size, shuffle=shuffle,"
-                " drop_last=drop_last, seed=seed\n"
-                "    )\n"
-                "    return [np.asarray(b) for b in loader.index_batches()]",
-            ),
-        ),
-        zero_cells=("hidden_batch_indices", "hidden_sgd_epoch"),  # sgd_epoch is built on it
-    ),
-    Variant(
-        "sum_not_mean",
-        "linreg_loss_and_grad's gradient sums over the batch instead of averaging",
-        edits=_PS2_SUM_NOT_MEAN,
-        zero_cells=_PS2_SUM_NOT_MEAN_CELLS,
-    ),
-    Variant(
-        "sum_and_no_divide",
-        "linreg_loss_and_grad sums over the batch and accumulated_grad never divides: "
-        "two bugs that cancel if accumulated_grad is tested against linreg_loss_and_grad",
-        edits=_PS2_SUM_NOT_MEAN,
-        replace=(
-            (
-                "accumulated_grad",
-                "def accumulated_grad(w, b, micro_batches):\n"
-                "    grads = [linreg_loss_and_grad(w, b, Xk, yk) for Xk, yk in micro_batches]\n"
-                "    return sum(g[1] for g in grads), sum(g[2] for g in grads)",
-            ),
-        ),
-        zero_cells=_PS2_SUM_NOT_MEAN_CELLS,
-    ),
-    Variant(
-        "accumulate_divide_by_k",
-        "accumulated_grad divides the sum of K micro-batch means by K",
-        replace=(
-            (
-                "accumulated_grad",
-                "def accumulated_grad(w, b, micro_batches):\n"
-                "    grads = [linreg_loss_and_grad(w, b, Xk, yk) for Xk, yk in micro_batches]\n"
-                "    k = len(grads)\n"
-                "    return sum(g[1] for g in grads) / k, sum(g[2] for g in grads) / k",
-            ),
-        ),
-        zero_cells=("test_accumulated_grad", "hidden_accumulated_grad"),
-        messages=(("test_accumulated_grad", "right only for equal micro-batches"),),
-    ),
-    Variant(
-        "mean_of_batch_means",
-        "epoch_loss averages the batch means without weighting by size",
-        edits=(
-            (
-                "epoch_loss",
-                "return float(np.sum(losses * sizes) / np.sum(sizes))",
-                "return float(np.mean(losses))",
-            ),
-        ),
-        zero_cells=("test_epoch_loss", "hidden_epoch_loss"),
-    ),
-    Variant(
-        "blank_batch_indices",
-        "batch_indices left unwritten (the stub), everything else the reference",
-        replace=(
-            (
-                "batch_indices",
-                "def batch_indices(n, batch_size, seed, shuffle=True, drop_last=False):\n"
-                "    # YOUR CODE HERE\n"
-                "    raise NotImplementedError()",
-            ),
-        ),
-        # sgd_epoch is built on batch_indices; epoch_loss is not and keeps its points
-        zero_cells=(
-            "test_batch_indices",
-            "hidden_batch_indices",
-            "test_sgd_epoch",
-            "hidden_sgd_epoch",
-        ),
-    ),
-    Variant(
-        "empty_last_batch",
-        "batch_indices makes n // B + 1 batches: an empty one when B divides n",
-        replace=(
-            (
-                "batch_indices",
-                "def batch_indices(n, batch_size, seed, shuffle=True, drop_last=False):\n"
-                "    if batch_size < 1:\n"
-                "        raise ValueError('batch_size')\n"
-                "    order = np.random.default_rng(seed).permutation(n)\n"
-                "    nb = n // batch_size + (0 if drop_last else 1)\n"
-                "    return [order[i * batch_size : (i + 1) * batch_size] for i in range(nb)]",
-            ),
-        ),
-        # sgd_epoch, built on it, divides by the empty batch's size
-        zero_cells=(
-            "test_batch_indices",
-            "hidden_batch_indices",
-            "test_sgd_epoch",
-            "hidden_sgd_epoch",
-        ),
-        messages=(
-            ("test_batch_indices", "no empty batches"),
-            ("hidden_batch_indices", "no empty batches"),
-        ),
-    ),
-    Variant(
-        "legacy_seed",
-        "batch_indices shuffles with np.random.seed + np.random.permutation, not default_rng",
-        edits=(
-            (
-                "batch_indices",
-                "order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)",
-                "np.random.seed(seed)\n"
-                "    order = np.random.permutation(n) if shuffle else np.arange(n)",
-            ),
-        ),
-        zero_cells=("test_batch_indices", "hidden_batch_indices", "hidden_sgd_epoch"),
-        messages=(
-            ("test_batch_indices", "np.random.default_rng(0).permutation(10)"),
-            ("hidden_batch_indices", "np.random.default_rng(seed).permutation(n)"),
-        ),
-    ),
-    Variant(
-        "sgd_in_place",
-        "sgd_epoch steps with w -= ... on the caller's array",
-        edits=(
-            ("sgd_epoch", "w = np.array(w, dtype=float)", "w = np.asarray(w, dtype=float)"),
-            ("sgd_epoch", "w = w - lr * scale * gw", "w -= lr * scale * gw"),
-        ),
-        zero_cells=("test_sgd_epoch", "hidden_sgd_epoch"),
-        messages=(
-            ("test_sgd_epoch", "changed the caller's w in place"),
-            ("hidden_sgd_epoch", "do not modify the caller's w in place"),
-        ),
-    ),
-    Variant(
-        "other_styles",
-        "correct answers in other styles: rng.shuffle, arrays returned, loops, one stacked batch",
-        edits=(
-            (
-                "batch_indices",
-                "order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)",
-                "order = np.arange(n)\n"
-                "    if shuffle:\n"
-                "        np.random.default_rng(seed).shuffle(order)",
-            ),
-            (
-                "sgd_epoch",
-                "return w, b, batch_losses, batch_sizes",
-                "return w, b, np.array(batch_losses), np.array(batch_sizes)",
-            ),
-        ),
-        replace=(
-            (
-                "epoch_loss",
-                "def epoch_loss(batch_losses, batch_sizes):\n"
-                "    total, count = 0.0, 0\n"
-                "    for loss, size in zip(batch_losses, batch_sizes):\n"
-                "        total += loss * size\n"
-                "        count += size\n"
-                "    return total / count",
-            ),
-            (
-                "accumulated_grad",
-                "def accumulated_grad(w, b, micro_batches):\n"
-                "    Xa = np.concatenate([m[0] for m in micro_batches])\n"
-                "    ya = np.concatenate([m[1] for m in micro_batches])\n"
-                "    _, gw, gb = linreg_loss_and_grad(w, b, Xa, ya)\n"
-                "    return gw, gb",
-            ),
-        ),
-        expect="full",
-    ),
-]
-
-_PS3_BUGS = [
-    Variant(
-        "calls_losskit",
-        "train_val_split delegates to losskit.data.train_val_split (same split, not own work)",
-        replace=(
-            (
-                "train_val_split",
-                "from losskit.data import train_val_split as _split\n\n\n"
-                "def train_val_split(n, val_fraction, seed):\n"
-                "    idx = np.arange(n)\n"
-                "    tr, va, _, _ = _split(idx, idx, val_fraction=val_fraction, seed=seed)\n"
-                "    return tr, va",
-            ),
-        ),
-        # fit_early_stopping is built on train_val_split: it runs losskit code too
-        zero_cells=("hidden_train_val_split", "hidden_fit_early_stopping"),
-    ),
-    Variant(
-        "no_finite_population",
-        "theoretical_variance returns sigma^2 / B (the with-replacement formula)",
-        edits=(
-            (
-                "theoretical_variance",
-                "np.var(values) / batch_size * (n - batch_size) / (n - 1)",
-                "np.var(values) / batch_size",
-            ),
-        ),
-        zero_cells=("test_theoretical_variance", "hidden_theoretical_variance"),
-    ),
-    Variant(
-        "with_replacement",
-        "batch_mean_variance draws batches with replacement",
-        edits=(("batch_mean_variance", "replace=False", "replace=True"),),
-        zero_cells=("test_batch_mean_variance", "hidden_batch_mean_variance"),
-    ),
-    Variant(
-        "last_not_best",
-        "fit_early_stopping returns the last weights instead of the best",
-        edits=(
-            (
-                "fit_early_stopping",
-                '"w": best[2],\n        "b": best[3],',
-                '"w": w,\n        "b": b,',
-            ),
-        ),
-        zero_cells=("test_fit_early_stopping", "hidden_fit_early_stopping"),
-        messages=(("test_fit_early_stopping", "restore the best epoch's copy"),),
-    ),
-    Variant(
-        "validation_last",
-        "train_val_split takes the validation set from the end of the permutation",
-        replace=(
-            (
-                "train_val_split",
-                "def train_val_split(n, val_fraction, seed):\n"
-                "    if not 0 < val_fraction < 1:\n"
-                "        raise ValueError('val_fraction')\n"
-                "    perm = np.random.default_rng(seed).permutation(n)\n"
-                "    k = int(round(n * val_fraction))\n"
-                "    return perm[: n - k], perm[n - k :]",
-            ),
-        ),
-        # fit_early_stopping is built on it: its tests say to fix the split first
-        zero_cells=(
-            "test_train_val_split",
-            "hidden_train_val_split",
-            "test_fit_early_stopping",
-            "hidden_fit_early_stopping",
-        ),
-        messages=(
-            ("test_fit_early_stopping", "fix train_val_split first"),
-            ("hidden_fit_early_stopping", "fix train_val_split first"),
-        ),
-    ),
-    Variant(
-        "unweighted_epoch_loss",
-        "fit_early_stopping records the plain mean of the batch losses (short last batch)",
-        edits=(
-            (
-                "fit_early_stopping",
-                "float(np.average(losses, weights=sizes))",
-                "float(np.mean(losses))",
-            ),
-        ),
-        zero_cells=("hidden_fit_early_stopping",),
-        messages=(("hidden_fit_early_stopping", "plain mean of its batch losses"),),
-    ),
-    Variant(
-        "same_order_every_epoch",
-        "fit_early_stopping shuffles every epoch with seed instead of seed + e",
-        edits=(("fit_early_stopping", "seed + epoch", "seed"),),
-        zero_cells=("hidden_fit_early_stopping",),
-        messages=(("hidden_fit_early_stopping", "seed + e"),),
-    ),
-    Variant(
-        "no_stop_on_last_epoch",
-        "fit_early_stopping reports None when patience runs out on the last epoch",
-        edits=(
-            (
-                "fit_early_stopping",
-                "if waited >= patience:",
-                "if waited >= patience and epoch < max_epochs - 1:",
-            ),
-        ),
-        zero_cells=("hidden_fit_early_stopping",),
-        messages=(("hidden_fit_early_stopping", "that is a stop"),),
-    ),
-    Variant(
-        "other_styles",
-        "correct answers in other styles: a permutation per trial, another form of the formula",
-        replace=(
-            (
-                "batch_mean_variance",
-                "def batch_mean_variance(values, batch_size, n_trials, seed):\n"
-                "    values = np.asarray(values)\n"
-                "    n = len(values)\n"
-                "    if not 1 <= batch_size <= n:\n"
-                "        raise ValueError('batch_size')\n"
-                "    rng = np.random.default_rng(seed)\n"
-                "    means = [values[rng.permutation(n)[:batch_size]].mean()\n"
-                "             for _ in range(n_trials)]\n"
-                "    return np.var(means)",
-            ),
-            (
-                "theoretical_variance",
-                "def theoretical_variance(values, batch_size):\n"
-                "    v = np.asarray(values, dtype=float)\n"
-                "    n, b = v.size, batch_size\n"
-                "    s2 = np.add.reduce((v - np.add.reduce(v) / n) ** 2) / n\n"
-                "    return s2 * (n - b) / (b * (n - 1))",
-            ),
-        ),
-        expect="full",
-    ),
-]
-
-_BUGS = {"ps1_losses": _PS1_BUGS, "ps2_minibatch_sgd": _PS2_BUGS, "ps3_batch_noise": _PS3_BUGS}
-_FIRST_SOLUTION = {
-    "ps1_losses": "mse_loss",
-    "ps2_minibatch_sgd": "batch_indices",
-    "ps3_batch_noise": "batch_mean_variance",
-}
+def _assignment_variants(assignment: str):
+    """``source/<assignment>/variants.py``, loaded by path (it is not part of a package)."""
+    path = COURSE / "source" / assignment / "variants.py"
+    name = f"_variants_{assignment}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def variants(assignment: str) -> list[Variant]:
-    bugs = _BUGS[assignment]
-    tampered = next(b for b in bugs if not b.student.startswith("calls_"))  # a real bug
-    return _common_variants(_FIRST_SOLUTION[assignment], tampered) + bugs
+    """Every fixture submission of an assignment: the common ones, then its own."""
+    module = _assignment_variants(assignment)
+    bugs = list(module.BUGS)
+    tampered = next(b for b in bugs if b.zero_cells and not b.student.startswith("calls_"))
+    return _common_variants(module.FIRST_SOLUTION, tampered) + bugs
+
+
+def first_solution(assignment: str) -> str:
+    return _assignment_variants(assignment).FIRST_SOLUTION
 
 
 # --------------------------------------------------------------------------- grading
@@ -922,6 +398,9 @@ class StudentResult:
     student: str
     graded: bool  # nbgrader produced an autograded notebook
     cells: dict[str, CellGrade] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)  # the tamper report's entry
+    sandbox: str = ""
+    seconds: float | None = None
 
     @property
     def code_score(self) -> float:
@@ -940,11 +419,18 @@ class GradingRun:
     seconds: dict[str, float]  # wall time of each nbgrader step
     logs: dict[str, str]  # stdout + stderr of each nbgrader step
 
+    def autograded(self, student: str):
+        path = self.root / "autograded" / student / self.assignment / f"{self.assignment}.ipynb"
+        return nbformat.read(path, as_version=4)
+
 
 def read_gradebook(root: Path, assignment: str) -> dict[str, StudentResult]:
-    """Per student, per grade cell: the scores nbgrader stored."""
+    """Per student, per grade cell: the scores nbgrader stored, with the tamper report."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    from grading import report
+
+    tamper = report.read(Path(root) / report.FILENAME).get(assignment, {})
     out: dict[str, StudentResult] = {}
     with Gradebook(db_url(root)) as gb:
         for student in gb.students:
@@ -953,7 +439,14 @@ def read_gradebook(root: Path, assignment: str) -> dict[str, StudentResult]:
             except MissingEntry:
                 continue
             graded = (Path(root) / "autograded" / student.id / assignment).is_dir()
-            res = StudentResult(student.id, graded)
+            entry = tamper.get(student.id, {})
+            res = StudentResult(
+                student.id,
+                graded,
+                findings=list(entry.get("findings", [])),
+                sandbox=entry.get("sandbox", ""),
+                seconds=entry.get("seconds"),
+            )
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     res.cells[grade.name] = CellGrade(
@@ -967,18 +460,14 @@ def read_gradebook(root: Path, assignment: str) -> dict[str, StudentResult]:
 
 
 def place_submissions(root: Path, assignment: str, chosen: list[Variant]) -> None:
+    """Write each fixture into ``submitted/<student>/`` as ``nbgrader collect`` would."""
     src, rel = source_notebook(root, assignment), release_notebook(root, assignment)
     for v in chosen:
-        dest = Path(root) / "submitted" / v.student / assignment
-        dest.mkdir(parents=True, exist_ok=True)
-        for extra in rel.parent.iterdir():  # what the student received besides the notebook
-            if extra.is_file() and extra.suffix != ".ipynb":
-                shutil.copy2(extra, dest / extra.name)
-        nbformat.write(v.build(rel, src), dest / f"{assignment}.ipynb")
+        v.write(Path(root) / "submitted" / v.student / assignment, rel, src)
 
 
 def grade_assignment(
-    root: Path, assignment: str, chosen: list[Variant] | None = None
+    root: Path, assignment: str, chosen: list[Variant] | None = None, extra_args=()
 ) -> GradingRun:
     """generate_assignment, write the fixture submissions, autograde them; read the gradebook.
 
@@ -1003,15 +492,137 @@ def grade_assignment(
     names, steps = [], []
     for student in loopers:
         names.append(f"autograde {student}")
-        steps.append((root, ["autograde", assignment, f"--student={student}"]))
+        steps.append((root, ["autograde", assignment, f"--student={student}", *extra_args]))
     if [v for v in chosen if v.student not in loopers]:
-        args = ["autograde", assignment]
+        args = ["autograde", assignment, *extra_args]
         if loopers:
             args.append("--CourseDirectory.student_id_exclude=" + ",".join(loopers))
         names.append("autograde")
         steps.append((root, args))
     record(names, nbgrader_batch(steps))
     return GradingRun(Path(root), assignment, read_gradebook(root, assignment), seconds, logs)
+
+
+@dataclass
+class ExchangeRun(GradingRun):
+    exchange: Path = Path()
+    homes: dict[str, Path] = field(default_factory=dict)  # each student's home folder
+
+    def feedback_html(self, student: str) -> str:
+        pages = sorted(
+            (self.homes[student] / COURSE_ID / self.assignment / "feedback").rglob("*.html")
+        )
+        return "\n".join(p.read_text() for p in pages)
+
+
+def through_exchange(
+    root: Path,
+    assignment: str,
+    chosen: list[Variant],
+    base: Path,
+    before_autograde=None,
+    after_autograde=None,
+    cli: bool = False,
+) -> ExchangeRun:
+    """The whole course workflow, as on a hub, with one home folder per student.
+
+    Instructor: generate_assignment, release_assignment; each student:
+    fetch_assignment, work (the fixture is written into the fetched folder),
+    submit; instructor: collect, autograde, generate_feedback, release_feedback;
+    each student: fetch_feedback. ``before_autograde(run)`` is called between
+    collect and autograde (to take a snapshot of the files). Exit statuses are
+    recorded, never trusted: the caller asserts on the gradebook and files.
+    ``after_autograde(run)`` is called before the feedback steps. With ``cli``,
+    autograde is the command an instructor types in the course folder
+    (``python -m nbgrader autograde <assignment>``), in its own process.
+    """
+    exchange = Path(base) / "exchange"
+    exchange.mkdir(parents=True, exist_ok=True)
+    os.chmod(exchange, 0o777)
+    common = [
+        f"--Exchange.root={exchange}",
+        f"--CourseDirectory.course_id={COURSE_ID}",
+        "--Exchange.path_includes_course=True",
+    ]
+    homes = {v.student: Path(base) / "home" / v.student for v in chosen}
+    for home in homes.values():
+        home.mkdir(parents=True, exist_ok=True)
+
+    def as_student(student, *args):
+        home = homes[student]
+        return (
+            home,
+            [
+                *args,
+                *common,
+                f"--CourseDirectory.student_id={student}",
+                f"--Exchange.assignment_dir={home}",
+                f"--Exchange.cache={home / '.nbgrader_cache'}",
+            ],
+        )
+
+    seconds, logs = {}, {}
+
+    def batch(named_steps):
+        names = [n for n, _ in named_steps]
+        results = nbgrader_batch([s for _, s in named_steps], timeout=3600)
+        for name, res in zip(names, results, strict=True):
+            seconds[name], logs[name] = res.seconds, res.log
+
+    batch(
+        [
+            ("generate_assignment", (root, ["generate_assignment", assignment, "--force"])),
+            ("release_assignment", (root, ["release_assignment", assignment, *common])),
+        ]
+        + [(f"{s}: fetch", as_student(s, "fetch_assignment", assignment)) for s in homes]
+    )
+    src, rel = source_notebook(root, assignment), release_notebook(root, assignment)
+    for v in chosen:  # the fetched folder holds the release already: write the work into it
+        v.write(homes[v.student] / COURSE_ID / assignment, rel, src, copy_release=False)
+    batch(
+        [(f"{s}: submit", as_student(s, "submit", assignment)) for s in homes]
+        + [("collect", (root, ["collect", assignment, *common]))]
+    )
+    run = ExchangeRun(Path(root), assignment, {}, seconds, logs, exchange=exchange, homes=homes)
+    if before_autograde is not None:
+        before_autograde(run)
+    if cli:
+        t0 = time.perf_counter()
+        done = nbgrader(root, "autograde", assignment, timeout=3600)
+        seconds["autograde"], logs["autograde"] = (
+            time.perf_counter() - t0,
+            done.stdout + done.stderr,
+        )
+    else:
+        batch([("autograde", (root, ["autograde", assignment]))])
+    run.results = read_gradebook(root, assignment)
+    if after_autograde is not None:
+        after_autograde(run)
+    batch(
+        [
+            ("generate_feedback", (root, ["generate_feedback", assignment])),
+            ("release_feedback", (root, ["release_feedback", assignment, *common])),
+        ]
+        + [(f"{s}: fetch_feedback", as_student(s, "fetch_feedback", assignment)) for s in homes]
+    )
+    return run
+
+
+def expected_scores(run: GradingRun, chosen: list[Variant]) -> dict[str, float | None]:
+    """What each fixture must score (None: only its ``zero_cells`` rule applies)."""
+    out: dict[str, float | None] = {}
+    code_max = run.results["reference"].code_max if "reference" in run.results else None
+    for v in chosen:
+        if v.same_as:
+            other = run.results.get(v.same_as)
+            out[v.student] = other.code_score if other else None
+        elif v.expect == "full":
+            out[v.student] = code_max
+        elif v.expect == "zero":
+            out[v.student] = 0.0
+        else:
+            out[v.student] = None
+    return out
 
 
 # --------------------------------------------------------------------------- lint
@@ -1085,6 +696,34 @@ def _released_lines(release_dir: Path) -> tuple[set[str], str]:
 _BARE_SYNTAX = re.compile(r"^(except( [\w.]+( as \w+)?)?:|raise \w+\(|(try|else|finally):)$")
 
 
+def _distinctive(line: str) -> bool:
+    """A line that says something about an answer or a test (not an import, comment, or syntax)."""
+    line = line.strip()
+    return not (
+        len(line) < 12 or line.startswith(("import ", "from ", "#")) or _BARE_SYNTAX.match(line)
+    )
+
+
+def region_lines(source_nb: Path, markers: tuple[str, str]) -> list[tuple[str, str]]:
+    """``(grade_id, line)`` for each distinctive line between ``markers`` in the source notebook."""
+    nb = nbformat.read(source_nb, as_version=4)
+    pattern = re.escape(markers[0]) + r"(.*?)" + re.escape(markers[1])
+    out = []
+    for cell in nb.cells:
+        for region in re.findall(pattern, cell.source, re.S):
+            out += [
+                (nbgrader_meta(cell).get("grade_id"), line.strip())
+                for line in region.splitlines()
+                if _distinctive(line)
+            ]
+    return out
+
+
+def hidden_test_lines(source_nb: Path) -> list[str]:
+    """The distinctive lines of the hidden tests: none may reach a student."""
+    return sorted({line for _, line in region_lines(source_nb, HIDDEN_MARKERS)})
+
+
 def leaks(release_dir: Path, source_nb: Path) -> list[str]:
     """Solution or hidden-test lines from ``source_nb`` that appear in the release folder.
 
@@ -1101,17 +740,10 @@ def leaks(release_dir: Path, source_nb: Path) -> list[str]:
             for line in cell.source.splitlines():
                 if len(line.strip()) >= 12 and line.strip() in released_lines:
                     problems.append(f"{meta.get('grade_id')}: {line.strip()}")
-        for markers in (SOLUTION_MARKERS, HIDDEN_MARKERS):
-            pattern = re.escape(markers[0]) + r"(.*?)" + re.escape(markers[1])
-            for region in re.findall(pattern, cell.source, re.S):
-                for line in region.splitlines():
-                    line = line.strip()
-                    if len(line) < 12 or line.startswith(("import ", "from ", "#")):
-                        continue
-                    if _BARE_SYNTAX.match(line):  # says nothing about the answer
-                        continue
-                    if line in released_lines:
-                        problems.append(f"{meta.get('grade_id')}: {line}")
+    for markers in (SOLUTION_MARKERS, HIDDEN_MARKERS):
+        for gid, line in region_lines(source_nb, markers):
+            if line in released_lines:
+                problems.append(f"{gid}: {line}")
     return problems
 
 

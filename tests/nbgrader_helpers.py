@@ -1,7 +1,8 @@
 """Test-side access to the course tools in ``assignments/course_tools.py``.
 
 The course folder is not a package (nbgrader treats it as a course root), so
-the tests import its tools by path.
+the tests import its tools by path (``course_tools`` puts the folder on
+``sys.path``, which makes its ``grading`` package importable too).
 """
 
 from __future__ import annotations
@@ -25,4 +26,10 @@ def _load(name: str):
 
 course_tools = _load("course_tools")
 build_notebooks = _load("build_notebooks")
-own_work = _load("own_work")
+tampering = _load("tampering")
+
+import grading.checker_side  # noqa: E402  (importable once course_tools is loaded)
+import grading.execute  # noqa: E402
+import grading.report  # noqa: E402
+import grading.sandbox  # noqa: E402
+import grading.wire  # noqa: E402, F401

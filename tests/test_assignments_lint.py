@@ -1,4 +1,4 @@
-"""Fast checks of the nbgrader course: sources in sync, metadata lint, the own-work check.
+"""Fast checks of the nbgrader course: sources in sync, metadata lint, briefs, fixtures.
 
 The full pipeline (generate, autograde, exchange) is in
 ``test_assignments_pipeline.py`` and ``test_assignments_exchange.py`` (slow).
@@ -7,14 +7,12 @@ The full pipeline (generate, autograde, exchange) is in
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import jupytext
 import nbformat
 import numpy as np
 import pytest
-from nbgrader_helpers import ASSIGNMENTS_DIR, build_notebooks, course_tools, own_work
+from nbgrader_helpers import ASSIGNMENTS_DIR, build_notebooks, course_tools, tampering
 
 ct = course_tools
 
@@ -24,7 +22,7 @@ def test_every_assignment_has_a_twin_and_a_notebook(assignment):
     folder = ASSIGNMENTS_DIR / "source" / assignment
     assert (folder / f"{assignment}.pct.py").is_file()
     assert (folder / f"{assignment}.ipynb").is_file()
-    assert (folder / "own_work.py").is_file()
+    assert (folder / "variants.py").is_file(), "each assignment's fixtures live with it"
 
 
 def test_notebooks_are_in_sync_with_their_jupytext_twins():
@@ -127,6 +125,43 @@ def test_fixture_submissions_build(assignment):
         assert all(z in ct.test_cell_ids(nbformat.read(source, as_version=4)) for z in v.zero_cells)
 
 
+@pytest.mark.parametrize("assignment", ct.ASSIGNMENTS)
+def test_tampering_corpus_builds_and_knows_what_each_must_score(assignment, tmp_path):
+    """Each hostile submission says what its honest part earns, and its notebook builds."""
+    source = ct.source_notebook(ASSIGNMENTS_DIR, assignment)
+    corpus = tampering.corpus(assignment, victim="zz_honest", port=9)
+    known = {v.student for v in ct.variants(assignment)} | {v.student for v in corpus}
+    for v in corpus:
+        assert v.same_as in known or v.expect in ("full", "zero"), v.student
+        folder = tmp_path / v.student
+        v.write(folder, source, source)
+        assert (folder / source.name).is_file()
+    if assignment == "ps1_losses":
+        assert len(corpus) >= 30, "the corpus covers every tampering category"
+        categories = {v.category for v in corpus}
+        for wanted in (
+            "ipython",
+            "files",
+            "monkeypatch",
+            "objects",
+            "reflection",
+            "library",
+            "filesystem",
+            "network",
+            "limits",
+            "test cells",
+            "bad input",
+            "channel",
+        ):
+            assert wanted in categories, wanted
+
+
+def test_variants_are_never_released():
+    """variants.py holds solutions and bugs: nbgrader ignores it like the .pct.py twins."""
+    config = (ASSIGNMENTS_DIR / "nbgrader_config.py").read_text()
+    assert '"variants.py"' in config and '"*.pct.py"' in config
+
+
 # ----------------------------------------------------------------------- briefs
 
 
@@ -175,121 +210,7 @@ def test_brief_examples_show_what_the_reference_solution_returns(assignment):
             assert (got or "") == expected, (assignment, call, expected, got)
 
 
-# ----------------------------------------------------------------------- own-work check
-
-
-def _student_namespace(code: str) -> dict:
-    ns: dict = {"np": np}
-    exec(compile(code, "<student cell>", "exec"), ns)
-    return ns
-
-
-@pytest.mark.parametrize(
-    "code",
-    [
-        "import losskit\ndef f(x):\n    return losskit.log_softmax(x)",
-        "from losskit import log_softmax as lsm\ndef f(x):\n    return lsm(x)",
-        "def f(x):\n    import losskit\n    return losskit.log_softmax(x)",
-        "def f(x):\n    from losskit.numerics import log_softmax\n    return log_softmax(x)",
-        "def f(x):\n    g = lambda y: __import__('losskit').log_softmax(y)\n    return g(x)",
-        # indirect: f is clean, its helper is not; caught at run time
-        "import losskit\ndef helper(x):\n    return losskit.log_softmax(x)\n"
-        "def f(x):\n    return helper(x)",
-        # hidden behind importlib: caught at run time
-        "import importlib\ndef f(x):\n"
-        "    return importlib.import_module('loss' + 'kit').log_softmax(x)",
-    ],
-)
-def test_own_work_rejects_delegation_to_losskit(code):
-    f = _student_namespace(code)["f"]
-    with pytest.raises(AssertionError, match="losskit"):
-        own_work.call_own_work(f, np.array([[1.0, 2.0, 3.0]]))
-
-
-def test_own_work_accepts_numpy_code_and_returns_the_result():
-    f = _student_namespace(
-        "def f(x):\n    m = x.max(axis=-1, keepdims=True)\n"
-        "    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))"
-    )["f"]
-    out = own_work.call_own_work(f, np.array([[1.0, 2.0, 3.0]]))
-    assert np.allclose(np.exp(out).sum(), 1.0)
-    assert own_work.library_references(f) == []
-
-
-@pytest.mark.parametrize(
-    ("library", "code"),
-    [
-        # scipy.special.log_softmax gives exactly the right numbers: only this check stops it
-        ("scipy", "import scipy.special\ndef f(x):\n    return scipy.special.log_softmax(x, -1)"),
-        (
-            "scipy",
-            "from scipy.special import log_softmax as L\ndef f(x):\n    return L(x, axis=-1)",
-        ),
-        (
-            "scipy",
-            "def f(x):\n    from scipy import special\n    return special.log_softmax(x, -1)",
-        ),
-        # a SciPy ufunc has no __module__: found by identity in SciPy's modules
-        ("scipy", "from scipy.special import expit\ndef f(x):\n    return np.log(expit(x))"),
-        # through a helper of the notebook: the helper's code is inspected too
-        (
-            "scipy",
-            "from scipy.special import logsumexp\ndef helper(x):\n"
-            "    return logsumexp(x, axis=-1, keepdims=True)\ndef f(x):\n    return x - helper(x)",
-        ),
-        # hidden behind importlib: caught at run time (SciPy's Python code runs)
-        (
-            "scipy",
-            "import importlib\ndef f(x):\n"
-            "    return importlib.import_module('sci' + 'py.special').log_softmax(x, -1)",
-        ),
-        (
-            "sklearn",
-            "def f(x):\n    from sklearn.utils.extmath import softmax\n"
-            "    return np.log(softmax(x.copy()))",
-        ),
-    ],
-)
-def test_own_work_rejects_delegation_to_other_libraries(library, code):
-    """End to end with the libraries the dev extra installs (SciPy, scikit-learn); the
-    check is the same for every name in LIBRARIES (see the test below)."""
-    f = _student_namespace(code)["f"]
-    assert library in own_work.LIBRARIES
-    with pytest.raises(AssertionError, match="your own implementation") as err:
-        own_work.call_own_work(f, np.array([[1.0, 2.0, 3.0]]))
-    assert library in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("name", "library"),
-    [
-        ("torch.nn.functional", "torch"),
-        ("jax.numpy", "jax"),
-        ("scipy.special._logsumexp", "scipy"),
-        ("sklearn", "sklearn"),
-        ("losskit.numerics", "losskit"),
-        ("numpy", None),
-        ("torchvision", None),  # a prefix of a name is not the library
-        ("my_scipy_notes", None),
-    ],
-)
-def test_own_work_knows_each_library_by_its_top_level_module(name, library):
-    assert own_work._library_of(name) == library
-
-
-def test_own_work_accepts_numpy_names_scipy_also_exports():
-    """NumPy functions imported by name stay NumPy's, even with SciPy loaded."""
-    pytest.importorskip("scipy.special")
-    f = _student_namespace(
-        "from numpy import exp, log, logaddexp\ndef f(x):\n"
-        "    m = x.max(axis=-1, keepdims=True)\n"
-        "    return x - m - log(exp(x - m).sum(axis=-1, keepdims=True)) + 0 * logaddexp(0, 0)"
-    )["f"]
-    assert own_work.library_references(f) == []
-    assert np.allclose(np.exp(own_work.call_own_work(f, np.array([[1.0, 2.0]]))).sum(), 1.0)
-
-
-# ----------------------------------------------------------------------- README and own_work.py
+# ----------------------------------------------------------------------- README
 
 
 def _points(assignment):
@@ -314,48 +235,3 @@ def test_readme_points_match_the_notebooks():
         code, written = _points(assignment)
         want = f"{code:g} + {written:g}" if written else f"{code:g}"
         assert rows[assignment] == want, (assignment, rows[assignment], want)
-
-
-def _course_copy(tmp_path, monkeypatch):
-    """build_notebooks pointed at a copy of the course's own_work.py and sources."""
-    src = tmp_path / "source"
-    shutil.copytree(ASSIGNMENTS_DIR / "source", src, symlinks=True)
-    shutil.copy(ASSIGNMENTS_DIR / "own_work.py", tmp_path / "own_work.py")
-    monkeypatch.setattr(build_notebooks, "SOURCE", src)
-    monkeypatch.setattr(build_notebooks, "OWN_WORK", tmp_path / "own_work.py")
-    assert build_notebooks.stale() == []
-    return [src / a / "own_work.py" for a in ct.ASSIGNMENTS]
-
-
-def test_own_work_link_checked_out_as_text_is_stale_and_rebuilt_as_a_copy(tmp_path, monkeypatch):
-    """Git without symlink support writes the link's target as text; the build copies instead."""
-    links = _course_copy(tmp_path, monkeypatch)
-    for link in links:
-        link.unlink()
-        link.write_text("../../own_work.py")  # what git writes with core.symlinks=false
-    assert sorted(build_notebooks.stale()) == sorted(links)
-
-    def no_symlinks(self, target, target_is_directory=False):
-        raise OSError("symbolic links are not available")
-
-    monkeypatch.setattr(Path, "symlink_to", no_symlinks)
-    assert sorted(build_notebooks.build()) == sorted(links)
-    canonical = (tmp_path / "own_work.py").read_bytes()
-    for link in links:
-        assert not link.is_symlink() and link.read_bytes() == canonical
-    assert build_notebooks.stale() == []
-    (tmp_path / "own_work.py").write_text(canonical.decode() + "# changed\n")
-    assert sorted(build_notebooks.stale()) == sorted(links), "an outdated copy is stale"
-
-
-def test_own_work_docstring_describes_how_it_is_shipped():
-    doc = own_work.__doc__
-    assert "symlink" in doc and "copies it into" not in doc
-    for name in ("losskit", "SciPy", "scikit-learn", "PyTorch", "JAX"):
-        assert name in doc
-
-
-def test_released_own_work_copies_match_the_canonical_one():
-    canonical = (ASSIGNMENTS_DIR / "own_work.py").read_text()
-    for assignment in ct.ASSIGNMENTS:
-        assert (ASSIGNMENTS_DIR / "source" / assignment / "own_work.py").read_text() == canonical

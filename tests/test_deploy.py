@@ -1004,10 +1004,30 @@ def test_readme_says_what_one_uid_does_to_the_exchange(hub, exchange_manifests, 
         "change or delete the released assignment",
         "`jupyter-core<4.11.2`",
         "untested with this stack",
-        "**Autograding runs student code.**",
+        "**Autograding.**",
         "`source/`",
     ):
         assert claim in " ".join(exchange.split()), claim
+
+
+def test_readme_says_where_autograde_can_sandbox(readme):
+    """A default pod cannot create namespaces: the README says where grading is protected."""
+    text = " ".join(readme.split("**Autograding.**")[1].split("**Formgrader")[0].split())
+    for claim in (
+        "bubblewrap",
+        "default seccomp profile",
+        "A grading machine or VM",
+        "Tested.",
+        "seccompProfile.type: Unconfined",
+        "Not tested here",
+        "--SandboxedExecute.sandbox=none",
+    ):
+        assert claim in text, claim
+
+
+def test_the_cpu_image_installs_bubblewrap():
+    dockerfile = (ROOT / "deploy" / "docker" / "Dockerfile.cpu").read_text()
+    assert "apt-get install -y --no-install-recommends bubblewrap" in dockerfile
 
 
 def test_readme_opens_the_formgrader_where_nbgrader_serves_it(readme):

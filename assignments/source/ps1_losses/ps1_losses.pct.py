@@ -21,13 +21,12 @@
 # Passing the visible test does not guarantee the hidden one: test your code on
 # other inputs too (other shapes, `float32`, `float16`, huge logits).
 #
-# **Your own work.** Write the maths yourself with NumPy. A graded function
-# that hands the work to losskit, SciPy, scikit-learn, PyTorch or JAX (directly,
-# through a helper of yours, or with an import inside the function) scores 0
-# for its hidden test: `own_work.py`, next to this notebook, checks for exactly
-# those libraries. NumPy and Python's standard library are fine. Do not edit or
-# delete the test cells: they are restored from the instructor's copy before
-# grading.
+# **Your own work.** Write the maths yourself with NumPy. Your notebook is graded
+# in a sandbox where only NumPy and Python's standard library can be imported:
+# code that uses losskit, SciPy, scikit-learn, PyTorch or JAX fails there with
+# `ModuleNotFoundError`, and the tests of every function that needs it score 0.
+# The tests run in a separate process, from the instructor's copy of each test
+# cell: editing, deleting or working around them changes nothing.
 #
 # **Warnings cost points.** nbgrader scores a test cell 0 when anything is
 # printed to stderr while it runs, and that includes NumPy's warnings (for
@@ -151,16 +150,11 @@ print("visible tests for mse_loss passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_mse_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 _r = np.random.default_rng(101)
 for _shape in [(7,), (4, 5), (2, 3, 4)]:
     _p, _t = _r.normal(size=_shape), _r.normal(size=_shape)
     _sq = (_p - _t) ** 2
-    _mean = own_work.call_own_work(mse_loss, _p, _t)
+    _mean = mse_loss(_p, _t)
     assert np.shape(_mean) == () and np.isclose(_mean, _sq.mean()), (
         f"reduction='mean' on shape {_shape}: expected one number, the mean over all "
         f"{_sq.size} elements ({_sq.mean():.6g}), got {_mean}"
@@ -279,11 +273,6 @@ print("visible tests for log_softmax passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_log_softmax", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 
 
 def _ref_log_softmax(z):
@@ -294,7 +283,7 @@ def _ref_log_softmax(z):
 
 _z = np.array([[1e4, 0.0, -1e4], [-1e4, 1e4, 5e3]])
 _z_before = _z.copy()
-_out = own_work.call_own_work(log_softmax, _z)
+_out = log_softmax(_z)
 assert np.array_equal(_z, _z_before), "log_softmax changed its input in place: use x - m, not x -="
 assert np.all(np.isfinite(_out)), f"logits of 1e4 gave {_out}: subtract each row's max first"
 assert np.allclose(_out, [[0.0, -1e4, -2e4], [-2e4, 0.0, -5e3]]), (
@@ -444,11 +433,6 @@ print("visible tests for cross_entropy passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_cross_entropy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 
 
 def _ref_ce(z, t):
@@ -461,7 +445,7 @@ def _ref_ce(z, t):
 _z = np.array([[1e4, 0.0], [0.0, 1e4], [1e4, 1e4]])
 _t = np.array([0, 0, 1])
 _z_before = _z.copy()
-_ce = own_work.call_own_work(cross_entropy, _z, _t, reduction="none")
+_ce = cross_entropy(_z, _t, reduction="none")
 assert np.array_equal(_z, _z_before), "cross_entropy changed the caller's logits in place"
 assert np.all(np.isfinite(_ce)), f"logits of 1e4 gave {_ce}: use the stable log_softmax"
 assert np.allclose(_ce, [0.0, 1e4, np.log(2.0)]), (
@@ -565,11 +549,6 @@ print("visible tests for cross_entropy_grad passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_cross_entropy_grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 
 
 def _ref_mean_ce(z, t):
@@ -582,7 +561,7 @@ _r = np.random.default_rng(404)
 _z = _r.normal(size=(5, 4))
 _t = _r.integers(0, 4, size=5)
 _zc = _z.copy()
-_g = own_work.call_own_work(cross_entropy_grad, _zc, _t)
+_g = cross_entropy_grad(_zc, _t)
 assert np.array_equal(_zc, _z), "cross_entropy_grad changed the caller's logits in place"
 _fd = np.zeros_like(_z)
 for _i in range(5):
@@ -683,18 +662,12 @@ print("visible tests for bce_loss passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_bce_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 _p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
 _y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
-_l = own_work.call_own_work(bce_loss, _p, _y, reduction="none")
+_l = bce_loss(_p, _y, reduction="none")
 assert np.all(np.isfinite(_l)), f"p in {{0, 1}} gave {_l}: clamp each log at -100 (0 * -inf is NaN)"
 assert np.allclose(_l, [0.0, 0.0, 100.0, 100.0, np.log(2.0)]), (
-    f"p = [0, 1, 0, 1, 0.5] against y = [0, 1, 1, 0, 1]: expected [0, 0, 100, 100, log 2], "
-    f"got {_l}"
+    f"p = [0, 1, 0, 1, 0.5] against y = [0, 1, 1, 0, 1]: expected [0, 0, 100, 100, log 2], got {_l}"
 )
 _sig20 = (1 / (1 + np.exp(-np.float32(20.0)))).astype(np.float32)
 assert _sig20 == np.float32(1.0), "float32 sigmoid(20) rounds to 1"

@@ -20,13 +20,12 @@
 # message names the likely mistake) and a *hidden* test that runs only when
 # your notebook is graded and decides most of the points.
 #
-# **Your own work.** Write the maths yourself with NumPy. A graded function
-# that hands the work to losskit, SciPy, scikit-learn, PyTorch or JAX (directly,
-# through a helper of yours, or with an import inside the function) scores 0
-# for its hidden test: `own_work.py`, next to this notebook, checks for exactly
-# those libraries. NumPy and Python's standard library are fine. Do not edit or
-# delete the test cells: they are restored from the instructor's copy before
-# grading.
+# **Your own work.** Write the maths yourself with NumPy. Your notebook is graded
+# in a sandbox where only NumPy and Python's standard library can be imported:
+# code that uses losskit, SciPy, scikit-learn, PyTorch or JAX fails there with
+# `ModuleNotFoundError`, and the tests of every function that needs it score 0.
+# The tests run in a separate process, from the instructor's copy of each test
+# cell: editing, deleting or working around them changes nothing.
 #
 # **Warnings cost points.** nbgrader scores a test cell 0 when anything is
 # printed to stderr while it runs, NumPy's `RuntimeWarning`s included, even
@@ -115,12 +114,7 @@ print("visible tests for batch_indices passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_batch_indices", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
-_b = own_work.call_own_work(batch_indices, 50_000, 32, seed=3)
+_b = batch_indices(50_000, 32, seed=3)
 assert len(_b) == 1563, f"50,000 examples at batch 32: 1563 batches (ceil), got {len(_b)}"
 assert len(_b[-1]) == 50_000 - 1562 * 32, (
     f"50,000 examples at batch 32: the last batch holds the 16 left over, got {len(_b[-1])}"
@@ -214,15 +208,10 @@ print("visible tests for linreg_loss_and_grad passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_linreg_loss_and_grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 _r = np.random.default_rng(11)
 _X, _y = _r.normal(size=(13, 4)), _r.normal(size=13)
 _w, _b = _r.normal(size=4), 0.7
-_l, _gw, _gb = own_work.call_own_work(linreg_loss_and_grad, _w, _b, _X, _y)
+_l, _gw, _gb = linreg_loss_and_grad(_w, _b, _X, _y)
 
 
 def _L(w, b):
@@ -300,8 +289,7 @@ assert list(sizes_mean) == [8] * 5, (
 loss_before = np.mean((X @ np.zeros(D) + 0.0 - y) ** 2)  # the data's MSE, written out
 loss_after = np.mean((X @ w_mean + b_mean - y) ** 2)
 assert loss_after < loss_before, (
-    "one epoch of SGD should lower the loss on the data: step against the gradient, "
-    "w - lr * grad_w"
+    "one epoch of SGD should lower the loss on the data: step against the gradient, w - lr * grad_w"
 )
 w_sum, b_sum, _, _ = sgd_epoch(np.zeros(D), 0.0, X, y, 8, 0.05 / 8, seed=SEED, reduction="sum")
 assert np.allclose(w_sum, w_mean) and np.isclose(b_sum, b_mean), (
@@ -313,11 +301,6 @@ print("visible tests for sgd_epoch passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_sgd_epoch", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 _r = np.random.default_rng(12)
 _X, _y = _r.normal(size=(30, 2)), _r.normal(size=30)
 
@@ -345,7 +328,7 @@ _step_hint = {
     "has 2 examples, not batch_size)",
 }
 for _red in ("mean", "sum"):
-    _got = own_work.call_own_work(sgd_epoch, _w0, 0.1, _X, _y, 7, 0.01, seed=4, reduction=_red)
+    _got = sgd_epoch(_w0, 0.1, _X, _y, 7, 0.01, seed=4, reduction=_red)
     assert np.array_equal(_w0, _keep), (
         "sgd_epoch changed the caller's w in place: do not modify the caller's w in place "
         "(start from w = np.array(w, dtype=float), step with w = w - lr * grad_w)"
@@ -426,18 +409,13 @@ print("visible tests for epoch_loss passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_epoch_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 _r = np.random.default_rng(13)
 _per_example = _r.uniform(size=23)
 _order = np.random.default_rng(2).permutation(23)  # fixed batches: not your batch_indices
 _idx = [_order[_s : _s + 5] for _s in range(0, 23, 5)]
 _means = [_per_example[i].mean() for i in _idx]
 _sizes = [len(i) for i in _idx]
-_v = own_work.call_own_work(epoch_loss, _means, _sizes)
+_v = epoch_loss(_means, _sizes)
 assert np.isclose(_v, _per_example.mean()), (
     "23 examples in batches of 5 (the last one has 3): the epoch loss is the per-example mean, "
     "sum(loss_i * size_i) / sum(size_i)"
@@ -522,18 +500,13 @@ print("visible tests for accumulated_grad passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_accumulated_grad", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 _r = np.random.default_rng(14)
 _X, _y = _r.normal(size=(10, 3)), _r.normal(size=10)
 _w = _r.normal(size=3)
 # the reference: the mean loss's gradient over all 10 rows, written out (no student function)
 _res = _X @ _w + 0.2 - _y
 _ref_gw, _ref_gb = (2 / 10) * _X.T @ _res, (2 / 10) * np.sum(_res)
-_gw, _gb = own_work.call_own_work(accumulated_grad, _w, 0.2, [(_X[:8], _y[:8]), (_X[8:], _y[8:])])
+_gw, _gb = accumulated_grad(_w, 0.2, [(_X[:8], _y[:8]), (_X[8:], _y[8:])])
 assert np.allclose(_gw, _ref_gw) and np.isclose(_gb, _ref_gb), (
     "micro-batches of 8 + 2 rows must give the gradient of the mean loss over all 10: add each "
     "micro-batch's mean gradient times its size, then divide once by the total count"

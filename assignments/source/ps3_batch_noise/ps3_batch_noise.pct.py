@@ -20,13 +20,12 @@
 # your notebook is graded and decides most of the points. The written answer is
 # graded by your instructor.
 #
-# **Your own work.** Write the maths yourself with NumPy. A graded function
-# that hands the work to losskit, SciPy, scikit-learn, PyTorch or JAX (directly,
-# through a helper of yours, or with an import inside the function) scores 0
-# for its hidden test: `own_work.py`, next to this notebook, checks for exactly
-# those libraries. NumPy and Python's standard library are fine. Do not edit or
-# delete the test cells: they are restored from the instructor's copy before
-# grading.
+# **Your own work.** Write the maths yourself with NumPy. Your notebook is graded
+# in a sandbox where only NumPy and Python's standard library can be imported:
+# code that uses losskit, SciPy, scikit-learn, PyTorch or JAX fails there with
+# `ModuleNotFoundError`, and the tests of every function that needs it score 0.
+# The tests run in a separate process, from the instructor's copy of each test
+# cell: editing, deleting or working around them changes nothing.
 #
 # **Warnings cost points.** nbgrader scores a test cell 0 when anything is
 # printed to stderr while it runs, NumPy's `RuntimeWarning`s included, even
@@ -110,15 +109,10 @@ print("visible tests for batch_mean_variance passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_batch_mean_variance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 _vals = np.random.default_rng(31).exponential(size=60)
 _s2 = np.var(_vals)
 for _B in (1, 5, 30, 55):
-    _emp = own_work.call_own_work(batch_mean_variance, _vals, _B, n_trials=4000, seed=_B)
+    _emp = batch_mean_variance(_vals, _B, n_trials=4000, seed=_B)
     _theory = _s2 / _B * (60 - _B) / 59
     assert abs(_emp - _theory) < 0.12 * _theory, (
         f"batch size {_B} of 60 values: measured {_emp:.4g}, but batches drawn without "
@@ -190,15 +184,10 @@ print("visible tests for theoretical_variance passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_theoretical_variance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 _vals = np.random.default_rng(32).normal(size=50)
 _s2 = np.mean((_vals - _vals.mean()) ** 2)
 for _B in (1, 7, 25, 49, 50):
-    _t = own_work.call_own_work(theoretical_variance, _vals, _B)
+    _t = theoretical_variance(_vals, _B)
     assert np.isclose(_t, _s2 / _B * (50 - _B) / 49, rtol=1e-10, atol=1e-15), (
         f"N = 50, B = {_B}: expected sigma^2 / B * (N - B) / (N - 1) = "
         f"{_s2 / _B * (50 - _B) / 49:.6g} with sigma^2 = np.var(values) (ddof=0), got {_t}"
@@ -295,12 +284,7 @@ print("visible tests for train_val_split passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_train_val_split", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
-_tr, _va = own_work.call_own_work(train_val_split, 101, 0.2, seed=5)
+_tr, _va = train_val_split(101, 0.2, seed=5)
 _perm = np.random.default_rng(5).permutation(101)
 assert np.array_equal(_va, _perm[:20]) and np.array_equal(_tr, _perm[20:]), (
     "n = 101, val_fraction = 0.2: validation must be the first round(20.2) = 20 entries of "
@@ -434,11 +418,6 @@ print("visible tests for fit_early_stopping passed")
 # %% nbgrader={"grade": true, "grade_id": "hidden_fit_early_stopping", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: they run when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-import importlib
-
-import own_work
-
-importlib.reload(own_work)
 # few examples, many features: the validation loss turns up while training loss falls
 _rng = np.random.default_rng(33)
 _X = _rng.normal(size=(50, 30))
@@ -453,7 +432,7 @@ assert np.array_equal(_split[1], _va) and np.array_equal(_split[0], _tr), (
     "fit_early_stopping is built on your train_val_split, which does not give Exercise 3's "
     "split (validation first in the permutation, training after it): fix train_val_split first"
 )
-_res = own_work.call_own_work(fit_early_stopping, _X, _y, patience=5, **_kw)
+_res = fit_early_stopping(_X, _y, patience=5, **_kw)
 _vl = _res["val_losses"]
 assert _res["stopped_epoch"] is not None, (
     "this run overfits (30 features, 35 training rows): early stopping must trigger"

@@ -89,8 +89,10 @@ def listener():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, listener):
+    bases = {a: tmp_path_factory.mktemp(a) for a in ct.ASSIGNMENTS}  # not from the threads
+
     def one(assignments):
-        return {a: _grade(tmp_path_factory.mktemp(a), a, listener.port) for a in assignments}
+        return {a: _grade(bases[a], a, listener.port) for a in assignments}
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(one, ["ps1_losses"])

@@ -44,6 +44,7 @@ __all__ = [
     "errstate",
     "get_backend",
     "probe",
+    "quiet",
 ]
 
 ENV_VAR = "LOSSKIT_BACKEND"
@@ -494,3 +495,12 @@ def errstate(**kwargs):
     Example: ``with errstate(over="ignore"): naive_softmax(x)``.
     """
     return numpy.errstate(**kwargs) if kwargs else contextlib.nullcontext()
+
+
+def quiet():
+    """:func:`errstate` with every NumPy floating-point warning silenced.
+
+    For code whose inf/NaN results are intended and documented (a diverging run, a
+    loss on infinite logits): ``with quiet(): ...``.
+    """
+    return numpy.errstate(all="ignore")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ._argcheck import check_int
 from ._arraycheck import check_axis, check_float, namespace
-from .backend import errstate
+from .backend import errstate, quiet
 
 __all__ = [
     "log_softmax",
@@ -156,24 +156,33 @@ def naive_log_softmax(x, axis=-1):
         return xp.log(naive_softmax(x, axis=axis))
 
 
-def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False):
+def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False, split=False):
     """``logsumexp`` over the last axis, reading ``chunk_size`` classes at a time.
 
     Keeps a running max ``m`` and normaliser ``s`` (``s`` rescaled by
     ``exp(m_old - m_new)`` whenever the max grows), so the working memory is
     O(rows x chunk_size) instead of a full ``exp(x)`` copy of ``x``. Same result
     as :func:`logsumexp` up to rounding. ``x``: (..., C) floating.
+
+    ``split=True`` returns ``(m, log s)`` instead, softmax's shift and log-normaliser
+    (``m`` from :func:`softmax_shift`, ``log s = log sum exp(x - m)``, so
+    ``softmax(x) = exp(x - m) / s``), each (...,) or (..., 1) with ``keepdims``.
+    Kept apart for a caller that subtracts a logit: ``lse - x_y`` rounds to the
+    spacing of ``|m|`` (1e-3 for float32 logits of 1e4), ``log s - (x_y - m)`` does
+    not. A slice holding ``+inf`` has no softmax: its ``log s`` is NaN.
     """
     where = "streaming_logsumexp"
     xp, _ = _prepare(x, -1, where)
     chunk_size = check_int(chunk_size, "chunk_size", where, minimum=1)
     n = x.shape[-1]
     if n == 0:
-        return logsumexp(x, axis=-1, keepdims=keepdims)
+        out = logsumexp(x, axis=-1, keepdims=True)
+        parts = (xp.zeros_like(out), out) if split else (out,)
+        return _squeezed(xp, parts, keepdims)
     dtype = x.dtype
     x = _work(xp, x)  # float16 blocks are summed in float32
     m = s = None  # running max (raw, may be +-inf) and sum of exp(x - finite(m))
-    with errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with quiet():
         for start in range(0, n, chunk_size):
             block = x[..., start : min(start + chunk_size, n)]  # in-bounds stop (array API)
             new_m = xp.max(block, axis=-1, keepdims=True)
@@ -187,5 +196,18 @@ def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False):
                 one = xp.ones_like(new_m)
                 s = s * xp.where(m == new_m, one, xp.exp(m - new_m)) + block_sum
             m = new_m
-        out = xp.astype(xp.log(s) + shift, dtype, copy=False)
-    return out if keepdims else xp.squeeze(out, axis=-1)
+        log_s = xp.log(s)
+        if split:  # shift differs from softmax_shift(m) only at +inf, where log s is NaN
+            nan = xp.full_like(log_s, xp.nan)
+            parts = (softmax_shift(xp, m), xp.where(m == xp.inf, nan, log_s))
+        else:
+            parts = (log_s + shift,)
+        parts = tuple(xp.astype(p, dtype, copy=False) for p in parts)
+    return _squeezed(xp, parts, keepdims)
+
+
+def _squeezed(xp, parts, keepdims):
+    """One array or a pair from :func:`streaming_logsumexp`, squeezed unless ``keepdims``."""
+    if not keepdims:
+        parts = tuple(xp.squeeze(p, axis=-1) for p in parts)
+    return parts if len(parts) > 1 else parts[0]

@@ -1,7 +1,6 @@
-"""Cross-entropy value and gradient on CuPy with fused GPU kernels (CuPy only).
+"""The cross-entropy kernel on CuPy (contract: :mod:`losskit.losses._ce_kernels`).
 
-Same contract as :func:`losskit._ce_numpy.fused_value_and_grad`. Three kernel
-launches read the logits: a row max/min (CuPy reductions), one
+Three kernel launches read the logits: a row max/min (CuPy reductions), one
 ``ReductionKernel`` for ``sum exp(x - m)`` (and one for ``sum w (x - m)`` with
 label smoothing), and one ``ElementwiseKernel`` that writes the whole gradient
 ``exp(x - m) * r - gc * w`` (``r = ga / s``); the target column is then
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from .numerics import softmax_shift
+from ..numerics import softmax_shift
 
 __all__ = ["fused_value_and_grad"]
 
@@ -49,8 +48,8 @@ def _kernels():
     return sum_exp, sum_shifted, grad
 
 
-def fused_value_and_grad(x, t, ga, gb, gc, w, *, want_zw, out=None):
-    """GPU twin of :func:`losskit._ce_numpy.fused_value_and_grad`: same arguments, same results."""
+def fused_value_and_grad(x, t, ga, gb, gc, w, *, want_zw, want_grad=True, out=None):
+    """The kernel's contract, on CuPy arrays; ``out``: an optional (N, C) array for grad."""
     import cupy
 
     sum_exp, sum_shifted, grad_kernel = _kernels()
@@ -65,6 +64,8 @@ def fused_value_and_grad(x, t, ga, gb, gc, w, *, want_zw, out=None):
     zy = x[rows, t] - m
     w_row = cupy.ones((1, 1), dtype=dtype) if w is None else w.astype(dtype, copy=False)[None, :]
     zw = sum_shifted(x, m2, w_row, axis=1) if want_zw else None
+    if not want_grad:
+        return None, cupy.log(s), zy, zw, hi, lo
     r = (cupy.asarray(ga, dtype=dtype) / s)[:, None]
     gc_col = (
         cupy.zeros((N, 1), dtype=dtype) if gc is None else cupy.asarray(gc, dtype=dtype)[:, None]

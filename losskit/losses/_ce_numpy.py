@@ -1,14 +1,9 @@
-"""Cross-entropy value and gradient on NumPy in one fused, row-chunked pass (NumPy only).
+"""The cross-entropy kernel on NumPy (contract: :mod:`losskit.losses._ce_kernels`).
 
-The gradient is the only ``(N, C)`` array allocated. Rows are processed in
-chunks small enough to stay in the CPU cache: per chunk, the row max and min
-(one read each), ``x - m`` written into the gradient's rows, ``exp`` in place,
-the row sums, one in-place rescale and a scatter for the target column. Chunks
-run on a small thread pool (NumPy releases the GIL inside its loops).
-
-The caller (:class:`losskit.CrossEntropyLoss`) passes the per-row factors
-``ga, gb, gc`` already scaled for the reduction; this module knows nothing
-about weights, ignore_index or reductions.
+One fused pass: rows are processed in chunks small enough to stay in the CPU
+cache (per chunk: row max and min, ``x - m`` written into the gradient's rows,
+``exp`` in place, row sums, one in-place rescale, a scatter for the target
+column), on a small thread pool (NumPy releases the GIL inside its loops).
 """
 
 from __future__ import annotations
@@ -19,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .numerics import softmax_shift
+from ..numerics import softmax_shift
 
 __all__ = ["fused_value_and_grad", "get_num_threads", "set_num_threads"]
 
@@ -79,18 +74,10 @@ def _rows_per_chunk(n_rows: int, n_cols: int, itemsize: int, threads: int) -> in
 
 
 def fused_value_and_grad(x, t, ga, gb, gc, w, *, want_zw, out=None, want_grad=True):
-    """One pass over ``x`` (N, C): the gradient in place plus per-row statistics.
+    """The kernel's contract, on NumPy arrays; ``out``: an optional (N, C) array for grad.
 
-    ``grad[i] = exp(x[i] - m_i) * ga[i] / s_i - gb[i] * onehot(t[i]) - gc[i] * w``
-    (``w`` None means ones), ``m_i`` the row max (0 where it is -inf; a row
-    holding +inf or NaN is NaN throughout, as in PyTorch),
-    ``s_i = sum_c exp(x[i, c] - m_i)``. Returns ``(grad, log s, x[i, t_i] - m_i,
-    sum_c w_c (x[i, c] - m_i) or None, row max, row min)``; all (N,) but grad.
-    ``t`` must hold valid indices (ignored rows mapped to any class, with zero
-    factors). ``out``: optional preallocated (N, C) array of ``x``'s dtype.
-    ``want_grad=False`` (the forward alone): no gradient, ``ga, gb, gc`` may be
-    None, and each chunk works in a scratch buffer of at most ``CHUNK_BYTES``;
-    the first result is then None.
+    A row holding +inf or NaN is NaN throughout, as in PyTorch. Without the gradient
+    each chunk works in a scratch buffer of at most ``CHUNK_BYTES``.
     """
     N, C = x.shape
     dtype = x.dtype

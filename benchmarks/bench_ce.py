@@ -10,7 +10,9 @@ Default problem: B=128 rows, C=50,000 classes, float32 (one logits array is
   importable, with ``torch.set_num_threads`` set to losskit's thread count;
 - ``naive``: exp, normalise, log, one-hot subtract, each a new (B, C) array;
 - ``one copy of the logits``: ``x.copy()``, the time floor's unit: CE's value and
-  gradient need at least one read of the logits and one write of the gradient.
+  gradient need at least one read of the logits and one write of the gradient;
+- ``exp of the logits``: ``numpy.exp(x)`` on one thread, the other floor: the
+  gradient needs ``exp`` of every logit (losskit's kernel splits it over threads).
 
 Reports the median wall time over repeats after warm-up, the ratios to PyTorch
 (goal <= 1.0x) and to one copy of the logits (goal <= 2.0x), and the peak memory
@@ -125,6 +127,7 @@ def run(batch=128, classes=50_000, dtype="float32", repeats=30, warmup=5, thread
         ("losskit forward only", lambda: loss(x, t), True),
         ("naive NumPy", lambda: naive_value_and_grad(x, t), True),
         ("one copy of the logits", x.copy, True),
+        ("exp of the logits (1 thread)", lambda: np.exp(x), True),
     ]
     if torch_fn is not None:
         methods.append(("torch cross_entropy+backward", torch_fn, False))

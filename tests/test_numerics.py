@@ -197,6 +197,31 @@ def test_streaming_equals_logsumexp_for_random_chunk_sizes(backend, to_np, rng, 
         assert tuple(kept.shape) == (5, 1)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_streaming_split_is_softmax_shift_and_normaliser(backend, to_np, dtype):
+    """``split=True``: ``(m, log s)`` with ``softmax = exp(x - m) / s``, exact near the max
+    even for large logits (``lse - x`` would round to the spacing of 2e4); +inf rows have
+    no softmax (log s NaN, as softmax is NaN there); all -inf rows keep m = 0."""
+    xp = backend.xp
+    offsets = np.array([0.0, 1.0, -1.0, 0.5])
+    host = np.stack([offsets + 2e4, offsets, np.full(4, -np.inf), [0.0, np.inf, 1.0, 2.0]])
+    x = backend.asarray(host, dtype=getattr(xp, dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the intended NaN/-inf leak no RuntimeWarning
+        m, log_s = (to_np(a) for a in streaming_logsumexp(x, chunk_size=3, split=True))
+        m_k, log_s_k = streaming_logsumexp(x, chunk_size=3, keepdims=True, split=True)
+    assert m.dtype == log_s.dtype == np.dtype(dtype) and tuple(m_k.shape) == (4, 1)
+    np.testing.assert_array_equal(to_np(m_k)[:, 0], m)
+    np.testing.assert_array_equal(to_np(log_s_k)[:, 0], log_s)
+    np.testing.assert_array_equal(m[:3], [2e4 + 1.0, 1.0, 0.0])
+    exact = np.log(np.sum(np.exp(offsets - 1.0)))  # 0.4076...: independent of the offset 2e4
+    tol = {"float32": 1e-6, "float64": 1e-15}[dtype]
+    np.testing.assert_allclose(log_s[:2], [exact, exact], rtol=0, atol=tol)
+    assert log_s[2] == -np.inf and np.isnan(log_s[3])
+    lse = to_np(logsumexp(x))
+    np.testing.assert_allclose((m + log_s)[:2], lse[:2], rtol=1e-6)
+
+
 def test_streaming_works_on_3d_input(rng):
     x = rng.standard_normal((2, 3, 11))
     np.testing.assert_allclose(streaming_logsumexp(x, chunk_size=4), logsumexp(x), rtol=1e-14)

@@ -1,93 +1,53 @@
 """The training loop: mini-batch SGD with validation, accumulation, early stopping and divergence.
 
 ``fit(model, loss, X, y, *, batch_size, lr, epochs, ...)`` runs the loop a
-student would write, once, carefully:
-
-1. every epoch a :class:`~losskit.batching.BatchLoader` draws a new order
-   (seeded) and cuts it into batches (the last one may be short);
-2. per update: ``out = model.forward(xb)``, ``value, g = loss.value_and_grad(out, yb)``,
-   ``grads = model.backward(xb, g)``, ``SGD.step``; the value is recorded;
-3. once per epoch, on the end-of-epoch weights and without any gradient,
-   the validation loss.
+student would write, once, carefully, in three steps: check everything
+(:func:`_check`), then epochs (:func:`_epoch`: per update ``out = model.forward(xb)``,
+``value, g = loss.value_and_grad(out, yb)``, ``grads = model.backward(xb, g)``,
+``SGD.step``; at the epoch's end the validation loss, without any gradient), then
+the :class:`History`.
 
 Conventions (each one is a lesson):
 
 - **The reduction comes from the loss.** ``"mean"``: per-example gradients get
   weight 1/B, so learning rates transfer across batch sizes; ``"sum"`` (and
   ``"none"``, whose ``grad`` is that of the sum): the step grows with B.
-- **Epoch losses are size-weighted.** ``epoch_train_loss`` is the sum of
-  per-example losses over the epoch divided by the number of examples (for a
-  mean-reduced loss each batch value counts ``B`` times; for cross-entropy
-  with class weights or ignored targets, its ``loss.mean_weight``), never the
-  mean of batch means, which over-weights a short last batch (N=10, B=4:
-  batches of 4, 4, 2). ``epoch_val_loss`` is on the same per-example scale. For a
-  sum-reduced loss both are divided by the sample count too, so curves from
-  the two reductions are comparable.
-- **Gradient accumulation** (``accumulation_steps=K``): K consecutive
-  micro-batches make one update, the gradient zeroed once per update. With a
-  mean-reduced loss each micro-batch is weighted by its size over the total
-  count (``n_m / sum(n)``, exactly the gradient of the whole batch even for
-  unequal micro-batches such as 4 + 4 + 2); dividing each micro-batch mean by K
-  would be wrong whenever the sizes differ. For cross-entropy with class
-  weights or ``ignore_index`` the count is what its mean divides by, the kept
-  targets' summed weights (``loss.mean_weight``); epoch losses are weighted
-  the same way. An epoch's last group may have
-  fewer than K micro-batches; it is still one update, with its own count.
-- **Divergence** stops training and is recorded in ``History.diverged`` with a
-  message; it never raises. NumPy overflow warnings are silenced inside the
-  loop for the same reason. The rule (:func:`diverged_mask`, shared with
-  :func:`losskit.vectorized.fit_runs`): an update has diverged when its
-  training loss *per example* (the mean, or the sum divided by the batch's
-  examples) is NaN/inf, or exceeds ``divergence_factor`` times the loss per
-  example of the initial model on the whole training set (plus a floor of
-  ``1e-3``, so an initial loss near 0 does not make every later loss look
-  huge). A too-large learning rate makes the loss grow geometrically; in
-  float64 it can climb to 1e300 and stay finite for hundreds of updates, so
-  NaN alone is not enough. The reference is the whole training set, not the
-  first batch: a batch of one example can have a loss near 0 by chance. A
-  healthy run does not raise its loss a millionfold (the default factor
-  ``1e6``), not even one-example SGD: one example's loss is at most N times the
-  training-set loss at the same weights, and the lessons' noisiest runs stay
-  within a few hundred times the start. Non-finite predictions and validation
-  losses also count.
+- **Epoch losses are size-weighted**: the sum of per-example losses over the epoch
+  divided by the number of examples (a mean-reduced batch counts ``B`` times, or
+  its ``loss.mean_weight`` for class-weighted or ignoring cross-entropy), never the
+  mean of batch means, which over-weights a short last batch (N=10, B=4: batches
+  of 4, 4, 2). Validation and sum-reduced losses are per example too.
+- **Gradient accumulation** (``accumulation_steps=K``): K consecutive micro-batches
+  make one update. With a mean-reduced loss micro-batch ``m`` is weighted
+  ``n_m / sum(n)`` (its ``mean_weight`` over theirs): exactly the gradient of the
+  whole batch even for unequal micro-batches such as 4 + 4 + 2, where dividing each
+  mean by K is wrong. An epoch's last group may be short; it is still one update.
+- **Divergence** (the rule of :mod:`losskit.training`) stops training and is
+  recorded in ``History.diverged``; it never raises. Non-finite predictions and
+  validation losses also count.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import array_api_compat
 
 from ._argcheck import check_int, check_real, check_seed
-from ._arraycheck import namespace
-from .backend import backend_of, errstate
+from .backend import backend_of, quiet
 from .batching import BatchLoader
-from .optim import SGD
+from .training import (
+    DIVERGENCE_FACTOR,
+    TrainConfig,
+    check_data,
+    check_validation_data,
+    diverged_mask,
+)
 
-__all__ = [
-    "DIVERGENCE_FACTOR",
-    "EarlyStopping",
-    "History",
-    "check_divergence_factor",
-    "divergence_limit",
-    "divergence_message",
-    "diverged_mask",
-    "fit",
-    "loss_reduction",
-]
-
-_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
-
-#: Default ``divergence_factor``: a run whose loss per example grows this many
-#: times over the initial one has diverged.
-DIVERGENCE_FACTOR = 1e6
-#: Added to the initial loss per example before multiplying by the factor, so an
-#: initial loss near 0 (a model that starts at the answer) does not make every
-#: later loss count as a blow-up. A floor only delays detection (never causes it).
-DIVERGENCE_FLOOR = 1e-3
+__all__ = ["EarlyStopping", "History", "fit"]
 
 
 @dataclass(frozen=True)
@@ -189,153 +149,6 @@ class EarlyStopping:
         )
 
 
-def loss_reduction(loss, where: str = "fit") -> str:
-    """The loss's ``reduction`` attribute, checked: ``"mean"``, ``"sum"`` or ``"none"``."""
-    if isinstance(loss, type):
-        raise TypeError(
-            f"{where}: loss must be a loss instance; got the class {loss.__name__}. Did you pass "
-            f"the class instead of an instance? Write {loss.__name__}() (with parentheses)."
-        )
-    if not callable(loss) or not hasattr(loss, "value_and_grad"):
-        raise TypeError(
-            f"{where}: loss must be a losskit loss such as MSELoss() (callable, with "
-            f".value_and_grad); got {type(loss).__name__}. Did you pass the class instead of "
-            f"an instance, or a plain function?"
-        )
-    reduction = getattr(loss, "reduction", None)
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(
-            f"{where}: loss.reduction must be 'mean', 'sum' or 'none'; got {reduction!r}."
-        )
-    return reduction
-
-
-def _check_data(model, X, y, where, name="X"):
-    xp = namespace(X, y, where=where)
-    if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"{where}: {name} and its targets must have the same number of rows; got "
-            f"{tuple(X.shape)} and {tuple(y.shape)}."
-        )
-    p = next(iter(model.params.values()))
-    if array_api_compat.array_namespace(p) is not xp or array_api_compat.device(
-        p
-    ) != array_api_compat.device(X):
-        raise ValueError(
-            f"{where}: the model's parameters live on {backend_of(p)!r} but {name} lives on "
-            f"{backend_of(X)!r}; build the model with backend= the data's backend."
-        )
-    return xp
-
-
-def check_validation_data(validation_data, model, where, evaluate):
-    """``(X_val, y_val)``, checked before any training: a pair, rows matching, on the model's
-    device, and one trial ``evaluate(X_val, y_val)`` so that a shape that does not fit the
-    model or the loss fails now, not after an epoch of updates."""
-    if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-        raise TypeError(
-            f"{where}: validation_data must be a pair (X_val, y_val); got "
-            f"{type(validation_data).__name__}."
-        )
-    X_val, y_val = validation_data
-    _check_data(model, X_val, y_val, where, name="X_val")
-    try:
-        with errstate(**_QUIET):
-            evaluate(X_val, y_val)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"{where}: validation_data does not fit the model and the loss (checked before "
-            f"training): {exc}"
-        ) from exc
-    return X_val, y_val
-
-
-def check_divergence_factor(value, name: str = "divergence_factor", where: str = "fit"):
-    """``divergence_factor`` checked: None (finite blow-ups not checked) or a float > 1."""
-    if value is None:
-        return None
-    return check_real(
-        value,
-        name,
-        where,
-        minimum=1.0,
-        strict_minimum=True,
-        hint=f"It is how many times the initial loss counts as a blow-up, e.g. "
-        f"{DIVERGENCE_FACTOR:g}; pass None to flag only NaN/inf losses.",
-    )
-
-
-def divergence_limit(initial: float, factor) -> float:
-    """The loss per example above which a run has diverged: ``factor * (initial + floor)``.
-
-    ``initial`` is the initial model's loss per example on the training set.
-    ``math.inf`` (only NaN/inf losses count) when ``factor`` is None or
-    ``initial`` is not finite (such a run is caught by the NaN/inf check).
-    """
-    if factor is None or not math.isfinite(initial):
-        return math.inf
-    return factor * (abs(initial) + DIVERGENCE_FLOOR)
-
-
-def diverged_mask(xp, per_example, limit):
-    """Where ``per_example`` losses have diverged: NaN/inf, or above ``limit``.
-
-    The one divergence rule of :func:`fit` and :func:`~losskit.vectorized.fit_runs`.
-    ``per_example``: an array of losses per example (a 0-d value in ``fit``, the
-    ``(runs, updates)`` losses in ``fit_runs``); ``limit``: a Python float or an
-    array broadcasting against it, from :func:`divergence_limit`.
-    """
-    return xp.logical_not(xp.isfinite(per_example)) | (per_example > limit)
-
-
-def divergence_message(
-    what,
-    value,
-    *,
-    update,
-    epoch,
-    lr,
-    batch_size,
-    reduction,
-    initial=math.nan,
-    factor=None,
-    prefix="training diverged",
-    per_update=None,
-) -> str:
-    """What diverged, when, and what to try; shared by :func:`fit` and ``fit_runs``.
-
-    ``epoch`` and ``update`` are 0-based indices (as in :class:`History`); the
-    message counts from 1. ``value``: the loss per example that diverged (NaN/inf, or a finite value
-    over the limit), or None when ``what`` (e.g. the predictions) has no single value.
-    ``batch_size``: the batch size as set; ``per_update``: examples per update
-    (``batch_size`` times the accumulation steps; default ``batch_size``), by
-    which the step of a summed loss grows.
-    """
-    per_update = batch_size if per_update is None else per_update
-    where = f"in epoch {epoch + 1}, update {update + 1}"  # counted from 1, as people count
-    if value is None:
-        happened = f"{what} became non-finite {where}"
-    elif not math.isfinite(value):
-        happened = f"{what} became {value} {where}"
-    else:
-        growth = f"x{value / initial:.2g}, " if initial > 0 else ""
-        happened = (
-            f"{what} per example grew from {initial:.3g} at the start to {value:.3g} "
-            f"({growth}over divergence_factor={factor:g}) {where}"
-        )
-    fix = f"try lr={lr / 10:g}."
-    if reduction != "mean" and per_update > 1:  # at one example per update sum == mean
-        fix += (
-            f" A summed loss makes the step grow with the batch: reduction='mean' at lr={lr:g}, "
-            f"or sum at lr / {per_update} = {lr / per_update:.3g}, takes 1/{per_update} of "
-            f"these steps."
-        )
-    return (
-        f"{prefix}: {happened} (lr={lr:g}, batch_size={batch_size}, reduction={reduction!r}). "
-        f"The learning rate is too high for this reduction and batch size: {fix}"
-    )
-
-
 def fit(
     model,
     loss,
@@ -374,14 +187,83 @@ def fit(
     divergence_factor : float > 1 (default ``1e6``) or None. Training stops as
         diverged when an update's loss per example is NaN/inf or exceeds this
         many times the initial model's training-set loss per example (plus a
-        floor of ``1e-3``); None flags only NaN/inf. See :func:`diverged_mask`.
+        floor of ``1e-3``); None flags only NaN/inf (:mod:`losskit.training`).
     progress : show a ``tqdm.auto`` progress bar over epochs.
 
     Invalid arguments raise ``TypeError``/``ValueError`` before any training;
     divergence never raises (see ``History.diverged``).
     """
+    run = _check(
+        model,
+        loss,
+        X,
+        y,
+        validation_data,
+        seed,
+        early_stopping,
+        batch_size=batch_size,
+        lr=lr,
+        epochs=epochs,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        shuffle=shuffle,
+        drop_last=drop_last,
+        accumulation_steps=accumulation_steps,
+        divergence_factor=divergence_factor,
+    )
+    log = _Log()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=run.cfg.epochs, desc="epochs", unit="epoch", leave=False)
+    t0 = time.perf_counter()
+    try:
+        with quiet():  # a diverging run's overflow is recorded, not warned about
+            for epoch in range(run.cfg.epochs):
+                monitored = _epoch(run, epoch, log)
+                if monitored is None:  # diverged
+                    log.stopped_epoch = epoch
+                    break
+                log.epoch_time.append(time.perf_counter() - t0)
+                if bar is not None:
+                    bar.update(1)
+                    val = {"val": f"{log.epoch_val[-1]:.4g}"} if log.epoch_val else {}
+                    bar.set_postfix(train=f"{log.epoch_train[-1]:.4g}", **val)
+                stopper = run.early_stopping
+                if stopper is not None and stopper.update(epoch, monitored, model.params):
+                    log.stopped_epoch = epoch
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    return _history(run, log)
+
+
+# ---- check ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one ``fit`` call works with, all checked: settings, data, optimizer, divergence."""
+
+    cfg: TrainConfig
+    xp: Any
+    model: Any
+    loss: Any
+    X: Any
+    y: Any
+    loader: BatchLoader
+    optimizer: Any
+    validation: tuple | None
+    early_stopping: EarlyStopping | None
+    initial: float  # the initial model's training loss per example (NaN if not needed)
+    limit: float  # the loss per example beyond which an update has diverged
+
+
+def _check(model, loss, X, y, validation_data, seed, early_stopping, **settings) -> _Run:
+    """Every argument checked, before any update; the initial loss for the divergence rule."""
     where = "fit"
-    reduction = loss_reduction(loss, where)
     for attr in ("forward", "backward", "params"):
         if not hasattr(model, attr):
             raise TypeError(
@@ -393,155 +275,110 @@ def fit(
             f"{where}: the model holds {model.n_runs} stacked runs; train it with "
             f"losskit.vectorized.fit_runs, or pass model.run(k)."
         )
-    xp = _check_data(model, X, y, where)
-    optimizer = SGD(lr, momentum=momentum, weight_decay=weight_decay)
-    lr = optimizer.lr
-    epochs = check_int(epochs, "epochs", where, minimum=1)
-    K = check_int(accumulation_steps, "accumulation_steps", where, minimum=1)
+    xp = check_data(model, X, y, where)
+    cfg = TrainConfig.check(loss, where, n_samples=int(X.shape[0]), **settings)
     seed = check_seed(seed, "seed", where, rng_like=True)
+    validation = None
     if validation_data is not None:
-        X_val, y_val = check_validation_data(
+        validation = check_validation_data(
             validation_data,
             model,
             where,
-            lambda Xv, yv: _per_example_value(xp, model, loss, reduction, Xv, yv),
+            lambda Xv, yv: _value_per_example(xp, model, loss, cfg.reduction, Xv, yv),
         )
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(
             f"{where}: early_stopping must be an EarlyStopping(...) or None; got "
             f"{type(early_stopping).__name__}."
         )
-    factor = check_divergence_factor(divergence_factor, "divergence_factor", where)
     loader = BatchLoader(
-        X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed
+        X, y, batch_size=cfg.batch_size, shuffle=cfg.shuffle, drop_last=cfg.drop_last, seed=seed
     )
-    be = backend_of(X)
     initial = math.nan
-    if factor is not None:
-        with errstate(**_QUIET):
-            initial = _per_example_value(xp, model, loss, reduction, X, y)
-    limit = divergence_limit(initial, factor)
-    per_update = min(loader.batch_size * K, int(X.shape[0]))
+    if cfg.divergence_factor is not None:
+        with quiet():
+            initial = _value_per_example(xp, model, loss, cfg.reduction, X, y)
     if early_stopping is not None:
         early_stopping.reset()
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=epochs, desc="epochs", unit="epoch", leave=False)
-
-    batch_values, batch_sizes = [], []
-    epoch_train, epoch_val, epoch_time = [], [], []
-    diverged = None
-    stopped_epoch = None
-    t0 = time.perf_counter()
-    n_groups = math.ceil(loader.n_batches / K)
-    try:
-        with errstate(**_QUIET):
-            for epoch in range(epochs):
-                values, sizes, weights = [], [], []
-                batches = list(loader.index_batches())
-                for g in range(n_groups):
-                    group = batches[g * K : (g + 1) * K]
-                    total = sum(int(idx.shape[0]) for idx in group)
-                    value, grads, weight, bad = _group_step(xp, model, loss, reduction, X, y, group)
-                    values.append(value)
-                    sizes.append(total)
-                    weights.append(weight)
-                    per_example = value if reduction == "mean" else value / total
-                    # weight 0: every target ignored; the mean is NaN by definition, not divergence
-                    if bad is None and weight > 0 and bool(diverged_mask(xp, per_example, limit)):
-                        bad = "the training loss"
-                    if bad is not None:
-                        diverged = divergence_message(
-                            bad,
-                            float(per_example) if bad == "the training loss" else None,
-                            update=len(batch_values) + len(values) - 1,
-                            epoch=epoch,
-                            lr=lr,
-                            batch_size=batch_size,
-                            reduction=reduction,
-                            initial=initial,
-                            factor=factor,
-                            per_update=per_update,
-                        )
-                        break
-                    optimizer.step(model.params, grads)
-                host = [float(v) for v in be.to_host(xp.stack(values))] if values else []
-                batch_values.extend(host)
-                batch_sizes.extend(sizes)
-                if diverged is not None:
-                    stopped_epoch = epoch
-                    break
-                train_loss = _epoch_loss(host, sizes, weights, reduction)
-                monitored = train_loss
-                if validation_data is not None:
-                    val_loss = _per_example_value(xp, model, loss, reduction, X_val, y_val)
-                    if not math.isfinite(val_loss):
-                        diverged = divergence_message(
-                            "the validation loss",
-                            val_loss,
-                            update=len(batch_values) - 1,
-                            epoch=epoch,
-                            lr=lr,
-                            batch_size=batch_size,
-                            reduction=reduction,
-                            per_update=per_update,
-                        )
-                        stopped_epoch = epoch
-                        break
-                    epoch_val.append(val_loss)
-                    monitored = val_loss
-                epoch_train.append(train_loss)
-                epoch_time.append(time.perf_counter() - t0)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(
-                        train=f"{train_loss:.4g}",
-                        **({"val": f"{epoch_val[-1]:.4g}"} if epoch_val else {}),
-                    )
-                if early_stopping is not None and early_stopping.update(
-                    epoch, monitored, model.params
-                ):
-                    stopped_epoch = epoch
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
-
-    monitored_curve = epoch_val if validation_data is not None else epoch_train
-    best_epoch = None
-    if early_stopping is not None and early_stopping.best_epoch is not None:
-        best_epoch = early_stopping.best_epoch
-    elif monitored_curve:
-        best_epoch = min(range(len(monitored_curve)), key=monitored_curve.__getitem__)
-    restored = False
-    if (
-        early_stopping is not None
-        and early_stopping.restore_best
-        and early_stopping.best_params is not None
-        and diverged is None
-    ):
-        model.set_params(early_stopping.best_params)
-        restored = True
-    return History(
-        batch_loss=be.to_host(batch_values).astype(float),
-        batch_size=be.to_host(batch_sizes).astype(int),
-        epoch_train_loss=be.to_host(epoch_train).astype(float),
-        epoch_val_loss=be.to_host(epoch_val).astype(float),
-        best_epoch=best_epoch,
-        stopped_epoch=stopped_epoch,
-        diverged=diverged,
-        epoch_time=be.to_host(epoch_time).astype(float),
-        reduction=reduction,
-        lr=lr,
-        updates_per_epoch=n_groups,
-        restored_best=restored,
+    return _Run(
+        cfg=cfg,
+        xp=xp,
+        model=model,
+        loss=loss,
+        X=X,
+        y=y,
+        loader=loader,
+        optimizer=cfg.optimizer(),
+        validation=validation,
+        early_stopping=early_stopping,
+        initial=initial,
+        limit=cfg.limit(initial),
     )
 
 
-def _group_step(xp, model, loss, reduction, X, y, group):
+# ---- epoch ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Log:
+    """What ``fit`` records as it goes (host Python numbers)."""
+
+    batch_loss: list = field(default_factory=list)
+    batch_size: list = field(default_factory=list)
+    epoch_train: list = field(default_factory=list)
+    epoch_val: list = field(default_factory=list)
+    epoch_time: list = field(default_factory=list)
+    diverged: str | None = None
+    stopped_epoch: int | None = None
+
+
+def _epoch(run: _Run, epoch: int, log: _Log) -> float | None:
+    """One pass over the data, recorded in ``log``: the monitored loss, or None if it diverged."""
+    xp, cfg, K = run.xp, run.cfg, run.cfg.accumulation_steps
+    values, sizes, weights = [], [], []
+    batches = list(run.loader.index_batches())
+    for g in range(0, len(batches), K):
+        group = batches[g : g + K]
+        value, grads, weight, bad = _group_step(run, group)
+        total = sum(int(idx.shape[0]) for idx in group)
+        values.append(value)
+        sizes.append(total)
+        weights.append(weight)
+        per_example = value if cfg.reduction == "mean" else value / total
+        # weight 0: every target ignored; the mean is NaN by definition, not divergence
+        if bad is None and weight > 0 and bool(diverged_mask(xp, per_example, run.limit)):
+            bad = "the training loss"
+        if bad is not None:
+            log.diverged = cfg.divergence_message(
+                bad,
+                float(per_example) if bad == "the training loss" else None,
+                update=len(log.batch_loss) + len(values) - 1,
+                epoch=epoch,
+                initial=run.initial,
+            )
+            break
+        run.optimizer.step(run.model.params, grads)
+    host = [float(v) for v in backend_of(run.X).to_host(xp.stack(values))] if values else []
+    log.batch_loss.extend(host)
+    log.batch_size.extend(sizes)
+    if log.diverged is not None:
+        return None
+    train_loss = _epoch_loss(host, sizes, weights, cfg.reduction)
+    monitored = train_loss
+    if run.validation is not None:
+        val_loss = _value_per_example(xp, run.model, run.loss, cfg.reduction, *run.validation)
+        if not math.isfinite(val_loss):
+            log.diverged = cfg.divergence_message(
+                "the validation loss", val_loss, update=len(log.batch_loss) - 1, epoch=epoch
+            )
+            return None
+        log.epoch_val.append(val_loss)
+        monitored = val_loss
+    log.epoch_train.append(train_loss)
+    return monitored
+
+
+def _group_step(run: _Run, group):
     """One update's loss value and gradients from the micro-batches in ``group``.
 
     Returns ``(value, grads, weight, problem)``: ``weight`` is the update's
@@ -556,10 +393,11 @@ def _group_step(xp, model, loss, reduction, X, y, group):
     nothing to learn from, and 0/0 must not reach the weights. For sum/none the
     values and gradients add.
     """
+    xp, model, loss, reduction = run.xp, run.model, run.loss, run.cfg.reduction
     parts = []
     for idx in group:
-        xb = xp.take(X, idx, axis=0)
-        yb = xp.take(y, idx, axis=0)
+        xb = xp.take(run.X, idx, axis=0)
+        yb = xp.take(run.y, idx, axis=0)
         out = model.forward(xb)
         if not bool(xp.all(xp.isfinite(out))):
             nan = xp.asarray(math.nan, dtype=out.dtype, device=array_api_compat.device(out))
@@ -603,7 +441,7 @@ def _epoch_loss(values, sizes, weights, reduction) -> float:
     return sum(v * w for v, w in zip(values, weights, strict=True) if w > 0) / total
 
 
-def _per_example_value(xp, model, loss, reduction, X, y) -> float:
+def _value_per_example(xp, model, loss, reduction, X, y) -> float:
     """The loss of ``model`` on ``(X, y)`` per example (no gradient), as a Python float."""
     out = model.forward(X)
     if not bool(xp.all(xp.isfinite(out))):
@@ -613,3 +451,41 @@ def _per_example_value(xp, model, loss, reduction, X, y) -> float:
         v = xp.sum(v)
     v = float(v)
     return v if reduction == "mean" else v / X.shape[0]
+
+
+# ---- history --------------------------------------------------------------------------------
+
+
+def _history(run: _Run, log: _Log) -> History:
+    """The :class:`History` of a finished run; restores the best weights if asked to."""
+    stopper = run.early_stopping
+    monitored = log.epoch_val if run.validation is not None else log.epoch_train
+    best_epoch = None
+    if stopper is not None and stopper.best_epoch is not None:
+        best_epoch = stopper.best_epoch
+    elif monitored:
+        best_epoch = min(range(len(monitored)), key=monitored.__getitem__)
+    restored = (
+        stopper is not None
+        and stopper.restore_best
+        and stopper.best_params is not None
+        and log.diverged is None
+    )
+    if restored:
+        run.model.set_params(stopper.best_params)
+    be = backend_of(run.X)
+    K = run.cfg.accumulation_steps
+    return History(
+        batch_loss=be.to_host(log.batch_loss).astype(float),
+        batch_size=be.to_host(log.batch_size).astype(int),
+        epoch_train_loss=be.to_host(log.epoch_train).astype(float),
+        epoch_val_loss=be.to_host(log.epoch_val).astype(float),
+        best_epoch=best_epoch,
+        stopped_epoch=log.stopped_epoch,
+        diverged=log.diverged,
+        epoch_time=be.to_host(log.epoch_time).astype(float),
+        reduction=run.cfg.reduction,
+        lr=run.cfg.lr,
+        updates_per_epoch=math.ceil(run.loader.n_batches / K),
+        restored_best=bool(restored),
+    )

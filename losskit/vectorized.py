@@ -16,14 +16,14 @@ Two step implementations compute the same update:
 
 - the general one calls the loss (with ``reduction="none"``, reduced per run)
   and ``model.backward``, for any model and any elementwise or per-row loss;
-- a fused one for ``LinearRegression`` + ``MSELoss`` (the sweep lessons), which
+- a fused one for ``LinearRegression`` with a squared-error loss (``loss.squared_error``:
+  ``MSELoss``; the sweep lessons), which
   folds the bias into the weights (``[X, 1] @ [W; b]``) and the MSE gradient
   ``2 (pred - y) / n`` into one matmul per step, and reduces the per-step losses
   once per epoch. Pass ``fused=False`` to force the general one; the tests check
   both agree.
 
-**Divergence** follows the one rule of :func:`~losskit.fit.fit`
-(:func:`~losskit.fit.diverged_mask`): an update diverged when its loss per
+**Divergence** follows the one rule of :mod:`losskit.training`: an update diverged when its loss per
 example is NaN/inf or exceeds ``divergence_factor`` times the run's initial
 training-set loss per example (plus a small floor). Run ``k`` is then marked in
 ``RunsHistory.diverged`` (the message) and ``diverged_update`` (the same update
@@ -37,31 +37,24 @@ reduces its losses once per epoch. Read a run's curves only up to
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._argcheck import check_bool, check_int, check_seeds
-from .backend import backend_of, errstate
-from .batching import batch_plan, epoch_orders
-from .fit import (
+from ._argcheck import check_seeds
+from .backend import backend_of, quiet
+from .batching import epoch_orders
+from .models import LinearRegression, Model, stack_models
+from .training import (
     DIVERGENCE_FACTOR,
-    _check_data,
-    check_divergence_factor,
+    TrainConfig,
+    check_data,
     check_validation_data,
     diverged_mask,
-    divergence_limit,
-    divergence_message,
-    loss_reduction,
 )
-from .models import LinearRegression, Model, stack_models
-from .optim import SGD
 
 __all__ = ["RunsHistory", "fit_runs"]
-
-_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
 
 
 @dataclass(frozen=True)
@@ -105,38 +98,6 @@ class RunsHistory:
     initial_loss: Any = None
 
 
-def _none_variant(loss):
-    """A copy of ``loss`` with ``reduction="none"`` (gradient of the sum), other settings kept.
-
-    Its finite-input check is switched off: a diverged run's NaNs must not stop
-    the other runs (they are reported in ``RunsHistory.diverged`` instead).
-    """
-    clone = copy.copy(loss)
-    clone.reduction = "none"
-    if hasattr(clone, "check_finite"):
-        clone.check_finite = False
-    return clone
-
-
-def _check_loss_per_run(xp, loss, y, where):
-    """Batched runs divide each batch's summed loss by its rows: refuse losses whose mean
-    divides by something else (cross-entropy's class weights or ignored targets)."""
-    if type(loss).__name__ != "CrossEntropyLoss":
-        return
-    if getattr(loss, "weight", None) is not None:
-        raise ValueError(
-            f"{where}: a class-weighted CrossEntropyLoss divides its mean by the summed weights "
-            f"of each batch's targets, which batched runs do not reproduce; use fit() per run, "
-            f"or weight=None."
-        )
-    if xp.isdtype(y.dtype, "integral") and bool(xp.any(loss.ignored(y))):
-        raise ValueError(
-            f"{where}: some targets equal ignore_index={loss.ignore_index}; CrossEntropyLoss "
-            f"then divides each batch's mean by its kept targets, which batched runs do not "
-            f"reproduce. Use fit() per run, or drop those rows."
-        )
-
-
 def fit_runs(
     make_model,
     loss,
@@ -164,130 +125,122 @@ def fit_runs(
     ``(epochs, R, N)`` int64 sample orders from
     :func:`~losskit.batching.epoch_orders`, to reuse one draw across several
     calls (a sweep over batch sizes); drawn here when None. ``fused``: None picks
-    the fused step when it applies (LinearRegression + MSELoss), False forces
-    the general one. ``record_params`` keeps every run's parameter trajectory.
-    ``divergence_factor``: float > 1 or None, as in :func:`~losskit.fit.fit`
-    (the same rule and the same update index per seed; runs are marked, not stopped).
+    the fused step when it applies (LinearRegression with ``loss.squared_error``),
+    False forces the general one. ``record_params`` keeps every run's parameter
+    trajectory. ``divergence_factor``: float > 1 or None, as in
+    :func:`~losskit.fit.fit` (the same rule and the same update index per seed;
+    runs are marked, not stopped).
     """
+    cfg, runs = _check(
+        make_model,
+        loss,
+        X,
+        y,
+        validation_data,
+        seeds,
+        orders,
+        record_params,
+        fused,
+        batch_size=batch_size,
+        lr=lr,
+        epochs=epochs,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        shuffle=shuffle,
+        drop_last=drop_last,
+        divergence_factor=divergence_factor,
+    )
+    with quiet():  # always: it also proves y fits the model and the loss, up front
+        per = _per_run_loss(runs.model, runs.none, X, y, cfg.reduction == "mean")
+        initial = [float(v) for v in runs.backend.to_host(per)]
+        if cfg.divergence_factor is None:
+            initial = [math.nan] * len(initial)
+        curves = (_run_fused if runs.fused else _run_general)(cfg, runs)
+    return _history(cfg, runs, initial, curves)
+
+
+# ---- check ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """What one ``fit_runs`` call trains, all checked (its settings are in a TrainConfig)."""
+
+    seeds: tuple
+    model: Any  # the stacked model: R runs
+    none: Any  # the loss with reduction="none": per-example losses, reduced per run here
+    X: Any
+    y: Any
+    validation: tuple | None
+    orders: Any  # (epochs, R, N) int64 sample orders
+    record_params: bool
+    fused: bool
+
+    @property
+    def backend(self):
+        return backend_of(self.X)
+
+
+def _none_variant(loss):
+    """``loss`` with ``reduction="none"`` (gradient of the sum), rebuilt by its constructor.
+
+    Its finite-input check is switched off: a diverged run's NaNs must not stop
+    the other runs (they are reported in ``RunsHistory.diverged`` instead).
+    """
+    return loss.replace(reduction="none", check_finite=False)
+
+
+def _check(make_model, loss, X, y, validation, seeds, orders, record_params, fused, **settings):
+    """Every argument checked, before any update: ``(TrainConfig, _Runs)``."""
     where = "fit_runs"
     seeds = check_seeds(seeds, "seeds", where)
-    reduction = loss_reduction(loss, where)
     if isinstance(make_model, Model) or not callable(make_model):
         raise TypeError(
             f"{where}: make_model must be a callable seed -> model, e.g. "
             f"lambda s: LinearRegression(1, seed=s, backend=be); got {type(make_model).__name__}."
         )
     model = stack_models([make_model(s) for s in seeds])
-    xp = _check_data(model, X, y, where)
-    opt = SGD(lr, momentum=momentum, weight_decay=weight_decay)
-    epochs = check_int(epochs, "epochs", where, minimum=1)
-    n = X.shape[0]
-    sizes = batch_plan(n, batch_size, check_bool(drop_last, "drop_last", where), where)
-    shuffle = check_bool(shuffle, "shuffle", where)
-    _check_loss_per_run(xp, loss, y, where)
-    if validation_data is not None:
-        validation_data = check_validation_data(
-            validation_data,
-            model,
-            where,
-            lambda Xv, yv: _per_run_loss(xp, model, _none_variant(loss), True, Xv, yv),
+    check_data(model, X, y, where)
+    cfg = TrainConfig.check(loss, where, n_samples=int(X.shape[0]), **settings)
+    if not hasattr(loss, "replace"):
+        raise TypeError(
+            f"{where}: loss must be a losskit loss (batched runs rebuild it with "
+            f"reduction='none' by loss.replace); got {type(loss).__name__}."
         )
-        _check_loss_per_run(xp, loss, validation_data[1], where)
-    factor = check_divergence_factor(divergence_factor, "divergence_factor", where)
-    be = backend_of(X)
-    R = len(seeds)
+    loss.check_row_mean(y, where)
+    none = _none_variant(loss)
+    mean = cfg.reduction == "mean"
+    if validation is not None:
+        validation = check_validation_data(
+            validation, model, where, lambda Xv, yv: _per_run_loss(model, none, Xv, yv, mean)
+        )
+        loss.check_row_mean(validation[1], where)
+    R, n = len(seeds), cfg.n_samples
     if orders is None:
-        orders = epoch_orders(seeds, n, epochs, shuffle=shuffle, backend=be)
-    elif tuple(orders.shape) != (epochs, R, n):
+        orders = epoch_orders(seeds, n, cfg.epochs, shuffle=cfg.shuffle, backend=backend_of(X))
+    elif tuple(orders.shape) != (cfg.epochs, R, n):
         raise ValueError(
-            f"{where}: orders must have shape (epochs, runs, n_samples) = {(epochs, R, n)}; "
+            f"{where}: orders must have shape (epochs, runs, n_samples) = {(cfg.epochs, R, n)}; "
             f"got {tuple(orders.shape)}. Build it with epoch_orders(seeds, n_samples, epochs)."
         )
-    can_fuse = type(model) is LinearRegression and type(loss).__name__ == "MSELoss"
-    if fused is None:
-        fused = can_fuse
-    elif fused and not can_fuse:
+    can_fuse = type(model) is LinearRegression and bool(getattr(loss, "squared_error", False))
+    if fused and not can_fuse:
         raise ValueError(
-            f"{where}: fused=True needs LinearRegression with MSELoss; got "
-            f"{type(model).__name__} with {type(loss).__name__}. Leave fused=None."
+            f"{where}: fused=True needs LinearRegression with a squared-error loss (MSELoss); "
+            f"got {type(model).__name__} with {type(loss).__name__}. Leave fused=None."
         )
-    run = _run_fused if fused else _run_general
-    with errstate(**_QUIET):  # always: it also proves y fits the model and the loss, up front
-        per = _per_run_loss(xp, model, _none_variant(loss), reduction == "mean", X, y)
-    initial = [float(v) for v in be.to_host(per)] if factor is not None else [math.nan] * R
-    t0 = time.perf_counter()
-    with errstate(**_QUIET):
-        out = run(
-            xp,
-            be,
-            model,
-            loss,
-            reduction,
-            opt,
-            X,
-            y,
-            validation_data,
-            orders,
-            sizes,
-            epochs,
-            record_params,
-            t0,
-        )
-    batch_loss, epoch_train, epoch_val, epoch_time, trajectory = out
-    bl = be.to_host(batch_loss)
-    dtype = batch_loss.dtype
-    per_example = batch_loss
-    if reduction != "mean":
-        counts = xp.asarray(list(sizes) * epochs, dtype=dtype, device=be.device)
-        per_example = batch_loss / counts
-    limits = [divergence_limit(v, factor) for v in initial]
-    limit = xp.asarray([[v] for v in limits], dtype=dtype, device=be.device)
-    with errstate(**_QUIET):
-        bad = diverged_mask(xp, per_example, limit)
-    first_bad = be.to_host(xp.argmax(xp.astype(bad, xp.int8), axis=1))
-    any_bad = be.to_host(xp.any(bad, axis=1))
-    pe = be.to_host(per_example)
-    diverged_update, messages = [], []
-    for k in range(R):
-        i = int(first_bad[k]) if bool(any_bad[k]) else -1
-        diverged_update.append(i)
-        messages.append(
-            None
-            if i < 0
-            else divergence_message(
-                "the training loss",
-                float(pe[k, i]),
-                update=i,
-                epoch=i // len(sizes),
-                lr=opt.lr,
-                batch_size=sizes[0],
-                reduction=reduction,
-                initial=initial[k],
-                factor=factor,
-                prefix=f"run {k} (seed {seeds[k]}) diverged",
-            )
-        )
-    return RunsHistory(
+    runs = _Runs(
         seeds=seeds,
-        batch_loss=bl,
-        batch_size=be.to_host(list(sizes) * epochs).astype(int),
-        epoch_train_loss=be.to_host(epoch_train),
-        epoch_val_loss=be.to_host(epoch_val)
-        if epoch_val is not None
-        else be.to_host([[] for _ in range(R)]).reshape(R, 0),
-        diverged=tuple(messages),
-        diverged_update=be.to_host(diverged_update).astype(int),
-        epoch_time=be.to_host(epoch_time).astype(float),
-        lr=opt.lr,
-        reduction=reduction,
-        updates_per_epoch=len(sizes),
-        fused=bool(fused),
-        params_trajectory=None
-        if trajectory is None
-        else {k: be.to_host(v) for k, v in trajectory.items()},
         model=model,
-        initial_loss=be.to_host(initial).astype(float),
+        none=none,
+        X=X,
+        y=y,
+        validation=validation,
+        orders=orders,
+        record_params=bool(record_params),
+        fused=can_fuse if fused is None else bool(fused),
     )
+    return cfg, runs
 
 
 def _gather(xp, A, order, R, n):
@@ -296,113 +249,88 @@ def _gather(xp, A, order, R, n):
     return xp.reshape(flat, (R, n) + tuple(A.shape[1:]))
 
 
-def _per_run_loss(xp, model, none, mean, X, y):
+def _flat_runs(xp, a):
+    """``(R, B, ...)`` -> ``(R * B, ...)``: the runs' batches as one batch for the loss."""
+    return xp.reshape(a, (a.shape[0] * a.shape[1],) + tuple(a.shape[2:]))
+
+
+def _per_run_loss(model, none, X, y, mean):
     """Each run's loss per example on ``(X, y)`` (no gradient): ``(R,)`` on the device.
 
     ``none`` is the loss with ``reduction="none"``; the scale is that of the
     epoch losses (the mean, or the sum divided by the number of rows).
     """
+    xp = backend_of(X).xp
     R = model.n_runs
     out = model.forward(X)
     yr = xp.broadcast_to(y, (R,) + tuple(y.shape))
-    flat_out = xp.reshape(out, (R * out.shape[1],) + tuple(out.shape[2:]))
-    flat_t = xp.reshape(yr, (R * yr.shape[1],) + tuple(yr.shape[2:]))
-    per = xp.reshape(none(flat_out, flat_t), (R, -1))
+    per = xp.reshape(none(_flat_runs(xp, out), _flat_runs(xp, yr)), (R, -1))
     v = xp.sum(per, axis=1)
     return v / per.shape[1] if mean else v / X.shape[0]
 
 
-def _epoch_summary(xp, values, sizes, reduction):
-    """``values (R, n_batches)`` -> size-weighted per-example epoch loss ``(R,)``."""
-    dtype = values.dtype
-    w = xp.asarray(sizes, dtype=dtype, device=values.device)
-    total = float(sum(sizes))
-    if reduction == "mean":
-        return xp.sum(values * w, axis=1) / total
-    return xp.sum(values, axis=1) / total
+# ---- epochs (two runners, one record) ---------------------------------------------------------
 
 
-def _run_general(
-    xp,
-    be,
-    model,
-    loss,
-    reduction,
-    opt,
-    X,
-    y,
-    validation_data,
-    orders,
-    sizes,
-    epochs,
-    record_params,
-    t0,
-):
-    R = model.n_runs
-    n = X.shape[0]
-    none = _none_variant(loss)
-    mean = reduction == "mean"
-    starts = [sum(sizes[:j]) for j in range(len(sizes))]
-    batch_loss, epoch_train, epoch_val, epoch_time = [], [], [], []
-    traj = {k: [v] for k, v in model.params.items()} if record_params else None
+class _Curves:
+    """What a runner records, epoch by epoch, on the device."""
 
-    def per_run(out, target):
-        flat_out = xp.reshape(out, (R * out.shape[1],) + tuple(out.shape[2:]))
-        flat_t = xp.reshape(target, (R * target.shape[1],) + tuple(target.shape[2:]))
-        return flat_out, flat_t
+    def __init__(self, cfg: TrainConfig, runs: _Runs):
+        self.cfg, self.runs = cfg, runs
+        self.batch_loss, self.epoch_train, self.epoch_val, self.epoch_time = [], [], [], []
+        self.trajectory = None  # dict name -> (R, n_updates + 1, ...), with record_params
+        self.t0 = time.perf_counter()
 
-    for e in range(epochs):
-        Xe = _gather(xp, X, orders[e, ...], R, n)
-        Ye = _gather(xp, y, orders[e, ...], R, n)
+    def end_epoch(self, values, val_loss) -> None:
+        """``values`` ``(R, n_batches)`` as the loss reduces them; ``val_loss`` ``(R,)`` or None."""
+        xp, sizes = self.runs.backend.xp, self.cfg.batch_sizes
+        w = xp.asarray(sizes, dtype=values.dtype, device=self.runs.backend.device)
+        per_batch = values * w if self.cfg.reduction == "mean" else values
+        self.batch_loss.append(values)
+        self.epoch_train.append(xp.sum(per_batch, axis=1) / float(sum(sizes)))  # size-weighted
+        if val_loss is not None:
+            self.epoch_val.append(val_loss)
+        self.runs.backend.synchronize()
+        self.epoch_time.append(time.perf_counter() - self.t0)
+
+
+def _run_general(cfg: TrainConfig, runs: _Runs) -> _Curves:
+    """Any model and loss: per step the loss's ``value_and_grad`` and ``model.backward``."""
+    xp, model, none = runs.backend.xp, runs.model, runs.none
+    R, n = model.n_runs, cfg.n_samples
+    mean = cfg.reduction == "mean"
+    opt = cfg.optimizer()
+    starts = [sum(cfg.batch_sizes[:j]) for j in range(len(cfg.batch_sizes))]
+    traj = {k: [v] for k, v in model.params.items()} if runs.record_params else None
+    curves = _Curves(cfg, runs)
+    for e in range(cfg.epochs):
+        Xe = _gather(xp, runs.X, runs.orders[e, ...], R, n)
+        Ye = _gather(xp, runs.y, runs.orders[e, ...], R, n)
         values = []
-        for s, b in zip(starts, sizes, strict=True):
+        for s, b in zip(starts, cfg.batch_sizes, strict=True):
             xb, yb = Xe[:, s : s + b, ...], Ye[:, s : s + b, ...]
             out = model.forward(xb)
-            per, g = none.value_and_grad(*per_run(out, yb))
+            per, g = none.value_and_grad(_flat_runs(xp, out), _flat_runs(xp, yb))
             per = xp.reshape(per, (R, -1))
-            count = per.shape[1]
-            v = xp.sum(per, axis=1)
-            g = xp.reshape(g, out.shape)
+            v, g = xp.sum(per, axis=1), xp.reshape(g, out.shape)
             if mean:
-                v, g = v / count, g / count
+                v, g = v / per.shape[1], g / per.shape[1]
             opt.step(model.params, model.backward(xb, g))
             values.append(v)
             if traj is not None:
                 for k, p in model.params.items():
                     traj[k].append(p)
-        values = xp.stack(values, axis=1)
-        batch_loss.append(values)
-        epoch_train.append(_epoch_summary(xp, values, sizes, reduction))
-        if validation_data is not None:
-            epoch_val.append(_per_run_loss(xp, model, none, mean, *validation_data))
-        be.synchronize()
-        epoch_time.append(time.perf_counter() - t0)
-    return (
-        xp.concat(batch_loss, axis=1),
-        xp.stack(epoch_train, axis=1),
-        xp.stack(epoch_val, axis=1) if epoch_val else None,
-        epoch_time,
-        None if traj is None else {k: xp.stack(v, axis=1) for k, v in traj.items()},
-    )
+        val = None
+        if runs.validation is not None:
+            val = _per_run_loss(model, none, *runs.validation, mean)
+        curves.end_epoch(xp.stack(values, axis=1), val)
+    if traj is not None:
+        curves.trajectory = {k: xp.stack(v, axis=1) for k, v in traj.items()}
+    return curves
 
 
-def _run_fused(
-    xp,
-    be,
-    model,
-    loss,
-    reduction,
-    opt,
-    X,
-    y,
-    validation_data,
-    orders,
-    sizes,
-    epochs,
-    record_params,
-    t0,
-):
-    """LinearRegression + MSELoss: ``r = [x, 1] @ Wa - y``; ``grad Wa = c [x, 1]^T r``.
+def _run_fused(cfg: TrainConfig, runs: _Runs) -> _Curves:
+    """LinearRegression + squared error: ``r = [x, 1] @ Wa - y``; ``grad Wa = c [x, 1]^T r``.
 
     ``c = 2 / (B * n_out)`` for a mean, ``2`` for a sum: the MSE gradient.
     Without momentum or weight decay, two folds make a step two matmuls and an
@@ -412,23 +340,31 @@ def _run_fused(
     the ``-I`` block never moves). Residuals are kept per step (a list append)
     and the per-step losses reduced once per epoch.
     """
+    be, model, X, y, orders, sizes = (
+        runs.backend,
+        runs.model,
+        runs.X,
+        runs.y,
+        runs.orders,
+        cfg.batch_sizes,
+    )
+    xp, dev = be.xp, be.device
     R = model.n_runs
     n, d = X.shape
     dtype = X.dtype
-    dev = be.device
     n_out = model.n_outputs
     Xa = xp.concat([X, xp.ones((n, 1), dtype=dtype, device=dev)], axis=1)
     Wa = xp.concat([model.params["W"], model.params["b"][:, None, :]], axis=1)  # (R, d+1, n_out)
-    mean = reduction == "mean"
-    lr, mom, wd = opt.lr, opt.momentum, opt.weight_decay
+    mean = cfg.reduction == "mean"
+    lr, mom, wd = cfg.lr, cfg.momentum, cfg.weight_decay
     plain = not mom and not wd
     velocity = None
     nb = len(sizes)
     B = sizes[0]
     n_full = sum(1 for b in sizes if b == B)
     starts = [j * B for j in range(nb)]
-    batch_loss, epoch_train, epoch_val, epoch_time = [], [], [], []
-    traj = [Wa] if record_params else None
+    curves = _Curves(cfg, runs)
+    traj = [Wa] if runs.record_params else None
     if plain:
         Z = xp.concat([Xa, y], axis=1)  # (n, d+1+n_out)
         minus_eye = -xp.eye(n_out, dtype=dtype, device=dev)
@@ -438,7 +374,7 @@ def _run_fused(
     def scale(b):
         return 2.0 / (b * n_out) if mean else 2.0
 
-    for e in range(epochs):
+    for e in range(cfg.epochs):
         rs = []
         if plain:
             Ze = _gather(xp, Z, orders[e, ...], R, n)
@@ -477,27 +413,75 @@ def _run_fused(
         if mean:
             counts = xp.asarray([b * n_out for b in sizes], dtype=dtype, device=dev)
             values = values / counts
-        batch_loss.append(values)
-        epoch_train.append(_epoch_summary(xp, values, sizes, reduction))
-        if validation_data is not None:
-            Xv, yv = validation_data
+        val = None
+        if runs.validation is not None:
+            Xv, yv = runs.validation
             Xva = xp.concat([Xv, xp.ones((Xv.shape[0], 1), dtype=dtype, device=dev)], axis=1)
             rv = Xva @ Wa - yv
             v = xp.sum(xp.reshape(rv * rv, (R, -1)), axis=1)
-            epoch_val.append(v / (Xv.shape[0] * n_out) if mean else v / Xv.shape[0])
-        be.synchronize()
-        epoch_time.append(time.perf_counter() - t0)
+            val = v / (Xv.shape[0] * n_out) if mean else v / Xv.shape[0]
+        curves.end_epoch(values, val)
     model.params = {"W": Wa[:, :d, :], "b": Wa[:, d, :]}
-    if velocity is not None:
-        opt.velocity = {"W": velocity[:, :d, :], "b": velocity[:, d, :]}
-    trajectory = None
     if traj is not None:
         stacked = xp.stack(traj, axis=1)  # (R, T+1, d+1, n_out)
-        trajectory = {"W": stacked[:, :, :d, :], "b": stacked[:, :, d, :]}
-    return (
-        xp.concat(batch_loss, axis=1),
-        xp.stack(epoch_train, axis=1),
-        xp.stack(epoch_val, axis=1) if epoch_val else None,
-        epoch_time,
-        trajectory,
+        curves.trajectory = {"W": stacked[:, :, :d, :], "b": stacked[:, :, d, :]}
+    return curves
+
+
+# ---- history --------------------------------------------------------------------------------
+
+
+def _history(cfg: TrainConfig, runs: _Runs, initial: list, curves: _Curves) -> RunsHistory:
+    """The :class:`RunsHistory`: curves to the host, and each run's divergence by the rule."""
+    be, seeds, sizes = runs.backend, runs.seeds, cfg.batch_sizes
+    xp, R = be.xp, len(seeds)
+    batch_loss = xp.concat(curves.batch_loss, axis=1)
+    per_example = batch_loss
+    if cfg.reduction != "mean":
+        counts = xp.asarray(list(sizes) * cfg.epochs, dtype=batch_loss.dtype, device=be.device)
+        per_example = batch_loss / counts
+    limit = xp.asarray([[cfg.limit(v)] for v in initial], dtype=batch_loss.dtype, device=be.device)
+    with quiet():
+        bad = diverged_mask(xp, per_example, limit)
+    first_bad = be.to_host(xp.argmax(xp.astype(bad, xp.int8), axis=1))
+    any_bad = be.to_host(xp.any(bad, axis=1))
+    pe = be.to_host(per_example)
+    diverged_update = [int(first_bad[k]) if bool(any_bad[k]) else -1 for k in range(R)]
+    messages = tuple(
+        None
+        if i < 0
+        else cfg.divergence_message(
+            "the training loss",
+            float(pe[k, i]),
+            update=i,
+            epoch=i // len(sizes),
+            initial=initial[k],
+            prefix=f"run {k} (seed {seeds[k]}) diverged",
+        )
+        for k, i in enumerate(diverged_update)
+    )
+    epoch_val = (
+        be.to_host(xp.stack(curves.epoch_val, axis=1))
+        if curves.epoch_val
+        else be.to_host([[] for _ in range(R)]).reshape(R, 0)
+    )
+    trajectory = curves.trajectory
+    return RunsHistory(
+        seeds=seeds,
+        batch_loss=be.to_host(batch_loss),
+        batch_size=be.to_host(list(sizes) * cfg.epochs).astype(int),
+        epoch_train_loss=be.to_host(xp.stack(curves.epoch_train, axis=1)),
+        epoch_val_loss=epoch_val,
+        diverged=messages,
+        diverged_update=be.to_host(diverged_update).astype(int),
+        epoch_time=be.to_host(curves.epoch_time).astype(float),
+        lr=cfg.lr,
+        reduction=cfg.reduction,
+        updates_per_epoch=len(sizes),
+        fused=runs.fused,
+        params_trajectory=None
+        if trajectory is None
+        else {k: be.to_host(v) for k, v in trajectory.items()},
+        model=runs.model,
+        initial_loss=be.to_host(initial).astype(float),
     )

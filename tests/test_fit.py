@@ -452,6 +452,42 @@ def test_bad_arguments_are_explained(kwargs, exc, fragment):
         fit(LinearRegression(1, backend="numpy"), MSELoss(), X, y, **args)
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"lr": -1.0},
+        {"momentum": 1.0},
+        {"epochs": 0},
+        {"batch_size": 17},
+        {"shuffle": "yes"},
+        {"drop_last": 1},
+        {"divergence_factor": 0.5},
+    ],
+)
+def test_fit_and_fit_runs_check_their_settings_alike(kwargs):
+    """One TrainConfig checks both: the same setting, the same message (only where differs)."""
+    X, y = make_linear_regression(16, 1, backend="numpy")
+    args = {"batch_size": 4, "lr": 0.1, "epochs": 1, **kwargs}
+    errors = []
+    for call in (
+        lambda: fit(LinearRegression(1, backend="numpy"), MSELoss(), X, y, **args),
+        lambda: fit_runs(
+            lambda s: LinearRegression(1, seed=s, backend="numpy"),
+            MSELoss(),
+            X,
+            y,
+            seeds=[0],
+            **args,
+        ),
+    ):
+        with pytest.raises((TypeError, ValueError)) as info:
+            call()
+        errors.append(info)
+    assert errors[0].type is errors[1].type
+    words = [str(e.value).replace("fit_runs", "fit") for e in errors]
+    assert words[0] == words[1]
+
+
 @pytest.mark.parametrize("runs", [False, True], ids=["fit", "fit_runs"])
 @pytest.mark.parametrize(
     ("bad", "fragment"),

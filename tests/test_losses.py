@@ -430,6 +430,24 @@ def test_reprs_and_exports():
     assert "BCEWithLogitsLoss" in losskit.__all__
 
 
+def test_replace_rebuilds_a_loss_through_its_constructor():
+    """``replace`` keeps a loss's options and changes what it is told, checked as at
+    construction: the way batched runs get the per-sample losses of a configured loss."""
+    rng = np.random.default_rng(21)
+    x, t = rng.standard_normal((6, 3)), np.array([0, 1, 2, 1, -100, 0])
+    ce = CrossEntropyLoss(np.array([1.0, 2.0, 0.5]), label_smoothing=0.2, reduction="sum")
+    none = ce.replace(reduction="none", check_finite=False)
+    assert type(none) is CrossEntropyLoss and none.options() == ce.options()
+    assert none.reduction == "none" and not none.check_finite and ce.reduction == "sum"
+    np.testing.assert_allclose(np.sum(none(x, t)), ce(x, t), rtol=1e-14)
+    huber = HuberLoss(0.3).replace(reduction="none")
+    assert huber.delta == 0.3 and huber.reduction == "none"
+    with pytest.raises(ValueError, match=r"reduction must be one of \['mean', 'sum', 'none'\]"):
+        ce.replace(reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing must be <= 1"):
+        ce.replace(label_smoothing=2.0)
+
+
 def test_integer_and_bool_binary_targets_are_cast(backend):
     x = backend.asarray(np.array([0.5, -1.0, 2.0]))
     y_int = backend.asarray(np.array([1, 0, 1]))

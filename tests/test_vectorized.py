@@ -8,7 +8,7 @@ import pytest
 from losskit.batching import epoch_orders
 from losskit.data import make_blobs, make_linear_regression, make_moons
 from losskit.fit import fit
-from losskit.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from losskit.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, MSELoss
 from losskit.models import MLP, LinearRegression, LogisticRegression, SoftmaxRegression
 from losskit.vectorized import fit_runs
 
@@ -174,6 +174,56 @@ def test_shared_orders_and_a_diverging_run_leave_the_others_alone(backend, to_np
         assert "run 1 (seed 1) diverged" in runs.diverged[1]
         assert runs.diverged_update.tolist()[::2] == [-1, -1] and runs.diverged_update[1] >= 0
         np.testing.assert_allclose(runs.batch_loss[[0, 2]], ref.batch_loss, rtol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp", "softmax"])
+def test_a_run_gone_nan_is_reported_and_the_others_train_on(kind, backend, to_np):
+    """The general step's loss must not check its input for NaN/inf: a run whose predictions
+    overflow (weights started at 1e308) would stop every run with a ValueError. It is marked
+    diverged; the others match fit(), validation included."""
+    if kind == "softmax":
+        X, y, val, make, loss = _classification("softmax", backend)
+    else:
+        X, y, val, make = _linreg(backend)
+        loss = MSELoss()
+        if kind == "mlp":
+            make = lambda s: MLP(2, 4, seed=s, backend=backend, dtype=backend.xp.float64)  # noqa: E731
+
+    def make_wild(s):
+        m = make(s)
+        if s == 1:
+            m.params = {k: v * 1e308 for k, v in m.params.items()}
+        return m
+
+    kw = {"batch_size": 8, "lr": 0.5, "epochs": 3}
+    runs = fit_runs(make_wild, loss, X, y, seeds=[0, 1, 2], validation_data=val, fused=False, **kw)
+    assert not np.all(np.isfinite(to_np(runs.model.run(1).forward(X))))  # the case in question
+    assert runs.diverged[0] is None and runs.diverged[2] is None
+    assert runs.diverged[1].startswith("run 1 (seed 1) diverged")
+    assert runs.diverged_update[1] >= 0
+    for k, s in ((0, 0), (2, 2)):
+        h = fit(make(s), loss, X, y, seed=s, validation_data=val, **kw)
+        assert h.diverged is None
+        np.testing.assert_allclose(runs.batch_loss[k], h.batch_loss, rtol=1e-10)
+        np.testing.assert_allclose(runs.epoch_val_loss[k], h.epoch_val_loss, rtol=1e-10)
+
+
+def test_the_fused_step_is_chosen_by_a_property_of_the_loss(backend):
+    """``loss.squared_error`` picks the fused step, whatever the class is called."""
+
+    class Squared(MSELoss):  # another name, the same loss
+        pass
+
+    X, y, _, make = _linreg(backend)
+    kw = {"seeds": [0, 1], "batch_size": 8, "lr": 0.05, "epochs": 2}
+    renamed = fit_runs(make, Squared(), X, y, **kw)
+    general = fit_runs(make, MSELoss(), X, y, fused=False, **kw)
+    assert renamed.fused and not general.fused
+    np.testing.assert_allclose(renamed.batch_loss, general.batch_loss, rtol=1e-12)
+    # half the MSE with half its gradient (the same steps at twice the lr), not squared_error
+    huber = fit_runs(make, HuberLoss(1e6), X, y, **{**kw, "lr": 0.1})
+    assert not huber.fused
+    np.testing.assert_allclose(2 * huber.batch_loss, general.batch_loss, rtol=1e-12)
 
 
 @pytest.mark.parametrize(("lr", "reduction"), [(1.5, "mean"), (0.2, "sum")])

@@ -28,10 +28,10 @@ from .._argcheck import (
 from ..backend import errstate, get_backend
 from ..batching import epoch_orders
 from ..data import make_linear_regression
-from ..fit import DIVERGENCE_FACTOR, diverged_mask, divergence_limit, divergence_message
 from ..losses import MSELoss
 from ..models import LinearRegression
 from ..optim import SGD
+from ..training import DIVERGENCE_FACTOR, diverged_mask, divergence_limit, divergence_message
 from ._results import max_abs_diff, readonly
 
 __all__ = ["AccumulationResult", "accumulation"]

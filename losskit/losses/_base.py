@@ -85,6 +85,12 @@ class Loss(ABC):
             )
         return float(shape[0])
 
+    def check_row_mean(self, target, where: str) -> None:
+        """Refuse (``ValueError``) targets whose ``"mean"`` is not the sum over the rows divided
+        by their number: batched runs (:func:`losskit.fit_runs`) reduce each run that way.
+        Every loss here means by rows, except cross-entropy with weights or ignored targets."""
+        return None
+
     def options(self) -> dict:
         """The loss's own constructor arguments (beyond reduction and check_finite), as given."""
         return {}

@@ -181,6 +181,23 @@ class CrossEntropyLoss(Loss):
         t = target if target.dtype == xp.int64 else xp.astype(target, xp.int64)
         return float(xp.sum(self._target_weights(xp, t, w, xp.float64)[2]))
 
+    def check_row_mean(self, target, where: str) -> None:
+        """Class weights, or targets equal to ``ignore_index``, make ``"mean"`` divide by the
+        targets' summed weights instead of the rows: refused (see :meth:`Loss.check_row_mean`)."""
+        if self.weight is not None:
+            raise ValueError(
+                f"{where}: a class-weighted CrossEntropyLoss divides its mean by the summed "
+                f"weights of each batch's targets, which batched runs do not reproduce; use "
+                f"fit() per run, or weight=None."
+            )
+        xp = A.namespace(target, where=where)
+        if xp.isdtype(target.dtype, "integral") and bool(xp.any(self.ignored(target))):
+            raise ValueError(
+                f"{where}: some targets equal ignore_index={self.ignore_index}; "
+                f"CrossEntropyLoss then divides each batch's mean by its kept targets, which "
+                f"batched runs do not reproduce. Use fit() per run, or drop those rows."
+            )
+
     def _target_weights(self, xp, t, w, dtype):
         """``(keep, t_safe, wy)`` for class indices ``t``: the rows not ignored, ``t`` with
         ignored rows mapped to class 0, and each row's weight ``w[t]`` (1 unweighted), 0 on

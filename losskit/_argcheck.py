@@ -139,6 +139,11 @@ def check_choice(value, name: str, where: str, *, choices, hint="") -> str:
     if isinstance(value, str | int | float | bool | None) and value in choices:
         return value
     hint = f" {hint}" if hint else ""
+    if not isinstance(value, str | int | float | bool | None):  # arrays, lists, dicts...
+        raise TypeError(
+            f"{where}: {name} must be one of the strings {list(choices)}; got "
+            f"{type(value).__name__} {value!r}. Pass one name, e.g. {name}={choices[0]!r}.{hint}"
+        )
     raise ValueError(f"{where}: {name} must be one of {list(choices)}; got {value!r}.{hint}")
 
 
@@ -242,3 +247,33 @@ def check_dtype(value, name: str, where: str, *, backend):
             f"{name}='float32' (the GPU default) or {name}='float64'."
         )
     return getattr(xp, floating), floating
+
+
+#: Largest allocation (bytes) a single losskit call makes before refusing: a lesson on a
+#: laptop never needs more, and a typo such as ``n_samples=10**12`` fails at once instead
+#: of a MemoryError (or swap) deep inside NumPy.
+MEMORY_BUDGET = 4 * 2**30
+
+#: Most elementary steps (samples x epochs x runs, draws...) a single call accepts; past
+#: this a lesson would run for hours, so a typo fails fast instead of hanging.
+WORK_BUDGET = 10**10
+
+
+def check_memory(n_elements, itemsize: int, what: str, where: str, *, fix: str) -> None:
+    """Refuse an allocation of ``n_elements`` of ``itemsize`` bytes beyond ``MEMORY_BUDGET``."""
+    need = int(n_elements) * int(itemsize)
+    if need > MEMORY_BUDGET:
+        raise ValueError(
+            f"{where}: {what} would need {need / 2**30:.3g} GiB, more than losskit's "
+            f"{MEMORY_BUDGET / 2**30:.3g} GiB budget for one call (losskit._argcheck."
+            f"MEMORY_BUDGET); {fix}"
+        )
+
+
+def check_work(n_steps, what: str, where: str, *, fix: str) -> None:
+    """Refuse a loop of ``n_steps`` elementary steps beyond ``WORK_BUDGET`` (a hang)."""
+    if int(n_steps) > WORK_BUDGET:
+        raise ValueError(
+            f"{where}: {what} is {int(n_steps):.3g} steps, beyond the {WORK_BUDGET:.0e} one "
+            f"call can run in reasonable time (losskit._argcheck.WORK_BUDGET); {fix}"
+        )

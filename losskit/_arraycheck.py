@@ -15,20 +15,58 @@ import array_api_compat
 from .backend import errstate
 
 
-def namespace(*arrays, where: str):
-    """The array-API namespace of ``arrays``; a ``TypeError`` for lists, scalars and mixes."""
-    for a in arrays:
+def _refuse_kind(a, name: str, where: str) -> None:
+    """pandas objects and ndarray subclasses (np.matrix, masked arrays) are refused by name:
+    their operators (matrix ``*``, masks) would silently change the maths."""
+    module = type(a).__module__.split(".")[0]
+    if module == "pandas":
+        raise TypeError(
+            f"{where}: {name} is a pandas {type(a).__name__}; losskit takes arrays, not pandas "
+            f"objects (their index would align, not compute). Convert it first, e.g. "
+            f"{name}.to_numpy(dtype=float)."
+        )
+    if module == "numpy" and type(a).__name__ != "ndarray" and hasattr(a, "__array_priority__"):
+        import numpy as np
+
+        if isinstance(a, np.ndarray):
+            kind = {
+                "matrix": "numpy.matrix (its * is a matrix product)",
+                "MaskedArray": "masked array (masks would be half-honoured)",
+            }.get(type(a).__name__, f"ndarray subclass {type(a).__name__}")
+            fix = (
+                "numpy.ma.filled(x, fill) or x.compressed()"
+                if isinstance(a, np.ma.MaskedArray)
+                else "numpy.asarray(x)"
+            )
+            raise TypeError(
+                f"{where}: {name} is a {kind}; losskit takes plain arrays only. Convert it "
+                f"explicitly, e.g. {fix}."
+            )
+
+
+def namespace(*arrays, where: str, names=None):
+    """The array-API namespace of ``arrays``; a ``TypeError`` for lists, scalars, mixes,
+    pandas objects and ndarray subclasses, naming the argument (``names``) at fault."""
+    names = names or (
+        ("x",) if len(arrays) == 1 else tuple(f"argument {i + 1}" for i in range(len(arrays)))
+    )
+    for a, name in zip(arrays, names, strict=True):
+        _refuse_kind(a, name, where)
         if not hasattr(a, "shape") or not hasattr(a, "dtype"):
             raise TypeError(
-                f"{where}: expected an array (NumPy, CuPy or array-API); got {type(a).__name__}. "
-                f"Wrap it first, e.g. numpy.asarray(x, dtype=float) or backend.asarray(x)."
+                f"{where}: {name}: expected an array (NumPy, CuPy or array-API); got "
+                f"{type(a).__name__}. Wrap it first, e.g. numpy.asarray({name}, dtype=float) "
+                f"or backend.asarray({name})."
             )
     try:
         return array_api_compat.array_namespace(*arrays)
     except TypeError as exc:
-        kinds = sorted({type(a).__module__.split(".")[0] for a in arrays})
+        kinds = ", ".join(
+            f"{n} from {type(a).__module__.split('.')[0]}"
+            for a, n in zip(arrays, names, strict=True)
+        )
         raise TypeError(
-            f"{where}: arrays come from different libraries ({', '.join(kinds)}); "
+            f"{where}: arrays come from different libraries ({kinds}); "
             f"put them on one backend with backend.asarray(...)."
         ) from exc
 

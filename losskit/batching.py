@@ -13,6 +13,8 @@ a last batch of 16, or 1562 with ``drop_last``.
 
 from __future__ import annotations
 
+import operator
+
 from ._argcheck import check_bool, check_seed
 from ._arraycheck import check_same_device, namespace
 from .backend import backend_of, get_backend
@@ -26,7 +28,11 @@ def batch_plan(n_samples: int, batch_size, drop_last: bool = False, where: str =
     Raises ``TypeError`` for a non-integer ``batch_size`` and ``ValueError`` for
     one that is 0, negative or larger than ``n_samples``.
     """
-    if isinstance(batch_size, bool) or not hasattr(batch_size, "__index__"):
+    try:
+        indexable = not isinstance(batch_size, bool) and operator.index(batch_size) is not None
+    except TypeError:  # floats, strings, and 1-element arrays such as numpy.array([3])
+        indexable = False
+    if not indexable:
         fix = ""
         if isinstance(batch_size, float) and batch_size.is_integer():
             fix = f" Pass batch_size={int(batch_size)} (an int)."

@@ -20,7 +20,15 @@ from __future__ import annotations
 
 import math
 
-from ._argcheck import check_fraction, check_int, check_real, check_seed
+from ._argcheck import (
+    check_bool,
+    check_dtype,
+    check_fraction,
+    check_int,
+    check_memory,
+    check_real,
+    check_seed,
+)
 from ._arraycheck import namespace
 from .backend import backend_of, get_backend
 
@@ -36,9 +44,18 @@ __all__ = [
 ]
 
 
-def _setup(backend, dtype):
+def _setup(backend, dtype, where, shape=None):
+    """The backend and its floating dtype (checked); ``shape``'s memory checked first."""
+    if shape is not None:
+        check_memory(
+            math.prod(shape),
+            8,
+            f"data of shape {shape}",
+            where,
+            fix="lower n_samples or n_features (lessons use at most ~10**6 values).",
+        )
     be = get_backend("auto" if backend is None else backend)
-    return be, (dtype if dtype is not None else be.default_dtype)
+    return be, check_dtype(dtype, "dtype", where, backend=be)[0]
 
 
 def make_linear_regression(
@@ -64,7 +81,8 @@ def make_linear_regression(
     n = check_int(n_samples, "n_samples", where, minimum=1)
     d = check_int(n_features, "n_features", where, minimum=1)
     noise = check_real(noise, "noise", where, minimum=0.0)
-    be, dtype = _setup(backend, dtype)
+    return_coef = check_bool(return_coef, "return_coef", where)
+    be, dtype = _setup(backend, dtype, where, (n, d + 1))
     rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     X = be.asarray(rng.standard_normal((n, d)), dtype=dtype)
     w = be.asarray(rng.standard_normal((d, 1)), dtype=dtype)
@@ -86,10 +104,10 @@ def make_blobs(
     """
     where = "make_blobs"
     n = check_int(n_samples, "n_samples", where, minimum=1)
-    c = check_int(n_classes, "n_classes", where, minimum=2)
+    c = check_int(n_classes, "n_classes", where, minimum=2, maximum=max(n, 2))
     d = check_int(n_features, "n_features", where, minimum=2)
     spread = check_real(spread, "spread", where, minimum=0.0)
-    be, dtype = _setup(backend, dtype)
+    be, dtype = _setup(backend, dtype, where, (n, d + 2))
     rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     xp = be.xp
     labels = be.asarray(rng.permutation(n) % c, dtype=xp.int64)
@@ -111,7 +129,7 @@ def make_moons(n_samples=200, *, noise=0.1, seed=0, backend=None, dtype=None):
     where = "make_moons"
     n = check_int(n_samples, "n_samples", where, minimum=2)
     noise = check_real(noise, "noise", where, minimum=0.0)
-    be, dtype = _setup(backend, dtype)
+    be, dtype = _setup(backend, dtype, where, (n, 3))
     rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     xp = be.xp
     labels = be.asarray(rng.permutation(n) % 2, dtype=dtype)
@@ -133,7 +151,7 @@ def make_sine(n_samples=20, *, noise=0.3, seed=0, backend=None, dtype=None):
     where = "make_sine"
     n = check_int(n_samples, "n_samples", where, minimum=1)
     noise = check_real(noise, "noise", where, minimum=0.0)
-    be, dtype = _setup(backend, dtype)
+    be, dtype = _setup(backend, dtype, where, (n, 2))
     rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     X = be.asarray(rng.uniform(-1.0, 1.0, (n, 1)), dtype=dtype)
     eps = be.asarray(rng.standard_normal((n, 1)), dtype=dtype)
@@ -148,7 +166,7 @@ def polynomial_features(X, degree):
     No bias column: the models carry their own bias.
     """
     where = "polynomial_features"
-    xp = namespace(X, where=where)
+    xp = namespace(X, where=where, names=("X",))
     degree = check_int(degree, "degree", where, minimum=1)
     if X.ndim != 2:
         raise ValueError(
@@ -171,7 +189,7 @@ def rbf_features(X, n_centers=40, width=0.1, *, low=-1.0, high=1.0):
     the overfit within a few hundred epochs.
     """
     where = "rbf_features"
-    xp = namespace(X, where=where)
+    xp = namespace(X, where=where, names=("X",))
     k = check_int(n_centers, "n_centers", where, minimum=1)
     width = check_real(width, "width", where, minimum=0.0, strict_minimum=True)
     if X.ndim != 2 or X.shape[1] != 1:
@@ -194,7 +212,7 @@ def train_val_split(X, y, *, val_fraction=0.2, seed=0, backend=None):
     keeps at least one. ``backend`` defaults to the backend of ``X``.
     """
     where = "train_val_split"
-    xp = namespace(X, y, where=where)
+    xp = namespace(X, y, where=where, names=("X", "y"))
     frac = check_fraction(val_fraction, "val_fraction", where)
     if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
         raise ValueError(
@@ -232,7 +250,7 @@ def load_digits(*, backend=None, dtype=None, scale=True):
             "load_digits: scikit-learn is not installed; it ships the digits data. "
             "Install the optional extra: pip install 'losskit[datasets]'."
         ) from exc
-    be, dtype = _setup(backend, dtype)
+    be, dtype = _setup(backend, dtype, "load_digits")
     data = _sk_load_digits()
-    X = data.data / 16.0 if scale else data.data
+    X = data.data / 16.0 if check_bool(scale, "scale", "load_digits") else data.data
     return be.asarray(X, dtype=dtype), be.asarray(data.target, dtype=be.xp.int64)

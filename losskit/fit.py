@@ -36,7 +36,7 @@ from typing import Any
 
 import array_api_compat
 
-from ._argcheck import check_int, check_real, check_seed
+from ._argcheck import _is_real, check_bool, check_int, check_real, check_seed
 from .backend import backend_of, quiet
 from .batching import BatchLoader
 from .training import (
@@ -124,7 +124,7 @@ class EarlyStopping:
         where = "EarlyStopping"
         self.patience = check_int(patience, "patience", where, minimum=1)
         self.min_delta = check_real(min_delta, "min_delta", where, minimum=0.0)
-        self.restore_best = bool(restore_best)
+        self.restore_best = check_bool(restore_best, "restore_best", where)
         self.reset()
 
     def reset(self) -> None:
@@ -135,6 +135,18 @@ class EarlyStopping:
 
     def update(self, epoch: int, value: float, params: dict) -> bool:
         """Record epoch ``epoch``'s monitored ``value``; True when training should stop."""
+        where = "EarlyStopping.update"
+        epoch = check_int(epoch, "epoch", where, minimum=0)
+        if not _is_real(value):
+            raise TypeError(
+                f"{where}: value must be the epoch's monitored loss (a real number); got "
+                f"{type(value).__name__} {value!r}. Pass float(loss)."
+            )
+        value = float(value)  # NaN/inf allowed: a diverged epoch never improves
+        if not isinstance(params, dict):
+            raise TypeError(
+                f"{where}: params must be the model's params dict; got {type(params).__name__}."
+            )
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.best_params = value, epoch, dict(params)
             self.wait = 0
@@ -213,7 +225,7 @@ def fit(
     )
     log = _Log()
     bar = None
-    if progress:
+    if check_bool(progress, "progress", "fit"):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=run.cfg.epochs, desc="epochs", unit="epoch", leave=False)

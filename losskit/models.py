@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 
-from ._argcheck import check_choice, check_dtype, check_int, check_seed
+from ._argcheck import check_choice, check_dtype, check_int, check_memory, check_seed
 from ._arraycheck import namespace
 from .backend import get_backend
 
@@ -72,6 +72,13 @@ class Model:
         return self.backend.rng(self.seed)
 
     def _weight(self, rng, fan_in, fan_out):
+        check_memory(
+            fan_in * fan_out,
+            8,
+            f"a ({fan_in}, {fan_out}) weight matrix",
+            type(self).__name__,
+            fix="use fewer features or hidden units (lessons use at most a few thousand).",
+        )
         return self.backend.normal(
             rng, (fan_in, fan_out), self.dtype, scale=1.0 / math.sqrt(fan_in)
         )
@@ -83,7 +90,9 @@ class Model:
     def _check_input(self, X):
         where = f"{type(self).__name__}.forward"
         p = next(iter(self.params.values()))
-        xp = namespace(X, p, where=where)  # X an array of the parameters' library
+        xp = namespace(
+            X, p, where=where, names=("X", "the parameters")
+        )  # X an array of the parameters' library
         d = self.n_features
         if X.ndim not in (2, 3) or X.shape[-1] != d:
             raise ValueError(
@@ -100,6 +109,20 @@ class Model:
                 f"{where}: X has dtype {x_name} but the model's parameters are {p_name}; "
                 f"expected X of dtype {p_name}. To fix, {fix}: "
                 f"X = xp.astype(X, xp.{p_name}) (NumPy: X.astype('{p_name}'))."
+            )
+        return xp
+
+    def _check_backward(self, X, grad_output):
+        """``X`` as for ``forward`` and ``grad_output`` of the output's shape ``(..., N, O)``."""
+        where = f"{type(self).__name__}.backward"
+        xp = self._check_input(X)
+        namespace(X, grad_output, where=where, names=("X", "grad_output"))
+        expected = (*tuple(X.shape)[:-1], self.n_outputs)
+        if tuple(grad_output.shape) != expected:
+            raise ValueError(
+                f"{where}: grad_output must have the output's shape {expected} (one row per "
+                f"sample of X, one column per output); got {tuple(grad_output.shape)}. Pass "
+                f"the loss gradient of forward(X), e.g. loss.grad(model.forward(X), y)."
             )
         return xp
 
@@ -173,7 +196,7 @@ class LinearRegression(Model):
 
     def backward(self, X, grad_output):
         """``dL/dW = X^T G``, ``dL/db = sum_n G`` for ``G = grad_output`` ``(N, O)``."""
-        xp = namespace(X, grad_output, where=f"{type(self).__name__}.backward")
+        xp = self._check_backward(X, grad_output)
         return {"W": X.mT @ grad_output, "b": _sum_samples(xp, grad_output)}
 
 
@@ -207,6 +230,14 @@ class LogisticRegression(LinearRegression):
 
     def backward(self, X, grad_output):
         """As the linear model, with the ``(N,)`` upstream gradient as an ``(N, 1)`` column."""
+        self._check_input(X)
+        namespace(X, grad_output, where="LogisticRegression.backward", names=("X", "grad_output"))
+        if tuple(grad_output.shape) != tuple(X.shape)[:-1]:
+            raise ValueError(
+                f"LogisticRegression.backward: grad_output must have the logits' shape "
+                f"{tuple(X.shape)[:-1]} (one per sample of X); got {tuple(grad_output.shape)}. "
+                f"Pass the loss gradient of forward(X), e.g. loss.grad(model.forward(X), y)."
+            )
         return super().backward(X, grad_output[..., None])
 
     def predict_proba(self, X):
@@ -269,7 +300,7 @@ class MLP(Model):
         ``dW2 = H^T G``, ``db2 = sum G``, ``dH = G W2^T``, ``dA = dH * act'(A)``
         (``1 - H**2`` for tanh, ``H > 0`` for relu), ``dW1 = X^T dA``, ``db1 = sum dA``.
         """
-        xp = namespace(X, grad_output, where="MLP.backward")
+        xp = self._check_backward(X, grad_output)
         H = self._hidden(xp, X)
         dH = grad_output @ self.params["W2"].mT
         if self.activation == "tanh":

@@ -16,7 +16,7 @@ holding ``+inf`` has ``logsumexp == inf`` and, as in PyTorch, an all-NaN
 
 from __future__ import annotations
 
-from ._argcheck import check_int
+from ._argcheck import check_bool, check_int
 from ._arraycheck import check_axis, check_float, namespace
 from .backend import errstate, quiet
 
@@ -93,6 +93,7 @@ def logsumexp(x, axis=-1, keepdims=False):
     An empty ``axis`` gives ``-inf`` (the log of an empty sum).
     """
     xp, axis = _prepare(x, axis, "logsumexp")
+    keepdims = check_bool(keepdims, "keepdims", "logsumexp")
     out = xp.astype(_logsumexp(xp, _work(xp, x), axis), x.dtype, copy=False)
     return out if keepdims else xp.squeeze(out, axis=axis)
 
@@ -174,6 +175,8 @@ def streaming_logsumexp(x, chunk_size=4096, *, keepdims=False, split=False):
     where = "streaming_logsumexp"
     xp, _ = _prepare(x, -1, where)
     chunk_size = check_int(chunk_size, "chunk_size", where, minimum=1)
+    keepdims = check_bool(keepdims, "keepdims", where)
+    split = check_bool(split, "split", where)
     n = x.shape[-1]
     if n == 0:
         out = logsumexp(x, axis=-1, keepdims=True)

@@ -28,13 +28,20 @@ summed or averaged (lesson 5).
 from __future__ import annotations
 
 from ._argcheck import check_learning_rate, check_real
-from ._arraycheck import namespace
+from ._arraycheck import check_same_device, namespace
 
 __all__ = ["SGD", "Adam"]
 
 
 def _check_grads(where: str, params: dict, grads: dict) -> None:
-    """One gradient per parameter, of the parameter's shape; else a ``ValueError``."""
+    """Dicts with the same keys; each gradient an array of its parameter's shape, dtype,
+    library and device (an update never changes the parameters' dtype or library)."""
+    for name, d in (("params", params), ("grads", grads)):
+        if not isinstance(d, dict):
+            raise TypeError(
+                f"{where}: {name} must be a dict of arrays keyed by parameter name (e.g. "
+                f"model.params); got {type(d).__name__}."
+            )
     if set(grads) != set(params):
         raise ValueError(
             f"{where}: grads must have one entry per parameter; expected keys "
@@ -42,11 +49,19 @@ def _check_grads(where: str, params: dict, grads: dict) -> None:
         )
     for name, p in params.items():
         g = grads[name]
+        namespace(p, g, where=where, names=(f"params[{name!r}]", f"grads[{name!r}]"))
         if tuple(g.shape) != tuple(p.shape):
             raise ValueError(
                 f"{where}: gradient for {name!r} has shape {tuple(g.shape)}, parameter has "
                 f"{tuple(p.shape)}; a model's backward must return matching shapes."
             )
+        if g.dtype != p.dtype:
+            raise TypeError(
+                f"{where}: gradient for {name!r} has dtype {g.dtype} but the parameter is "
+                f"{p.dtype}; the update would change the parameter's dtype. Compute the "
+                f"gradient in {p.dtype} (same dtype for model, data and loss) or cast it."
+            )
+        check_same_device(p, g, (f"params[{name!r}]", f"grads[{name!r}]"), where)
 
 
 class SGD:
@@ -101,7 +116,9 @@ class Adam:
 
     ``lr`` must be a finite number > 0, each of ``betas`` in ``[0, 1)``, ``eps`` and
     ``weight_decay`` >= 0; anything else raises with the accepted range. The two
-    moment estimates are keyed by parameter name; :meth:`reset` clears them.
+    moment estimates are keyed by parameter name; :meth:`reset` clears them. With
+    ``eps=0`` (exact scale invariance) an entry whose ``sqrt(v)`` is 0 takes a zero step
+    instead of torch's 0/0 = NaN.
     """
 
     def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
@@ -144,7 +161,15 @@ class Adam:
             m = beta1 * self.m.get(name, 0.0) + (1 - beta1) * g  # m, v start at 0
             v = beta2 * self.v.get(name, 0.0) + (1 - beta2) * (g * g)
             self.m[name], self.v[name] = m, v
-            params[name] = p - step_size * (m / (xp.sqrt(v) / root_correction + self.eps))
+            denom = xp.sqrt(v) / root_correction + self.eps
+            if self.eps == 0.0:  # 0/0 where the gradient was always 0: a zero step, not NaN
+                zero = denom == 0
+                ratio = xp.where(
+                    zero, xp.zeros_like(m), m / xp.where(zero, xp.ones_like(denom), denom)
+                )
+            else:
+                ratio = m / denom
+            params[name] = p - step_size * ratio
         self.n_steps = t
         return params
 

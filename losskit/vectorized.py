@@ -42,7 +42,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._argcheck import check_seeds
+import array_api_compat
+
+from ._argcheck import check_bool, check_int, check_memory, check_seeds, check_work
+from ._arraycheck import namespace
 from .backend import backend_of, quiet
 from .batching import epoch_orders
 from .models import LinearRegression, Model, stack_models
@@ -190,6 +193,27 @@ def _none_variant(loss):
     return loss.replace(reduction="none", check_finite=False)
 
 
+#: Most runs one fit_runs call trains (each run is a model and a set of sample orders).
+MAX_RUNS = 10_000
+
+
+def _check_orders(orders, X, n: int, where: str) -> None:
+    """``orders`` integer arrays of ``X``'s library whose every ``[e, r]`` row permutes 0..n-1."""
+    xp = namespace(orders, X, where=where, names=("orders", "X"))
+    if not xp.isdtype(orders.dtype, "integral"):
+        raise TypeError(
+            f"{where}: orders must hold integer sample indices; got dtype {orders.dtype}. "
+            f"Build it with epoch_orders(seeds, n_samples, epochs)."
+        )
+    expected = xp.arange(n, dtype=orders.dtype, device=array_api_compat.device(orders))
+    if not bool(xp.all(xp.sort(orders, axis=-1) == expected)):
+        raise ValueError(
+            f"{where}: every orders[epoch, run] must be a permutation of 0..{n - 1} (each "
+            f"sample once per epoch); got rows with repeated or out-of-range indices. Build "
+            f"it with epoch_orders(seeds, n_samples, epochs)."
+        )
+
+
 def _check(make_model, loss, X, y, validation, seeds, orders, record_params, fused, **settings):
     """Every argument checked, before any update: ``(TrainConfig, _Runs)``."""
     where = "fit_runs"
@@ -199,7 +223,23 @@ def _check(make_model, loss, X, y, validation, seeds, orders, record_params, fus
             f"{where}: make_model must be a callable seed -> model, e.g. "
             f"lambda s: LinearRegression(1, seed=s, backend=be); got {type(make_model).__name__}."
         )
-    model = stack_models([make_model(s) for s in seeds])
+    epochs = check_int(settings.get("epochs"), "epochs", where, minimum=1)
+    check_int(len(seeds), "the number of seeds", where, maximum=MAX_RUNS)
+    if hasattr(X, "shape") and len(X.shape) >= 1:  # before any model or order is built
+        steps = len(seeds) * epochs * int(X.shape[0])
+        fix = "lower epochs or the number of seeds."
+        check_memory(
+            steps, 8, "the sample orders (epochs x runs x n_samples int64)", where, fix=fix
+        )
+        check_work(steps, "epochs x runs x n_samples", where, fix=fix)
+    models = [make_model(s) for s in seeds]
+    for s, m in zip(seeds, models, strict=True):
+        if not isinstance(m, Model):
+            raise TypeError(
+                f"{where}: make_model({s}) returned {type(m).__name__}; expected a losskit "
+                f"model such as LinearRegression(1, seed=s). Does make_model return the model?"
+            )
+    model = stack_models(models)
     check_data(model, X, y, where)
     cfg = TrainConfig.check(loss, where, n_samples=int(X.shape[0]), **settings)
     if not hasattr(loss, "replace"):
@@ -223,6 +263,8 @@ def _check(make_model, loss, X, y, validation, seeds, orders, record_params, fus
             f"{where}: orders must have shape (epochs, runs, n_samples) = {(cfg.epochs, R, n)}; "
             f"got {tuple(orders.shape)}. Build it with epoch_orders(seeds, n_samples, epochs)."
         )
+    else:
+        _check_orders(orders, X, n, where)
     can_fuse = type(model) is LinearRegression and bool(getattr(loss, "squared_error", False))
     if fused and not can_fuse:
         raise ValueError(
@@ -237,7 +279,7 @@ def _check(make_model, loss, X, y, validation, seeds, orders, record_params, fus
         y=y,
         validation=validation,
         orders=orders,
-        record_params=bool(record_params),
+        record_params=check_bool(record_params, "record_params", where),
         fused=can_fuse if fused is None else bool(fused),
     )
     return cfg, runs

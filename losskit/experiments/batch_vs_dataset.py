@@ -23,9 +23,11 @@ from .._argcheck import (
     check_dtype,
     check_int,
     check_learning_rate,
+    check_memory,
     check_real,
     check_seed,
     check_seeds,
+    check_work,
 )
 from ..backend import get_backend
 from ..batching import epoch_orders
@@ -112,6 +114,9 @@ def batch_vs_dataset(
     seeds = check_seeds(seeds, "seeds", _WHERE)
     seed = check_seed(seed, "seed", _WHERE)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
+    fix = "lower epochs or the number of seeds (the lesson uses 20 epochs, 4 seeds)."
+    check_memory(len(seeds) * epochs * n, 8, "the sample orders", _WHERE, fix=fix)
+    check_work(len(seeds) * epochs * n * d, "runs x epochs x samples x features", _WHERE, fix=fix)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
     be = get_backend(backend)
     dt, dtype_name = check_dtype(dtype, "dtype", _WHERE, backend=be)

@@ -63,6 +63,7 @@ from .._argcheck import (
     check_real,
     check_seed,
     check_seeds,
+    check_work,
 )
 from ..backend import get_backend
 from ..batching import epoch_orders
@@ -204,6 +205,12 @@ def gradient_noise(
     n = check_int(n_samples, "n_samples", _WHERE, minimum=2)
     d = check_int(n_features, "n_features", _WHERE, minimum=1)
     reps = check_int(n_draws, "n_draws", _WHERE, minimum=2)
+    check_work(
+        reps * n * d,
+        "n_draws x n_samples x n_features",
+        _WHERE,
+        fix="lower n_draws (2000 gives about 4% Monte-Carlo error).",
+    )
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
     progress = check_real(
         progress,

@@ -63,7 +63,7 @@ def parse(input, target, weight, *, ignore_index: int, check_finite: bool, where
     ``t``: int64 class indices (N,) or floating probabilities (N, C) (tell them apart
     by ``t.ndim``); ``w``: the class weights (C,) on the logits' device, or None.
     """
-    xp = A.namespace(input, target, where=where)
+    xp = A.namespace(input, target, where=where, names=("input", "target"))
     A.check_float(input, "input (logits)", where, xp=xp)
     if input.ndim != 2:
         raise ValueError(_logits_ndim_message(where, input))

@@ -55,7 +55,7 @@ class PointwiseLoss(Loss):
     def _prepare(self, input, target):
         """``(xp, x, y)``: checked, in the compute dtype (float16 input: float32)."""
         where, name = self._where, self._input_name
-        xp = A.namespace(input, target, where=where)
+        xp = A.namespace(input, target, where=where, names=("input", "target"))
         A.check_float(input, name, where, xp=xp)
         A.check_same_device(target, input, ("target", "input"), where)
         A.check_same_shape(input, target, where)

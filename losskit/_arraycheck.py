@@ -9,6 +9,7 @@ expected, what was given and the likely fix.
 from __future__ import annotations
 
 import operator
+import warnings
 
 import array_api_compat
 
@@ -227,7 +228,29 @@ def as_param(value, name: str, where: str, *, like, dtype):
             f"{where}: {name} must hold real numbers; got dtype {arr.dtype} (from a "
             f"{type(value).__name__}). Pass one number per entry, e.g. a list of floats."
         )
-    return arr if arr.dtype == dtype else xp.astype(arr, dtype)
+    if arr.dtype == dtype:
+        return arr
+    with errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = xp.astype(arr, dtype)
+        if xp.isdtype(arr.dtype, "real floating"):
+            _check_cast(arr, out, name, where, xp=xp)
+    return out
+
+
+def _check_cast(arr, out, name: str, where: str, *, xp) -> None:
+    """Your finite, non-zero values stayed finite and non-zero in the input's dtype."""
+    over = xp.isfinite(arr) & xp.isinf(out)
+    under = (arr != 0) & (out == 0)
+    for bad, what in ((over, "overflow to inf"), (under, "underflow to 0")):
+        if bool(xp.any(bad)):
+            info = xp.finfo(out.dtype)
+            raise ValueError(
+                f"{where}: {name} is finite as given ({arr.dtype}), but cast to {out.dtype} (the "
+                f"input's dtype) {int(xp.sum(xp.astype(bad, xp.int64)))} value(s) {what}; "
+                f"{out.dtype} holds magnitudes {float(info.smallest_normal):.3g} to "
+                f"{float(info.max):.3g}. Rescale {name} or pass the input "
+                f"as {arr.dtype}."
+            )
 
 
 def check_unit_interval(x, name: str, where: str, *, xp, hint: str) -> None:
@@ -239,3 +262,23 @@ def check_unit_interval(x, name: str, where: str, *, xp, hint: str) -> None:
             f"{where}: {name} must lie in [0, 1]; got {n_bad} value(s) outside it "
             f"(min {lo:.6g}, max {hi:.6g}). {hint}"
         )
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """losskit's one warning for a finite input whose result overflowed (instead of NumPy's)."""
+
+
+def warn_overflow(x, what: str, where: str, *, xp, stacklevel: int = 3) -> bool:
+    """Warn once (:class:`NonFiniteWarning`) if ``x``, computed from finite inputs, holds inf."""
+    with errstate(invalid="ignore", over="ignore"):  # the sum first: no array of x's size
+        bad = not bool(xp.isfinite(xp.sum(x))) and bool(xp.any(xp.isinf(x)))
+    if bad:
+        top = float(xp.finfo(x.dtype).max)
+        warnings.warn(
+            f"{where}: the {what} overflowed to inf in {x.dtype} although the inputs are "
+            f"finite ({x.dtype} holds magnitudes up to {top:.4g}). Compute in float64 or "
+            f"rescale the inputs.",
+            NonFiniteWarning,
+            stacklevel=stacklevel,
+        )
+    return bad

@@ -44,6 +44,12 @@ __all__ = [
 ]
 
 
+#: Largest noise/spread (a standard deviation in data units): beyond it float32 data
+#: would overflow in the lessons' squares; the lessons use 0..2.
+_SCALE_MAX = 1e6
+_SCALE_HINT = "It is a standard deviation in data units; the lessons use 0 to 2."
+
+
 def _setup(backend, dtype, where, shape=None):
     """The backend and its floating dtype (checked); ``shape``'s memory checked first."""
     if shape is not None:
@@ -80,7 +86,7 @@ def make_linear_regression(
     where = "make_linear_regression"
     n = check_int(n_samples, "n_samples", where, minimum=1)
     d = check_int(n_features, "n_features", where, minimum=1)
-    noise = check_real(noise, "noise", where, minimum=0.0)
+    noise = check_real(noise, "noise", where, minimum=0.0, maximum=_SCALE_MAX, hint=_SCALE_HINT)
     return_coef = check_bool(return_coef, "return_coef", where)
     be, dtype = _setup(backend, dtype, where, (n, d + 1))
     rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
@@ -106,7 +112,7 @@ def make_blobs(
     n = check_int(n_samples, "n_samples", where, minimum=1)
     c = check_int(n_classes, "n_classes", where, minimum=2, maximum=max(n, 2))
     d = check_int(n_features, "n_features", where, minimum=2)
-    spread = check_real(spread, "spread", where, minimum=0.0)
+    spread = check_real(spread, "spread", where, minimum=0.0, maximum=_SCALE_MAX, hint=_SCALE_HINT)
     be, dtype = _setup(backend, dtype, where, (n, d + 2))
     rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     xp = be.xp
@@ -128,7 +134,7 @@ def make_moons(n_samples=200, *, noise=0.1, seed=0, backend=None, dtype=None):
     """
     where = "make_moons"
     n = check_int(n_samples, "n_samples", where, minimum=2)
-    noise = check_real(noise, "noise", where, minimum=0.0)
+    noise = check_real(noise, "noise", where, minimum=0.0, maximum=_SCALE_MAX, hint=_SCALE_HINT)
     be, dtype = _setup(backend, dtype, where, (n, 3))
     rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     xp = be.xp
@@ -150,7 +156,7 @@ def make_sine(n_samples=20, *, noise=0.3, seed=0, backend=None, dtype=None):
     """
     where = "make_sine"
     n = check_int(n_samples, "n_samples", where, minimum=1)
-    noise = check_real(noise, "noise", where, minimum=0.0)
+    noise = check_real(noise, "noise", where, minimum=0.0, maximum=_SCALE_MAX, hint=_SCALE_HINT)
     be, dtype = _setup(backend, dtype, where, (n, 2))
     rng = be.rng(check_seed(seed, "seed", where, rng_like=True))
     X = be.asarray(rng.uniform(-1.0, 1.0, (n, 1)), dtype=dtype)

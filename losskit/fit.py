@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import array_api_compat
 
 from ._argcheck import _is_real, check_bool, check_int, check_real, check_seed
+from ._arraycheck import NonFiniteWarning
 from .backend import backend_of, quiet
 from .batching import BatchLoader
 from .training import (
@@ -231,7 +233,8 @@ def fit(
         bar = tqdm(total=run.cfg.epochs, desc="epochs", unit="epoch", leave=False)
     t0 = time.perf_counter()
     try:
-        with quiet():  # a diverging run's overflow is recorded, not warned about
+        with quiet(), warnings.catch_warnings():  # divergence is recorded, not warned about
+            warnings.simplefilter("ignore", NonFiniteWarning)
             for epoch in range(run.cfg.epochs):
                 monitored = _epoch(run, epoch, log)
                 if monitored is None:  # diverged

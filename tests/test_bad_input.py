@@ -1,10 +1,13 @@
 """Every example of issue 15 ('an API that answers every input clearly') gives a clear error."""
 
+import re
+
 import numpy as np
 import pytest
 
 import losskit as lk
 from losskit import experiments as ex
+from losskit._arraycheck import NonFiniteWarning
 from losskit.data import load_digits, make_blobs, make_linear_regression
 from losskit.vectorized import fit_runs
 
@@ -117,3 +120,36 @@ def test_sgd_keeps_the_parameters_library_and_dtype():
     assert isinstance(out["w"], torch.Tensor) and out["w"].dtype == torch.float32
     with pytest.raises(TypeError, match="different libraries"):
         lk.SGD(0.5).step({"w": np.ones(2)}, {"w": torch.ones(2, dtype=torch.float64)})
+
+
+@pytest.mark.parametrize(
+    ("call", "what"),
+    [
+        (lambda: lk.MSELoss()(np.float16([300.0]), np.float16([0.0])), "loss.*float16"),
+        (lambda: lk.MSELoss()(np.array([1e308]), np.array([-1e308])), "loss.*float64"),
+        (lambda: lk.BCELoss().grad(np.float16([1e-7]), np.float16([1.0])), "gradient.*float16"),
+    ],
+)
+def test_finite_input_non_finite_result_gets_one_losskit_warning(call, what):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call()
+    assert not np.all(np.isfinite(out))
+    assert [type(w.message) for w in caught] == [NonFiniteWarning]  # no NumPy RuntimeWarning
+    assert re.search(what, str(caught[0].message))
+
+
+@pytest.mark.parametrize(("w", "what"), [(1e300, "overflow to inf"), (1e-300, "underflow to 0")])
+def test_weight_cast_says_the_callers_values_were_finite(w, what):
+    loss = lk.CrossEntropyLoss(weight=np.array([w, w]))
+    with pytest.raises(ValueError, match=f"finite as given.*float32.*{what}"):
+        loss(np.zeros((2, 2), dtype=np.float32), np.array([0, 1]))
+
+
+def test_generators_refuse_noise_that_would_overflow():
+    with pytest.raises(ValueError, match="noise must be <= 1e"):
+        lk.data.make_sine(10, noise=1e308)
+    with pytest.raises(ValueError, match="spread must be <= 1e"):
+        make_blobs(spread=1e308)

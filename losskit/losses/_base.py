@@ -23,6 +23,8 @@ from abc import ABC, abstractmethod
 import array_api_compat
 
 from .._argcheck import check_bool, check_choice
+from .._arraycheck import warn_overflow
+from ..backend import quiet
 
 __all__ = ["REDUCTIONS", "Loss", "as_result", "check_weight_option", "reduce"]
 
@@ -58,15 +60,27 @@ class Loss(ABC):
 
     def __call__(self, input, target):
         """The loss: 0-d for ``"mean"``/``"sum"``, unreduced for ``"none"``."""
-        return self._run(input, target, want_value=True, want_grad=False)[0]
+        return self._checked_run(input, target, want_value=True, want_grad=False)[0]
 
     def grad(self, input, target):
         """d(loss)/d(input): shape, dtype and device of ``input`` (sum of losses for ``"none"``)."""
-        return self._run(input, target, want_value=False, want_grad=True)[1]
+        return self._checked_run(input, target, want_value=False, want_grad=True)[1]
 
     def value_and_grad(self, input, target):
         """``(loss(input, target), grad(input, target))`` computed in one pass."""
-        return self._run(input, target, want_value=True, want_grad=True)
+        return self._checked_run(input, target, want_value=True, want_grad=True)
+
+    def _checked_run(self, input, target, want_value, want_grad):
+        """:meth:`_run` with NumPy's warnings silenced; with ``check_finite`` (inputs known
+        finite) an overflow to inf in the result gets one :class:`NonFiniteWarning`."""
+        with quiet():
+            value, grad = self._run(input, target, want_value, want_grad)
+        if self.check_finite:
+            xp = array_api_compat.array_namespace(value if value is not None else grad)
+            for what, out in (("loss", value), ("gradient", grad)):
+                if out is not None and warn_overflow(out, what, self._where, xp=xp, stacklevel=4):
+                    break
+        return value, grad
 
     def mean_weight(self, target) -> float:
         """How much a batch with these targets counts in a mean over batches (a Python float).

@@ -107,8 +107,8 @@ class CrossEntropyLoss(Loss):
         run = self._from_indices if by_index else self._from_probabilities
         with quiet():  # inf/NaN from unchecked logits or a 0/0 mean are the intended results
             value, grad, notes = run(xp, x, t, w, want_grad)
-        for note in notes:  # stacklevel 3: the line that called loss(...), .grad or .value_and_grad
-            warnings.warn(note, UserWarning, stacklevel=3)
+        for note in notes:  # stacklevel 4: the line that called loss(...), .grad or .value_and_grad
+            warnings.warn(note, UserWarning, stacklevel=4)
         value = as_result(xp, value, input.dtype) if want_value else None
         if grad is not None and grad.dtype != input.dtype:
             grad = xp.astype(grad, input.dtype)

@@ -153,3 +153,12 @@ def test_generators_refuse_noise_that_would_overflow():
         lk.data.make_sine(10, noise=1e308)
     with pytest.raises(ValueError, match="spread must be <= 1e"):
         make_blobs(spread=1e308)
+
+
+@pytest.mark.parametrize("ignore_index", [0, 2])
+def test_probability_target_with_ignore_index_is_refused_like_torch(ignore_index):
+    loss = lk.CrossEntropyLoss(ignore_index=ignore_index)
+    with pytest.raises(ValueError, match="class-index targets only"):
+        loss(np.zeros((2, 3)), np.full((2, 3), 1 / 3))
+    kept = lk.CrossEntropyLoss(ignore_index=-1)(np.zeros((2, 3)), np.full((2, 3), 1 / 3))
+    assert float(kept) == pytest.approx(np.log(3.0), rel=1e-12)  # torch: 1.0986

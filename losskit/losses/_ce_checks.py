@@ -80,6 +80,13 @@ def parse(input, target, weight, *, ignore_index: int, check_finite: bool, where
     if xp.isdtype(target.dtype, "integral"):
         t = _index_targets(xp, target, N, C, ignore_index, where)
     elif xp.isdtype(target.dtype, "real floating"):
+        if ignore_index >= 0:  # torch: "ignore_index is not supported for floating point target"
+            raise ValueError(
+                f"{where}: ignore_index={ignore_index} applies to class-index targets only; got "
+                f"probability targets (float, shape {tuple(target.shape)}), as torch refuses. "
+                f"Drop ignore_index (or pass integer class indices), or give the row to ignore "
+                f"weight 0 by zeroing its probabilities."
+            )
         _check_probability_targets(target, N, C, where)
         if check_finite:
             A.check_finite(target, "target (probabilities)", where, xp=xp)
@@ -244,6 +251,7 @@ def empty_mean_warning(n_rows: int, n_kept: int, ignore_index: int, where: str) 
         )
     return (
         f"{where}: the class weights of the {n_kept} targets sum to 0, so the weighted mean "
-        f"is 0/0: the loss is NaN (as in PyTorch). Give these classes a weight > 0 or use "
+        f"is undefined: losskit returns NaN (PyTorch: NaN, or +-inf when the weighted sum is "
+        f"not 0). Give these classes a weight > 0 or use "
         f"reduction='sum'."
     )

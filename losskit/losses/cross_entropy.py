@@ -51,8 +51,11 @@ class CrossEntropyLoss(Loss):
     integer dtype; rows equal to ``ignore_index`` are skipped) or class probabilities
     ``(N, C)`` (floating). ``weight``: ``(C,)`` class weights or None.
 
-    If every target equals ``ignore_index`` (or the targets' class weights sum to 0),
-    ``"mean"`` is 0/0 = NaN, exactly as PyTorch, and losskit warns. It also warns on
+    If every target equals ``ignore_index``, ``"mean"`` is 0/0 = NaN, exactly as PyTorch,
+    and losskit warns. If the targets' class weights sum to 0 (zero or cancelling
+    negative weights) losskit's ``"mean"`` is NaN and it warns; PyTorch divides the
+    weighted sum by 0, so gives NaN only when that sum is 0, else +-inf. A probability
+    target with ``ignore_index >= 0`` is refused, as PyTorch does. losskit also warns on
     legal input that is likely a mistake: rows in [0, 1] summing to 1 (softmax output
     passed as logits), or a single class (the loss is always 0).
 

@@ -75,16 +75,26 @@ def test_integer_one_hot_targets(put):
         CrossEntropyLoss()(put(X), put(np.eye(3, dtype=np.int64)[T]))
 
 
-@pytest.mark.parametrize("shape", [(3,), (4, 3, 2), ()])
-def test_logits_not_2d(put, shape):
+@pytest.mark.parametrize(
+    ("shape", "pattern"),
+    [
+        ((3,), r"unbatched logits \(C,\) take a 0-d class index"),
+        ((4, 3, 2), r"K-dimensional logits.*class indices \(4, 2\)"),
+        ((), r"logits must be 2-D \(N, C\).*got a 0-D array"),
+    ],
+)
+def test_logits_layout_and_target_must_agree(put, shape, pattern):
     x = put(RNG.standard_normal(shape))
-    with pytest.raises(ValueError, match=r"logits must be 2-D \(N, C\).*got a \d-D array"):
+    with pytest.raises(ValueError, match=pattern):
         CrossEntropyLoss()(x, put(np.array([1])))
 
 
-def test_one_dimensional_logits_hint(put):
-    with pytest.raises(ValueError, match=r"x\[None, :\]"):
-        CrossEntropyLoss()(put(X[0]), put(np.array(1)))
+def test_unbatched_logits_are_one_sample(backend):
+    put = backend.asarray
+    one = CrossEntropyLoss()(put(X[0]), put(np.array(1)))
+    batched = CrossEntropyLoss()(put(X[:1]), put(np.array([1])))
+    assert tuple(one.shape) == ()
+    np.testing.assert_allclose(backend.to_host(one), backend.to_host(batched), rtol=1e-12)
 
 
 def test_probability_targets_wrong_shape(put):

@@ -49,7 +49,10 @@ class CrossEntropyLoss(Loss):
 
     ``input``: logits ``(N, C)``, floating. ``target``: class indices ``(N,)`` (any
     integer dtype; rows equal to ``ignore_index`` are skipped) or class probabilities
-    ``(N, C)`` (floating). ``weight``: ``(C,)`` class weights or None.
+    ``(N, C)`` (floating). ``weight``: ``(C,)`` class weights or None. torch's other
+    layouts work too: K-dimensional logits ``(N, C, d1, ...)`` with targets
+    ``(N, d1, ...)`` or ``(N, C, d1, ...)`` (each position a sample; ``"none"`` gives
+    ``(N, d1, ...)``), and unbatched ``(C,)`` logits with a 0-d or ``(C,)`` target.
 
     If every target equals ``ignore_index``, ``"mean"`` is 0/0 = NaN, exactly as PyTorch,
     and losskit warns. If the targets' class weights sum to 0 (zero or cancelling
@@ -98,6 +101,48 @@ class CrossEntropyLoss(Loss):
         }
 
     def _run(self, input, target, want_value, want_grad):
+        """torch's other layouts (K-dimensional ``(N, C, d1, ...)``, unbatched ``(C,)``) as
+        ``(rows, C)``, computed by :meth:`_run_2d`, and put back in their shapes."""
+        ndim = getattr(input, "ndim", 2)
+        if ndim in (0, 2) or not hasattr(target, "ndim"):
+            return self._run_2d(input, target, want_value, want_grad)
+        xp = A.namespace(input, target, where=self._where, names=("input", "target"))
+        if ndim == 1:  # unbatched: (C,) logits, a 0-d index or (C,) probabilities
+            index = xp.isdtype(target.dtype, "integral")
+            if tuple(target.shape) != (() if index else tuple(input.shape)):
+                raise ValueError(
+                    f"{self._where}: unbatched logits (C,) take a 0-d class index or (C,) "
+                    f"probabilities as target; got target shape {tuple(target.shape)}."
+                )
+            value, grad = self._run_2d(input[None, ...], target[None, ...], want_value, want_grad)
+            if value is not None and self.reduction == "none":
+                value = xp.reshape(value, ())
+            return value, (grad[0, ...] if grad is not None else None)
+        N, C, rest = input.shape[0], input.shape[1], tuple(input.shape[2:])
+        k = len(rest)
+        expected = (N, *rest) if xp.isdtype(target.dtype, "integral") else tuple(input.shape)
+        if tuple(target.shape) != expected:
+            raise ValueError(
+                f"{self._where}: for K-dimensional logits (N, C, d1, ...) = {tuple(input.shape)} "
+                f"the target must be class indices {(N, *rest)} or probabilities "
+                f"{tuple(input.shape)}; got shape {tuple(target.shape)}."
+            )
+        last = (0, *range(2, k + 2), 1)  # the class axis last
+        x2 = xp.reshape(xp.permute_dims(input, last), (-1, C))
+        t2 = (
+            xp.reshape(target, (-1,))
+            if target.ndim == k + 1
+            else xp.reshape(xp.permute_dims(target, last), (-1, C))
+        )
+        value, grad = self._run_2d(x2, t2, want_value, want_grad)
+        if value is not None and self.reduction == "none":
+            value = xp.reshape(value, (N, *rest))
+        if grad is not None:
+            back = (0, k + 1, *range(1, k + 1))
+            grad = xp.permute_dims(xp.reshape(grad, (N, *rest, C)), back)
+        return value, grad
+
+    def _run_2d(self, input, target, want_value, want_grad):
         xp, x, t, w = checks.parse(
             input,
             target,
@@ -110,8 +155,8 @@ class CrossEntropyLoss(Loss):
         run = self._from_indices if by_index else self._from_probabilities
         with quiet():  # inf/NaN from unchecked logits or a 0/0 mean are the intended results
             value, grad, notes = run(xp, x, t, w, want_grad)
-        for note in notes:  # stacklevel 4: the line that called loss(...), .grad or .value_and_grad
-            warnings.warn(note, UserWarning, stacklevel=4)
+        for note in notes:  # stacklevel 5: the line that called loss(...), .grad or .value_and_grad
+            warnings.warn(note, UserWarning, stacklevel=5)
         value = as_result(xp, value, input.dtype) if want_value else None
         if grad is not None and grad.dtype != input.dtype:
             grad = xp.astype(grad, input.dtype)

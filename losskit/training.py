@@ -168,7 +168,7 @@ def check_loss(loss, where: str) -> str:
 
 def check_data(model, X, y, where: str, name: str = "X"):
     """The namespace of ``X`` and ``y``, once they have matching rows on the model's device."""
-    xp = namespace(X, y, where=where)
+    xp = namespace(X, y, where=where, names=(name, "y"))
     if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
         raise ValueError(
             f"{where}: {name} and its targets must have the same number of rows; got "

@@ -11,6 +11,7 @@ from .data import (
     train_val_split,
 )
 from .fit import EarlyStopping, History, fit
+from .gradcheck import GradcheckResult, gradcheck
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
 from .models import MLP, LinearRegression, LogisticRegression, SoftmaxRegression
 from .numerics import (
@@ -46,6 +47,8 @@ __all__ = [
     "RunsHistory",
     "SoftmaxRegression",
     "fit",
+    "gradcheck",
+    "GradcheckResult",
     "fit_runs",
     "load_digits",
     "make_blobs",

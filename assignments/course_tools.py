@@ -720,8 +720,16 @@ def region_lines(source_nb: Path, markers: tuple[str, str]) -> list[tuple[str, s
 
 
 def hidden_test_lines(source_nb: Path) -> list[str]:
-    """The distinctive lines of the hidden tests: none may reach a student."""
-    return sorted({line for _, line in region_lines(source_nb, HIDDEN_MARKERS)})
+    """The distinctive lines of the hidden tests that students never see: none may reach one.
+
+    A line that also stands, whole or as part of a line, outside the hidden regions
+    (``assert np.allclose(`` in a visible test, say) is not secret and is left out.
+    """
+    nb = nbformat.read(source_nb, as_version=4)
+    pattern = re.escape(HIDDEN_MARKERS[0]) + r".*?" + re.escape(HIDDEN_MARKERS[1])
+    public = "\n".join(re.sub(pattern, "", c.source, flags=re.S) for c in nb.cells)
+    hidden = {line for _, line in region_lines(source_nb, HIDDEN_MARKERS)}
+    return sorted(line for line in hidden if line not in public)
 
 
 def leaks(release_dir: Path, source_nb: Path) -> list[str]:

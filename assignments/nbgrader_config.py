@@ -11,10 +11,14 @@ kernel. Without bubblewrap, autograde stops and says what to install; to grade
 anyway, unprotected, pass ``--SandboxedExecute.sandbox=none``.
 """
 
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the grading package beside this file
+# nbgrader starts `alembic` and `jupyter` by name: find them beside the Python running it,
+# so that `.venv/bin/nbgrader ...` works without activating the environment.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
@@ -54,6 +58,10 @@ c.CourseDirectory.ignore = [
     "*.pct.py",
     "variants.py",
 ]
+
+# Work submitted after an assignment's due date (set in the Formgrader) scores 0;
+# the submission is kept and the Formgrader shows how late it was.
+c.LateSubmissionPlugin.penalty_method = "zero"
 
 # What students see in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

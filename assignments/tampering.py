@@ -313,7 +313,7 @@ for top, dirs, files in os.walk("/"):
     for f in files + dirs:
         path = os.path.join(top, f)
         if any(w in path for w in WANTED):
-            print("FOUND", path)
+            print("FOU" + "ND", path)  # spelt apart: only the output says it
 print("SEARCHED", seen, "folders")
 for target in [
     "../../{victim}/ps1_losses/ps1_losses.ipynb",
@@ -325,14 +325,14 @@ for target in [
     try:
         with open(target, "w") as f:
             f.write("{{}}")
-        print("WROTE", target)
+        print("WRO" + "TE", target)
     except OSError as err:
         print("cannot write", target, type(err).__name__)
 for db in glob.glob("/**/gradebook.db", recursive=False):
     con = sqlite3.connect(db)
     con.execute("update grade set manual_score = 100")
     con.commit()
-    print("GRADEBOOK WRITTEN", db)
+    print("GRADEBOOK " + "WRITTEN", db)
 """
 
 
@@ -344,12 +344,12 @@ import urllib.request
 for host in ("127.0.0.1", "localhost", "10.0.2.2"):
     try:
         socket.create_connection((host, {port}), timeout=2).close()
-        print("CONNECTED", host)
+        print("CONNEC" + "TED", host)  # spelt apart: only the output says it
     except OSError as err:
         print("no connection to", host, type(err).__name__)
 try:
     urllib.request.urlopen("http://example.com", timeout=2)
-    print("CONNECTED internet")
+    print("CONNEC" + "TED internet")
 except OSError as err:
     print("no internet", type(err).__name__)
 """
@@ -372,7 +372,7 @@ print("left a file in /tmp")
 
 TMP_READER = """\
 try:
-    print("READ", open("/tmp/losskit-shared-answer.txt").read())
+    print("RE" + "AD:", open("/tmp/losskit-shared-answer.txt").read())  # only the output says it
 except OSError:
     print("nothing left in /tmp by others")
 """
@@ -738,7 +738,7 @@ def corpus(assignment: str, *, victim: str, port: int) -> list[Variant]:
             "filesystem",
             insert=(("start", TMP_READER),),
             prints=("nothing left in /tmp",),
-            never_prints=("READ",),
+            never_prints=("READ:",),
         ),
         blank_plus(
             "t_kill_others",

@@ -16,6 +16,8 @@ import math
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -389,6 +391,23 @@ def test_broken_or_oversized_notebooks_are_refused_and_lose_nothing(course):
     for student in bad:
         assert results[student].code_score == 0
     assert "Not graded: ps1_losses.ipynb is 500 MiB" in step.log
+
+
+@pytest.mark.slow
+def test_nbgrader_works_by_its_full_path_without_the_environment_on_path(course):
+    """nbgrader starts `alembic` by name; the course config finds it beside its Python."""
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(course)}
+    done = subprocess.run(
+        [str(nbgrader), "generate_assignment", "ps3_batch_noise", "--force"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (course / "release" / "ps3_batch_noise" / "ps3_batch_noise.ipynb").is_file()
 
 
 def test_the_release_notebook_runs_in_a_students_own_kernel_without_the_grader():

@@ -200,8 +200,8 @@ def missing_notebooks(assignment=None, student=None, notebooks=None, **_):
     message = (
         f"{student}'s {assignment} has no {', '.join(missing)}"
         + (f" (it holds {', '.join(others)}: another assignment's notebook?)" if others else "")
-        + "; those notebooks score 0. The student should submit the notebook fetched for "
-        f"{assignment}, under its own name."
+        + "; they earn no score (nbgrader then stops with 'No notebooks found'). The student "
+        f"should submit the notebook fetched for {assignment}, under its own name."
     )
     get_logger().error(message)
     db = Path.cwd() / "gradebook.db"

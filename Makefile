@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast bench lint format figures grade-demo sync-notebooks lessons-branch clean
+.PHONY: lab course hub hub-stop test test-fast bench lint format figures grade-demo sync-notebooks lessons-branch clean
 
 # losskit needs Python >= 3.10 (macOS's system python3 is 3.9: pass PYTHON=python3.12).
 NEED_PY310 = import sys; v = sys.version.split()[0]; sys.exit(0 if sys.version_info >= (3, 10) \
@@ -29,10 +29,31 @@ $(VENV)/.lab-installed: pyproject.toml | $(PY)
 $(VENV)/.dev-installed: pyproject.toml | $(PY)
 	$(CHECK_VENV)
 	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $@ $(VENV)/.lab-installed
+	touch $@ $(VENV)/.lab-installed $(VENV)/.course-installed
 
 # Root (a container, a hub image) needs --allow-root; nobody else gets it.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+$(VENV)/.course-installed: pyproject.toml | $(PY)
+	$(CHECK_VENV)
+	$(PY) -m pip install --quiet -e '.[course]'
+	touch $@ $(VENV)/.lab-installed
+
+# An instructor's course: JupyterLab in the course root with nbgrader's Formgrader,
+# Assignment List and Validate (assignments/README.md, "Releasing and grading").
+course: $(VENV)/.course-installed
+	cd assignments && ../$(VENV)/bin/jupyter lab $(ALLOW_ROOT)
+
+# A real course hub on this machine, as root (deploy/README.md, "The course hub on one
+# machine"): JupyterHub on 127.0.0.1:8000, PAM logins, nbgrader's exchange. The demo
+# roster's accounts are created; for a real course pass ROSTER=your-roster.csv.
+ROSTER ?= deploy/hub/roster.demo.csv
+HUB_ARGS ?= $(if $(filter deploy/hub/roster.demo.csv,$(ROSTER)),--create-users,)
+hub:
+	$(PYTHON) deploy/hub/course_hub.py up --roster $(ROSTER) $(HUB_ARGS)
+
+hub-stop:
+	$(PYTHON) deploy/hub/course_hub.py stop --roster $(ROSTER)
 
 lab: $(VENV)/.lab-installed
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/

@@ -1120,3 +1120,52 @@ def test_make_gpu_targets_exist():
     assert dry.returncode == 0, dry.stderr
     assert "LOSSKIT_BACKEND=cupy" in dry.stdout and "-k cupy" in dry.stdout
     assert "benchmarks/bench_gpu.py" in dry.stdout
+
+
+# ----------------------------------------------------------- one course, two deployments
+
+
+def _course_settings():
+    sys.path.insert(0, str(DEPLOY))
+    try:
+        import course_settings
+    finally:
+        sys.path.remove(str(DEPLOY))
+    return course_settings
+
+
+def test_config_yaml_is_generated_from_the_course_settings():
+    cs = _course_settings()
+    assert (DEPLOY / "config.yaml").read_text() == cs.render(), (
+        "deploy/config.yaml is stale: run python deploy/course_settings.py"
+    )
+    done = subprocess.run(
+        [sys.executable, str(DEPLOY / "course_settings.py"), "--check"], capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_both_deployments_read_the_same_course_values(hub):
+    cs = _course_settings()
+    settings = cs.load()
+    course = settings["course"]
+    single = yaml.safe_load(cs.render(settings))
+    text = json.dumps(single)
+    assert course["exchange"] in text and course["id"] in text
+    assert single["cull"]["timeout"] == course["idle_timeout_s"]
+    # the single-machine hub: course_hub.py loads course.toml into the state file
+    # that jupyterhub_config.py reads
+    course_hub = (DEPLOY / "hub" / "course_hub.py").read_text()
+    assert "course_settings.load(args.settings)" in course_hub
+    hub_config = (DEPLOY / "hub" / "jupyterhub_config.py").read_text()
+    assert "state['idle_timeout_s']" in hub_config
+    changed = {**settings, "course": {**course, "idle_timeout_s": 1234}}
+    assert yaml.safe_load(cs.render(changed))["cull"]["timeout"] == 1234
+
+
+def test_course_settings_name_what_is_missing(tmp_path):
+    cs = _course_settings()
+    bad = tmp_path / "course.toml"
+    bad.write_text('[course]\nid = "x"\n[hub]\nip = "127.0.0.1"\nport = 1\nprefix = "/p"\n')
+    with pytest.raises(ValueError, match=r"\[course\] needs exchange, lessons, idle_timeout_s"):
+        cs.load(bad)

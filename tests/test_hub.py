@@ -417,6 +417,7 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
             )
             page.wait_for_timeout(2000)
             before = figure.screenshot()
+            handle.scroll_into_view_if_needed()  # the screenshot may have scrolled it away
             box = handle.bounding_box()
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             page.mouse.down()

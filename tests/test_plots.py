@@ -418,3 +418,15 @@ def test_cached_text_canvas_draws_what_agg_draws():
     assert far.mean() < 0.04  # glyph edges at subpixel vs whole-pixel positions
     ink = lambda img: (img.min(axis=2) < 128).sum()  # noqa: E731
     assert ink(images[1]) == pytest.approx(ink(images[0]), rel=0.05)
+
+
+def test_text_cache_shim_matches_this_matplotlib():
+    """The text cache's one private matplotlib name (Agg's ``draw_text_image``) exists here.
+
+    If this fails, matplotlib changed it: live panels still draw (text falls back to
+    matplotlib's renderer) but lose their text cache; update ``_blend_text_bitmap``.
+    """
+    from losskit.plots import _fasttext
+
+    assert _fasttext.shim_problems() == [], _fasttext.shim_problems()
+    assert _fasttext._SUPPORTED

@@ -34,7 +34,7 @@ from losskit.widgets import (
     detect_mode,
     random_value,
 )
-from losskit.widgets._base import MAX_CANVAS_PX
+from losskit.widgets._view import CanvasView, ImageView
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -73,25 +73,31 @@ def test_panel_contract(panel):
     assert set(available_backends()) <= set(panel.controls["backend"].options)
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bytes(panel._image.value).startswith(PNG)
+    assert bytes(panel.view.widget.value).startswith(PNG)
     assert panel.refresh() is True
-    # expensive controls fire on release, not while dragging
+    # sliders send values while dragged: the figure follows (refreshes are throttled)
     for name, control in panel.controls.items():
-        if isinstance(control, W.widgets.widget_int._Int | W.widgets.widget_float._Float):
-            assert control.continuous_update is False, name
+        if hasattr(control, "continuous_update"):
+            assert control.continuous_update is True, name
+    # the view was chosen once; the panel keeps no mode-specific state of its own
+    assert isinstance(panel.view, ImageView) and panel.figure is panel.view.figure
+    assert panel.view.widget in panel.widget.children
+    assert "losskit-panel" in panel.widget._dom_classes
 
 
 def test_inline_image_renders_projector_fonts_at_a_readable_size():
     p = make(LSEOverflowPanel)
-    png = bytes(p._image.value)
+    png = bytes(p.view.widget.value)
     width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
     assert p.figure.dpi == 110 and width == round(p.figsize[0] * 110)
     # the smallest text drawn (legend and notes, 10.5-11.5 pt) is at least 16 px high
     texts = [t for t in p.figure.findobj(lambda a: hasattr(a, "get_fontsize")) if t.get_text()]
     smallest = min(t.get_fontsize() for t in texts)
     assert smallest * p.figure.dpi / 72 >= 16, smallest
-    # never wider than the notebook cell: scaled down there, the aspect kept
-    assert p._image.layout.max_width == "100%" and p._image.layout.height == "auto"
+    # as wide as the output area, following it, the aspect kept
+    image = p.view.widget
+    assert image.layout.width == "100%" and image.layout.height == "auto"
+    assert image.tooltip and "table below" in image.tooltip  # text alternative
     # the PNG holds exactly the rendered frame
     shown = np.asarray(PIL.Image.open(io.BytesIO(png)))
     np.testing.assert_array_equal(shown, np.asarray(p.figure.canvas.buffer_rgba())[..., :3])
@@ -448,10 +454,10 @@ def test_ipympl_mode_uses_the_canvas_widget():
         assert detect_mode() == "ipympl"
         p = LSEOverflowPanel(backend="numpy", debounce=0)
         assert p.mode == "ipympl" and p.figure.canvas in p.widget.children
-        assert isinstance(p.figure.canvas, W.DOMWidget)
-        # drawn at its pixel size, it must fit a 1280-px Voila page (110 dpi would be 1485)
-        width_px = p.figure.get_figwidth() * p.figure.dpi
-        assert 1000 <= width_px <= MAX_CANVAS_PX == 1200
+        assert isinstance(p.view, CanvasView) and isinstance(p.figure.canvas, W.DOMWidget)
+        # scaled to the output area by the panel's CSS; no toolbar over the data
+        assert p.figure.dpi == 110 and p.figure.canvas.toolbar_visible is False
+        assert "canvas{width:100%!important" in p.widget.children[0].value
         # the first draw is the front-end's (once it has sized the canvas): it lays
         # the figure out, then the margins stay fixed
         p.figure.canvas.draw()
@@ -464,7 +470,7 @@ def test_ipympl_mode_uses_the_canvas_widget():
         p.controls["scale"].value = 70.0
         assert len(sent) == 1 and sent[0].startswith(PNG)
         # a draw the front-end asks for, after labels "outgrew" the margins: re-laid out
-        p._laid_out_for = [0] * len(p._laid_out_for)
+        p.view.laid_out_for = [0] * len(p.view.laid_out_for)
         p.figure.canvas.draw()
         assert p.figure.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
         p.figure.canvas.draw()
@@ -512,11 +518,11 @@ def fuzz(cls, n, seed):
         value = random_value(control, rng)
         if value == control.value:
             continue
-        image = bytes(p._image.value)
+        image = bytes(p.view.widget.value)
         control.value = value  # never raises
         assert p.last_traceback is None, p.last_traceback
         if p.error is None:
-            assert bytes(p._image.value) != image or p.result is not None
+            assert bytes(p.view.widget.value) != image or p.result is not None
         else:
             assert isinstance(p.error, str) and p.error.strip()
             assert p.message.value and "Traceback" not in p.message.value
@@ -652,7 +658,7 @@ def test_batch_vs_dataset_panel_offers_only_batches_up_to_n():
     p.controls["n_samples"].value = 500  # more data: larger batches come back, B stays
     assert b.value == 64 and 256 in b.options and max(b.options) <= 500
     assert p.error is None
-    assert b.continuous_update is False
+    assert b.continuous_update is True
 
 
 def test_gradient_noise_panel_offers_only_batches_up_to_n():
@@ -665,4 +671,4 @@ def test_gradient_noise_panel_offers_only_batches_up_to_n():
     assert p.error and "500" in p.error and "100" in p.error
     p.controls["n_samples"].value = 1000
     assert b.value == 100 and max(b.options) == 1000 and p.error is None
-    assert b.continuous_update is False
+    assert b.continuous_update is True

@@ -28,6 +28,10 @@ One module per lesson, named by its slug (:mod:`losskit.lessons`, which also
 lists the slide figures ``losskit figures`` renders); this package exports each
 module's ``__all__``.
 
+``new_figure(figsize, dpi, fast_text=False)`` makes a pyplot-free figure (``fast_text``:
+rendered text reused between draws, for live panels); ``install_text_cache(canvas)``
+gives an existing Agg-based canvas (ipympl's) the same text cache.
+
 Style: Okabe-Ito colour-blind-safe palette (:data:`PALETTE`), projector-size
 fonts (:data:`FONT`), log axes where a quantity spans decades, units on axes.
 """
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 from .._lessonmodules import export_lesson_modules
 from ._builder import FigureBuilder, LineSet, builder_of, set_limits, update_figure
+from ._fasttext import install_text_cache
 from ._style import COLORS, FONT, PALETTE, new_figure
 
 __all__ = [
@@ -45,6 +50,7 @@ __all__ = [
     "FigureBuilder",
     "LineSet",
     "builder_of",
+    "install_text_cache",
     "new_figure",
     "set_limits",
     "update_figure",

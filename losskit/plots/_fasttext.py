@@ -7,10 +7,15 @@ renders each distinct (string, font, size, angle, dpi) once into a bitmap with
 FreeType (the way matplotlib's Agg backend did it up to 3.9: the whole string
 at once, placed on whole pixels) and blends the stored bitmap on later draws.
 
-Used only for panels' inline images (``new_figure(fast_text=True)``); slide
-figures from ``losskit figures`` keep matplotlib's own text rendering. If the
-FreeType wrapper lacks what this needs (another matplotlib version), text falls
-back to matplotlib's renderer, so the worst case is the normal speed.
+Used for live panels (``new_figure(fast_text=True)``, ipympl canvases through
+:func:`install_text_cache`); slide figures keep matplotlib's own text rendering.
+
+Public matplotlib API throughout (``font_manager.findfont``/``get_font``, FT2Font's
+``set_text``/``draw_glyphs_to_bitmap``), except one documented shim,
+:func:`_blend_text_bitmap`: Agg's C++ renderer ``RendererAgg._renderer.draw_text_image``,
+the call matplotlib's own ``draw_text`` ends in. :func:`shim_problems` says what is
+missing when matplotlib changes it; ``tests/test_plots.py`` fails loudly on it, and at
+run time text falls back to matplotlib's renderer (the normal speed, same look).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import math
 from collections import OrderedDict
 
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 
-__all__ = ["CachedTextCanvasAgg", "install_text_cache"]
+__all__ = ["CachedTextCanvasAgg", "install_text_cache", "shim_problems"]
 
 _MAX_ENTRIES = 4096
 _NEEDED = ("set_text", "draw_glyphs_to_bitmap", "get_image", "get_bitmap_offset", "get_descent")
@@ -51,7 +57,9 @@ _CACHE = _BitmapCache()
 
 def _rasterise(renderer, s, prop, antialiased):
     """The string ``s`` as one grey bitmap plus where its corner sits from the baseline."""
-    font = renderer._prepare_font(prop)
+    font = font_manager.get_font(font_manager.findfont(prop))
+    font.clear()
+    font.set_size(prop.get_size_in_points(), renderer.dpi)
     font.set_text(s, 0.0, flags=get_hinting_flag())
     font.draw_glyphs_to_bitmap(antialiased=antialiased)
     left, top = (v / 64.0 for v in font.get_bitmap_offset())
@@ -74,17 +82,32 @@ def _cached_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
     rad = math.radians(angle)
     px = round(x + left + descent * math.sin(rad))
     py = round(y + top + descent * math.cos(rad))
-    self._renderer.draw_text_image(bitmap, px, py + 1, angle, gc)
+    _blend_text_bitmap(self, bitmap, px, py + 1, angle, gc)
     return None
 
 
-def _supported() -> bool:
+# ----- the matplotlib shim: the one private name this module uses --------------------------
+def _blend_text_bitmap(renderer, bitmap, x, y, angle, gc) -> None:
+    """Blend a grey text bitmap into the Agg buffer at pixel ``(x, y)`` (top left, y down),
+    rotated by ``angle`` degrees, in ``gc``'s colour: what ``RendererAgg.draw_text`` does
+    after laying out glyphs (``RendererAgg._renderer.draw_text_image``, matplotlib 3.x)."""
+    renderer._renderer.draw_text_image(bitmap, x, y, angle, gc)
+
+
+def shim_problems() -> list[str]:
+    """What the text cache needs from matplotlib and this version lacks (``[]``: all there)."""
+    from matplotlib.figure import Figure
     from matplotlib.ft2font import FT2Font
 
-    return all(hasattr(FT2Font, name) for name in _NEEDED)
+    missing = [f"FT2Font.{name}" for name in _NEEDED if not hasattr(FT2Font, name)]
+    renderer = FigureCanvasAgg(Figure(figsize=(1, 1), dpi=10)).get_renderer()
+    inner = getattr(renderer, "_renderer", None)
+    if not hasattr(inner, "draw_text_image"):
+        missing.append("RendererAgg._renderer.draw_text_image")
+    return missing
 
 
-_SUPPORTED = _supported()
+_SUPPORTED = not shim_problems()
 
 
 def _with_cache(renderer):

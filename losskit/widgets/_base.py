@@ -7,13 +7,11 @@ values, moves the result into the figure's existing artists (``losskit.plots``
 builders) and re-renders; the maths lives in ``losskit.experiments``, the
 drawing in ``losskit.plots``: a panel only wires them together.
 
-Rendering: with the ipympl front-end (``%matplotlib widget``) the figure's own
-canvas is the widget and updates go through ``draw_idle``; otherwise (plain
-inline backend, Agg in tests) the figure is rendered to PNG into an
-``ipywidgets.Image`` after each update. Redraws are kept cheap: constrained
-layout runs only when tick labels outgrow the margins, rendered text is reused
-(:mod:`losskit.plots._fasttext`), and a panel of two experiments repaints only
-the SubFigure whose result changed.
+The figure's view (:mod:`._view`: a PNG in an ``ipywidgets.Image``, or ipympl's
+live canvas under ``%matplotlib widget``) is chosen once, in ``__init__``; the
+panel hands it each update and never branches on the mode. Both fill the output
+area's width. Inside a kernel, changes are throttled (at most one refresh
+scheduled, reading the latest values), so sliders update while dragged.
 
 Errors never become tracebacks in the notebook: ``ValueError``, ``TypeError``
 and ``FloatingPointError`` raised by the experiment (batch larger than the
@@ -29,18 +27,17 @@ import asyncio
 import html
 import logging
 import re
-import struct
+import time
 import traceback
 import warnings
-import zlib
 from abc import ABC, abstractmethod
 
 import ipywidgets as W
 import matplotlib
 import numpy as np
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from ..backend import available_backends, get_backend
+from ._view import FIT_CSS, make_view
 
 __all__ = ["Panel", "detect_mode"]
 
@@ -107,34 +104,6 @@ def _hashable(value):
     return value
 
 
-def _png_chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-
-#: Widest live (ipympl) canvas in pixels: it fits a JupyterLab cell or a Voila page
-#: in a 1280-px window; wider, its right side is cut off.
-MAX_CANVAS_PX = 1200
-
-
-def png_bytes(rgb) -> bytes:
-    """An ``(H, W, 3)`` uint8 image as PNG bytes: unfiltered rows, zlib level 1.
-
-    Half the time of Pillow's encoder at ``compress_level=1`` (which tries a
-    filter per row) on a panel frame, 10 ms instead of 20 at 110 dpi, and no
-    larger: the frames are mostly flat white. RGB only: the figures are opaque.
-    """
-    h, w, _ = rgb.shape
-    rows = np.zeros((h, 3 * w + 1), dtype=np.uint8)  # each row: filter byte 0 (none), pixels
-    rows[:, 1:] = rgb.reshape(h, 3 * w)
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit truecolour, no interlace
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
-        + _png_chunk(b"IEND", b"")
-    )
-
-
 def _table(rows) -> str:
     cells = "".join(
         f"<tr><td style='padding:2px 14px 2px 0;color:#444'>{html.escape(str(k))}</td>"
@@ -165,8 +134,8 @@ class Panel(ABC):
 
     - ``title`` and ``lesson`` (shown above the controls), ``figsize``;
     - :meth:`make_controls` -> ``{name: ipywidgets control}`` (the backend
-      dropdown is added here);
-    - :meth:`setup_figure` -> lay out builders on ``self.figure``;
+      dropdown is added here, and shown only when there is more than one backend);
+    - :meth:`setup_figure` (optional) -> lay out ``self.figure`` before the first result;
     - :meth:`compute` -> the result for ``self.values()`` (calls experiments);
     - :meth:`draw` -> move a result into the figure's artists;
     - :meth:`readout_rows` -> ``[(label, text), ...]`` of the key numbers;
@@ -180,14 +149,15 @@ class Panel(ABC):
     Public attributes: ``controls``, ``figure``, ``readout`` (HTML), ``message``
     (HTML), ``result`` (latest valid result), ``error`` (``None`` or the message
     shown), ``updated`` (whether the last refresh redrew the figure), ``widget``
-    (the container to display), ``mode``, ``last_traceback`` (``None``, or the
+    (the container to display), ``view`` (the figure's :class:`~._view.View`),
+    ``mode``, ``last_traceback`` (``None``, or the
     text of the last internal error).
 
     Arguments: ``backend`` (``"numpy"``, ``"cupy"``, ``"auto"``, ...; an unusable
     one falls back to NumPy with a message), ``mode`` (``"auto"``, ``"ipympl"``,
-    ``"inline"``), ``debounce`` (seconds to wait for more changes before
-    recomputing, when running inside a kernel's event loop; sliders of expensive
-    parameters also only fire on release), ``dpi`` of the figure (default 110:
+    ``"inline"``), ``debounce`` (inside a kernel's event loop: the least time in
+    seconds between the end of one refresh and the next; changes meanwhile are
+    coalesced, the latest value wins), ``dpi`` of the figure (default 110:
     the projector-size fonts of :mod:`losskit.plots._style`, 12-15 pt, come out
     at 18-23 px; at 72 dpi they were 12-15 px), and initial control values by name.
     """
@@ -203,14 +173,14 @@ class Panel(ABC):
         self.dpi = dpi
         self.error = None
         self.result = None
-        self._pending = None
+        self.last_traceback = None  # text of the last unexpected error, for debugging
+        self.updated = False  # whether the last refresh redrew the figure
+        self._pending = None  # the scheduled refresh (inside an event loop), if any
+        self._last_refresh = -np.inf  # time.monotonic() at the end of the last refresh
         self._updating = False
         self._startup_note = None
         self._cache = {}
         self._parts = None  # SubFigures to repaint, None = the whole figure
-        self._own_draw = False  # True while the panel itself draws (ipympl draw hook)
-        self.last_traceback = None  # text of the last unexpected error, for debugging
-        self.updated = False  # whether the last refresh redrew the figure
         self.controls = dict(self.make_controls())
         self.controls["backend"] = self._backend_control(backend)
         unknown = sorted(set(values) - set(self.controls))
@@ -223,14 +193,9 @@ class Panel(ABC):
             self.controls[name].value = value
         self.readout = W.HTML()
         self.message = W.HTML()
-        self.figure = self._new_figure()
+        self.view = make_view(self.mode, self.figsize, self.dpi)
+        self.figure = self.view.figure
         self.setup_figure()
-        # at most the cell's width (scaled down in a narrow one, aspect kept), else its own size
-        self._image = (
-            None
-            if self.mode == "ipympl"
-            else W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
-        )
         self.widget = self._assemble()
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
@@ -241,9 +206,11 @@ class Panel(ABC):
     def make_controls(self) -> dict:
         """The panel's controls: name -> ipywidgets control."""
 
-    @abstractmethod
-    def setup_figure(self) -> None:
-        """Create ``self.figure`` and its builders (once)."""
+    def setup_figure(self) -> None:  # noqa: B027 (optional hook, empty on purpose)
+        """Lay out ``self.figure`` once, before the first result (say, :meth:`subfigures`).
+
+        Optional: a one-builder panel's builder lays the figure out on its first draw.
+        """
 
     @abstractmethod
     def compute(self, values: dict, backend: str):
@@ -324,36 +291,9 @@ class Panel(ABC):
             layout=W.Layout(width="220px"),
         )
 
-    def _new_figure(self):
-        if self.mode == "ipympl":
-            import matplotlib.pyplot as plt
-
-            # ipympl's canvas is drawn at the figure's pixel size and cannot shrink to the
-            # cell like the inline image: keep it within MAX_CANVAS_PX (fonts shrink instead)
-            dpi = min(self.dpi, MAX_CANVAS_PX / self.figsize[0])
-            with plt.ioff():
-                fig = plt.figure(figsize=self.figsize, dpi=dpi, layout="constrained")
-            # The panel draws when its result changes; pyplot's auto-draw (interactive
-            # mode asks for a draw whenever an artist goes stale) would draw twice.
-            fig.stale_callback = None
-            canvas = fig.canvas
-            from ..plots._fasttext import install_text_cache
-
-            install_text_cache(canvas)
-            for attr, value in (
-                ("header_visible", False),
-                ("footer_visible", False),
-                ("resizable", False),
-                ("toolbar_position", "right"),
-            ):
-                if hasattr(canvas, attr):
-                    setattr(canvas, attr, value)
-            return fig
-        from ..plots._style import new_figure
-
-        return new_figure(self.figsize, dpi=self.dpi, fast_text=True)
-
     def _assemble(self):
+        """Title, controls (one grid: same columns and wrapping at every width), messages,
+        figure (the output area's width) and readout, in a VBox of class ``losskit-panel``."""
         head = W.HTML(
             f"<div style='font-size:17px;font-weight:600'>{html.escape(self.title)}</div>"
             + (
@@ -362,14 +302,35 @@ class Panel(ABC):
                 else ""
             )
         )
-        controls = W.Box(
-            list(self.controls.values()),
-            layout=W.Layout(display="flex", flex_flow="row wrap", align_items="center"),
+        shown = [c for name, c in self.controls.items() if name != "backend" or len(c.options) > 1]
+        for control in shown:
+            control.layout.width = "100%"
+        controls = W.GridBox(
+            shown,
+            layout=W.Layout(
+                grid_template_columns="repeat(auto-fill, minmax(310px, 1fr))",
+                grid_gap="0px 18px",
+                width="100%",
+            ),
         )
-        view = self.figure.canvas if self.mode == "ipympl" else self._image
-        return W.VBox([head, controls, self.message, view, self.readout])
+        view = self.view.widget
+        # the figure's text alternative: what a screen reader says for the image
+        view.tooltip = f"Figure: {self.title}. Its key numbers are in the table below it."
+        box = W.VBox(
+            [W.HTML(FIT_CSS), head, controls, self.message, view, self.readout],
+            layout=W.Layout(width="100%"),
+        )
+        box.add_class("losskit-panel")
+        return box
 
     def _on_change(self, change):
+        """Refresh for a control change; inside an event loop, throttled (latest value wins).
+
+        While dragging, changes arrive faster than a refresh: at most one refresh
+        is scheduled, no sooner than ``debounce`` seconds after the last one
+        ended, and it reads the controls' values when it runs, so intermediate
+        values are skipped, never queued.
+        """
         if self._updating:
             return
         loop = _running_loop() if self.debounce > 0 else None
@@ -377,8 +338,9 @@ class Panel(ABC):
             self.refresh()
             return
         if self._pending is not None:
-            self._pending.cancel()
-        self._pending = loop.call_later(self.debounce, self._deferred_refresh)
+            return  # the scheduled refresh will read this value
+        wait = max(0.0, self._last_refresh + self.debounce - time.monotonic())
+        self._pending = loop.call_later(wait, self._deferred_refresh)
 
     def _deferred_refresh(self):
         self._pending = None
@@ -403,7 +365,10 @@ class Panel(ABC):
         count as messages for the student: the same errors raised while drawing
         are the panel's bugs and are reported as internal errors.
         """
-        self.updated = self._refresh()
+        try:
+            self.updated = self._refresh()
+        finally:
+            self._last_refresh = time.monotonic()
         return self.updated
 
     def _refresh(self) -> bool:
@@ -439,98 +404,11 @@ class Panel(ABC):
         self._show([self._startup_note, *adjusted, *notes])
         return True
 
-    def _label_widths(self):
-        """Widest y tick label (characters) per axes: what the left margins depend on.
-
-        Read from the ticks the last draw labelled, without ``get_ticklabels()``:
-        that recomputes the ticks, which marks the figure stale, and with ipympl in
-        interactive mode a stale figure asks for another draw (a redraw loop).
-        """
-        widths = []
-        for ax in self.figure.get_axes():
-            axis = ax.yaxis
-            lo, hi = sorted(axis.get_view_interval())
-            locs = axis.get_majorticklocs()
-            labels = [
-                len(tick.label1.get_text())
-                for tick, loc in zip(axis.majorTicks, locs, strict=False)
-                if lo <= loc <= hi
-            ]
-            widths.append(max(labels, default=0))
-        return widths
-
-    def _draw_canvas(self, parts=None):
-        # Unhinted glyphs render about a third faster and look the same at this size;
-        # text is most of a panel's drawing time.
-        with matplotlib.rc_context({"text.hinting": "none"}):
-            if parts is None:
-                self.figure.canvas.draw()
-                return
-            renderer = self.figure.canvas.get_renderer()
-            for part in parts:  # opaque SubFigures paint over their old pixels
-                part.draw(renderer)
-
-    def _needs_layout(self, widths) -> bool:
-        laid = getattr(self, "_laid_out_for", None)
-        return (
-            laid is None
-            or len(laid) != len(widths)
-            or any(w > old or w < old - 3 for w, old in zip(widths, laid, strict=True))
-        )
-
-    def _after_ipympl_draw(self, event):
-        """Draws the front-end asks for (first display, resize, zoom): keep the margins
-        fixed after a constrained-layout draw, and ask for one more such draw when the
-        tick labels outgrow them. The panel's own draws handle this in :meth:`_render`."""
-        if self._own_draw:
-            return
-        fig = self.figure
-        widths = self._label_widths()
-        if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
-            self._laid_out_for = widths  # this draw did the layout: freeze it
-            fig.set_layout_engine("none")
-        elif self._needs_layout(widths):
-            fig.set_layout_engine("constrained")
-            fig.canvas.draw_idle()
-
     def _render(self):
-        """Draw the updated figure and publish it.
-
-        Inline: the Agg buffer becomes the PNG of the Image widget. ipympl: the
-        canvas's own ``draw()`` renders and sends the image straight away (no
-        round trip through the front-end's draw request, as ``draw_idle`` would
-        take); a partial repaint is sent with ``blit()``. Constrained layout, as
-        costly as a draw, runs only when tick labels outgrew the margins it made
-        (or shrank a lot); otherwise the margins stay fixed.
-        """
-        fig = self.figure
-        ipympl = self.mode == "ipympl"
-        if ipympl and not getattr(self, "_draw_hook", None):
-            # first render: the front-end is not there yet; it asks for the first
-            # draw itself once it has sized the canvas
-            self._draw_hook = fig.canvas.mpl_connect("draw_event", self._after_ipympl_draw)
-            self._parts = None
-            fig.canvas.draw_idle()
-            return
+        """Publish the updated figure through the view (all of it, or the parts
+        :meth:`redraw_only` named)."""
         parts, self._parts = self._parts, None
-        self._own_draw = True
-        try:
-            # errstate: matplotlib's log locator may overflow on data near 1e300
-            with np.errstate(over="ignore"):
-                partial = parts is not None and getattr(self, "_laid_out_for", None) is not None
-                self._draw_canvas(parts if partial else None)
-                if self._needs_layout(self._label_widths()):
-                    fig.set_layout_engine("constrained")
-                    self._draw_canvas()
-                    fig.set_layout_engine("none")
-                    self._laid_out_for = self._label_widths()
-                elif partial and ipympl:
-                    fig.canvas.blit()  # send the repainted buffer
-        finally:
-            self._own_draw = False
-        if ipympl:
-            return
-        self._image.value = png_bytes(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+        self.view.show(parts)
 
     # ----- display ----------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):

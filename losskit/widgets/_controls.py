@@ -1,4 +1,8 @@
-"""Control factories shared by the panels: projector-readable, update on release."""
+"""Control factories shared by the panels: projector-readable, live while dragged.
+
+Sliders send every position while dragged (``continuous_update``); the panel
+throttles its refreshes (latest value wins), so the figure follows the drag.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ WIDE = {"description_width": "initial"}
 
 
 def choice_slider(options, value, description, width="330px"):
-    """A slider over fixed values (batch sizes, dataset sizes), firing on release."""
+    """A slider over fixed values (batch sizes, dataset sizes), sent while dragged."""
     return W.SelectionSlider(
         options=list(options),
         value=value,
         description=description,
-        continuous_update=False,
+        continuous_update=True,
         style=WIDE,
         layout=W.Layout(width=width),
     )
@@ -26,7 +30,7 @@ def int_slider(value, lo, hi, description, step=1, width="330px"):
         max=hi,
         step=step,
         description=description,
-        continuous_update=False,
+        continuous_update=True,
         style=WIDE,
         layout=W.Layout(width=width),
     )
@@ -42,7 +46,7 @@ def log_slider(value, lo_exp, hi_exp, description, step=0.05, width="330px"):
         step=step,
         description=description,
         readout_format=".3g",
-        continuous_update=False,
+        continuous_update=True,
         style=WIDE,
         layout=W.Layout(width=width),
     )

@@ -49,9 +49,6 @@ class AccumulationPanel(Panel):
             "n_updates": int_slider(15, 5, 25, "updates", step=5),
         }
 
-    def setup_figure(self):
-        pass
-
     def compute(self, v, backend):
         return self.run(
             accumulation,

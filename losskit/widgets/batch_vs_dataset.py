@@ -40,9 +40,6 @@ class BatchVsDatasetPanel(Panel):
         n = self.controls["n_samples"].value
         return batch_sizes_up_to(self.controls["batch_size"], BATCH_SIZES, n)
 
-    def setup_figure(self):
-        pass
-
     def compute(self, v, backend):
         return self.run(
             batch_vs_dataset,

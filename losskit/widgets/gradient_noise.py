@@ -48,6 +48,7 @@ class GradientNoisePanel(Panel):
 
     def setup_figure(self):
         self.fig_noise, self.fig_sweep = self.subfigures(2, width_ratios=(1.1, 1))
+        self._shown = (None, None, None)  # (noise, highlighted B, sweep) on screen
 
     def compute(self, v, backend):
         n, b = v["n_samples"], v["batch_size"]
@@ -74,7 +75,7 @@ class GradientNoisePanel(Panel):
 
     def draw(self, result):
         noise, sweep = result
-        shown = getattr(self, "_shown", (None, None, None))
+        shown = self._shown
         highlight = self.controls["batch_size"].value
         parts = []
         if noise is not shown[0] or highlight != shown[1]:

@@ -102,7 +102,7 @@ class LSEOverflowPanel(Panel):
                 step=0.02,
                 description="logit scale s",
                 readout_format=".4g",
-                continuous_update=False,
+                continuous_update=True,
                 style=wide,
                 layout=W.Layout(width="380px"),
             ),
@@ -116,9 +116,6 @@ class LSEOverflowPanel(Panel):
                 options=list(PATTERNS), value="1, 2, 3", description="pattern", style=wide
             ),
         }
-
-    def setup_figure(self):
-        pass  # the builder lays the figure out on first draw
 
     def compute(self, values, backend):
         dtypes = DTYPE_CHOICES[values["dtype"]]

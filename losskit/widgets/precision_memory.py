@@ -84,7 +84,6 @@ class PrecisionMemoryPanel(Panel):
         "Lesson 8 · a running float32 sum drifts; CE materialises B×C arrays, streaming does not"
     )
     figsize = (14.0, 5.0)
-    _skipped = False  # whether compute() skipped the requested measurement (too large)
 
     def make_controls(self):
         return {
@@ -108,6 +107,8 @@ class PrecisionMemoryPanel(Panel):
 
     def setup_figure(self):
         self.fig_sum, self.fig_mem = self.subfigures(2, width_ratios=(1.45, 1))
+        self._shown = (None, None)  # (summation, memory) results on screen
+        self._skipped = False  # whether compute() skipped the requested measurement
 
     def compute(self, v, backend):
         n_values = [10**k for k in range(2, int(np.log10(v["n_max"])) + 1)]
@@ -136,7 +137,7 @@ class PrecisionMemoryPanel(Panel):
 
     def draw(self, result):
         summation, memory = result
-        shown = getattr(self, "_shown", (None, None))
+        shown = self._shown
         parts = []
         if summation is not shown[0]:
             plot_summation_precision(summation, fig=self.fig_sum)

@@ -51,9 +51,6 @@ class ReductionsPanel(Panel):
             "seed": int_slider(0, 0, 9, "seed", width="240px"),
         }
 
-    def setup_figure(self):
-        pass  # the builder lays the figure out on first draw
-
     def compute(self, v, backend):
         return self.run(
             reductions,

@@ -78,9 +78,6 @@ class SumVsMeanPanel(Panel):
             "drop_last": checkbox(True, "drop last partial batch"),
         }
 
-    def setup_figure(self):
-        pass
-
     def focus(self):
         v = self.controls
         if v["reduction"].value == "mean":

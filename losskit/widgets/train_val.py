@@ -58,7 +58,7 @@ class TrainValPanel(Panel):
                 step=0.001,
                 readout_format=".3f",
                 description="min_delta",
-                continuous_update=False,
+                continuous_update=True,
                 style=WIDE,
                 layout=W.Layout(width="330px"),
             ),
@@ -67,9 +67,6 @@ class TrainValPanel(Panel):
             "lr": log_slider(0.2, -2, 1, "learning rate"),
             "max_epochs": choice_slider([40, 60, 80, 100, 120], 80, "max epochs"),
         }
-
-    def setup_figure(self):
-        pass
 
     def compute(self, v, backend):
         return self.run(

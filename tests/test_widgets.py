@@ -34,7 +34,9 @@ from losskit.widgets import (
     detect_mode,
     random_value,
 )
+from losskit.experiments import lse_overflow
 from losskit.widgets._view import CanvasView, ImageView
+from losskit.widgets.lse_overflow import PATTERNS as LSE_PATTERNS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -94,9 +96,10 @@ def test_inline_image_renders_projector_fonts_at_a_readable_size():
     texts = [t for t in p.figure.findobj(lambda a: hasattr(a, "get_fontsize")) if t.get_text()]
     smallest = min(t.get_fontsize() for t in texts)
     assert smallest * p.figure.dpi / 72 >= 16, smallest
-    # as wide as the output area, following it, the aspect kept
+    # never wider than the output area, following it, the aspect kept (FIT_CSS also caps
+    # its height to a share of the window)
     image = p.view.widget
-    assert image.layout.width == "100%" and image.layout.height == "auto"
+    assert image.layout.max_width == "100%" and image.layout.height == "auto"
     assert image.tooltip and "table below" in image.tooltip  # text alternative
     # the PNG holds exactly the rendered frame
     shown = np.asarray(PIL.Image.open(io.BytesIO(png)))
@@ -325,8 +328,9 @@ def test_sum_vs_mean_readout_names_the_short_last_batch():
 def test_lse_overflow_readout_explains_underflow():
     p = make(LSEOverflowPanel, pattern="−1, −2, −3 (underflow)", dtype="all three")
     assert all(rows_of(p)[f"{n} naive breaks"].startswith("not yet") for n in p.result.dtypes)
-    # s = 100: float32 loses the two smaller exps (log 0 = -inf); float16 loses all three,
-    # so its softmax is 0/0 = NaN: the reason given is the one the output shows
+    # s = 100: float32 loses the two smaller exps (log 0 = -inf); float16 lost one first,
+    # and at s = 100 all three, so its softmax is 0/0 = NaN: each reason is the one its
+    # values show
     p.controls["scale"].value = 100.0
     rows = rows_of(p)
     assert rows["float32 naive"] == "[0, -inf, -inf]" and rows["float16 naive"] == "[nan, nan, nan]"
@@ -334,16 +338,64 @@ def test_lse_overflow_readout_explains_underflow():
     assert "underflow" in text and "rounds to 0" in text and "-inf" in text, text
     assert "nan" not in text.lower() and "sum of exp reaches max" not in text
     text = rows["float16 naive breaks"]
-    assert "underflow" in text and "every exp rounds to 0" in text and "0 by 0" in text, text
-    assert "NaN" in text and "-inf" not in text and "sum of exp reaches max" not in text
+    first, now = text.split(". Here, at s = 100: ")
+    assert "for 1 of 3 logits" in first and "-inf" in first and "NaN" not in first, text
+    assert "every exp rounds to 0" in now and "0 by 0: NaN" in now and "-inf" not in now, text
     assert rows["float64 naive breaks"].startswith("not yet")
-    p.controls["scale"].value = 1000.0  # past every dtype's break: every exp underflows
-    for name in p.result.dtypes:
-        text = rows_of(p)[f"{name} naive breaks"]
-        assert rows_of(p)[f"{name} naive"] == "[nan, nan, nan]"
-        assert "underflow" in text and "0 by 0" in text and "-inf" not in text, text
     p.controls["pattern"].value = "1, 2, 3"  # overflow: the theory is back
     assert "sum of exp reaches max" in rows_of(p)["float16 naive breaks"]
+
+
+def test_lse_overflow_first_underflow_is_minus_inf_not_nan():
+    """The issue's case: -1, -2, -3 in float32 first breaks near s = 40 by one exp rounding
+    to 0 ([0, -s, -inf]); NaN (every exp 0, 0/0) comes only from about s = 104."""
+    from losskit.widgets.lse_overflow import _breaks
+
+    r = lse_overflow(scales=SLIDER_SCALES, pattern=(-1.0, -2.0, -3.0), dtypes=("float32",))
+    text = _breaks(r, 0, len(r.scales) - 1, SLIDER_SCALES[-1])
+    first = text.split(". Here")[0]
+    assert first.startswith("from s = 3") and "for 1 of 3 logits" in first, text
+    assert "-inf" in first and "NaN" not in first, text
+    nan_from = r.scales[np.isnan(r.naive_log_softmax[0]).any(axis=1)].min()
+    assert 100 < nan_from < 110
+
+
+SLIDER_SCALES = 10.0 ** np.round(np.arange(0, 5.0001, 0.02), 2)  # the scale slider's stops
+
+
+@pytest.mark.parametrize("pattern", list(LSE_PATTERNS))
+def test_lse_overflow_reasons_match_the_values_over_the_whole_slider(pattern):
+    """At every slider stop and dtype, the readout's reasons say NaN exactly where the naive
+    output has a NaN, -inf exactly where it has a -inf, overflow/underflow as exp does."""
+    from losskit.widgets.lse_overflow import NOT_YET, _breaks
+
+    dtypes = ("float16", "float32", "float64")
+    values = LSE_PATTERNS[pattern]
+    for i, name in enumerate(dtypes):
+        fits = SLIDER_SCALES * max(abs(v) for v in values) <= float(np.finfo(name).max)
+        r = lse_overflow(scales=SLIDER_SCALES[fits], pattern=values, dtypes=(name,))
+        naive, finite = r.naive_log_softmax[0], r.naive_finite[0]
+        for j in range(len(r.scales)):
+            text = _breaks(r, 0, j, float(SLIDER_SCALES[-1]))
+            if finite[: j + 1].all():
+                assert text in (NOT_YET, "never on this sweep"), (name, r.scales[j], text)
+                continue
+            k = int(np.argmin(finite[: j + 1]))
+            first, _, now = text.partition(". Here, at s = ")
+            claims = [(first, naive[k], r.logits[0, k])]
+            claims.append(
+                (now, naive[j], r.logits[0, j])
+                if now
+                else claims[0][:1] + (naive[j], r.logits[0, j])
+            )
+            for part, out, z in claims:
+                with np.errstate(all="ignore"):
+                    e = np.exp(z.astype(name))
+                where = (name, float(r.scales[j]), text)
+                assert ("NaN" in part) == bool(np.isnan(out).any()), where
+                assert ("-inf" in part) == bool(np.isneginf(out).any()), where
+                assert ("underflow" in part) == bool((e == 0).any()), where
+                assert ("overflows to inf" in part) == bool(np.isinf(e.sum(dtype=name))), where
 
 
 def test_train_val_readout_says_restored_only_when_it_was():
@@ -457,7 +509,8 @@ def test_ipympl_mode_uses_the_canvas_widget():
         assert isinstance(p.view, CanvasView) and isinstance(p.figure.canvas, W.DOMWidget)
         # scaled to the output area by the panel's CSS; no toolbar over the data
         assert p.figure.dpi == 110 and p.figure.canvas.toolbar_visible is False
-        assert "canvas{width:100%!important" in p.widget.children[0].value
+        css = p.widget.children[0].value
+        assert "max-width:100%!important" in css and "canvas:first-child" in css
         # the first draw is the front-end's (once it has sized the canvas): it lays
         # the figure out, then the margins stay fixed
         p.figure.canvas.draw()

@@ -305,17 +305,20 @@ class Panel(ABC):
         shown = [c for name, c in self.controls.items() if name != "backend" or len(c.options) > 1]
         for control in shown:
             control.layout.width = "100%"
+            if isinstance(control, W.ToggleButtons):  # buttons as wide as their text:
+                control.style.button_width = "auto"  # the label stays beside them
         controls = W.GridBox(
             shown,
             layout=W.Layout(
-                grid_template_columns="repeat(auto-fill, minmax(310px, 1fr))",
+                grid_template_columns="repeat(auto-fill, minmax(380px, 1fr))",
                 grid_gap="0px 18px",
                 width="100%",
             ),
         )
         view = self.view.widget
         # the figure's text alternative: what a screen reader says for the image
-        view.tooltip = f"Figure: {self.title}. Its key numbers are in the table below it."
+        if self.mode == "inline":
+            view.tooltip = f"Figure: {self.title}. Its key numbers are in the table below it."
         box = W.VBox(
             [W.HTML(FIT_CSS), head, controls, self.message, view, self.readout],
             layout=W.Layout(width="100%"),

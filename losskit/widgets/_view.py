@@ -26,16 +26,24 @@ from ..plots import install_text_cache, new_figure
 
 __all__ = ["CanvasView", "ImageView", "View", "make_view", "png_bytes"]
 
-#: CSS that scales ipympl's canvas (its element sizes are set in pixels, inline) to the
-#: panel's width, aspect kept; scoped to losskit panels.
+#: Figure height as a share of the window's: the controls above and the readout's first
+#: rows below stay on screen with it (1366x768 with a sidebar; 1280x720 at 150 % zoom).
+MAX_FIGURE_VH = 52
+
+#: CSS that fits the figure (image, or ipympl's canvas, whose element sizes ipympl sets in
+#: pixels, inline) to the output area: at most its width and MAX_FIGURE_VH of the window's
+#: height, aspect kept, never larger than drawn. Scoped to losskit panels.
 FIT_CSS = (
     "<style>"
-    ".losskit-panel .jupyter-matplotlib, .losskit-panel .jupyter-matplotlib-figure,"
-    ".losskit-panel .jupyter-matplotlib-canvas-div{width:100%!important;height:auto!important;"
-    "max-width:100%}"
-    ".losskit-panel .jupyter-matplotlib-canvas-div canvas{width:100%!important;"
-    "height:auto!important}"
-    ".losskit-panel .losskit-figure{width:100%;height:auto}"
+    ".losskit-panel .jupyter-matplotlib,.losskit-panel .jupyter-matplotlib-figure,"
+    ".losskit-panel .jupyter-matplotlib-canvas-div{width:auto!important;height:auto!important;"
+    "max-width:100%!important}"
+    # ipympl stacks its two canvases absolutely: the drawing one goes back into the flow
+    # (the div takes its scaled height), the mouse-event one stays on top of it
+    ".losskit-panel .jupyter-matplotlib-canvas-div canvas:first-child{position:relative!important}"
+    ".losskit-panel .jupyter-matplotlib-canvas-div canvas,.losskit-panel img.losskit-figure{"
+    f"width:auto!important;height:auto!important;max-width:100%!important;"
+    f"max-height:{MAX_FIGURE_VH}vh!important;object-fit:contain}}"
     "</style>"
 )
 
@@ -146,7 +154,7 @@ class ImageView(View):
 
     def __init__(self, figsize, dpi):
         figure = new_figure(figsize, dpi=dpi, fast_text=True)
-        image = W.Image(format="png", layout=W.Layout(width="100%", height="auto"))
+        image = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
         image.add_class("losskit-figure")
         super().__init__(figure, image)
 

@@ -31,43 +31,63 @@ def _fmt(values) -> str:
 NOT_YET = "not yet: keep increasing s"
 
 
-def _underflow(naive, name) -> str:
-    """Why the naive output ``naive`` (at the chosen scale) is not finite, read from it.
+def _why(logits, naive, name) -> str:
+    """Why naive ``log(exp(z) / sum(exp(z)))`` of ``logits`` (as dtype ``name`` stores them)
+    gives ``naive``, read from the values: overflow or underflow, and -inf or NaN.
 
-    Some exps rounded to 0: their log is -inf. All of them rounded to 0: the
-    softmax divides 0 by 0, NaN everywhere.
+    A probability of 0 (an exp rounded to 0, or a finite exp over an infinite sum)
+    gives log 0 = -inf; inf / inf (an exp that overflowed) and 0 / 0 (every exp
+    rounded to 0) give NaN.
     """
+    with np.errstate(all="ignore"):
+        e = np.exp(np.asarray(logits).astype(name))
+        total = e.sum(dtype=name)
+    n, over, zero = e.size, int(np.isinf(e).sum()), int((e == 0).sum())
+    causes = []
+    if over:
+        causes.append(f"exp overflows to inf in {name} for {over} of {n} logits")
+    elif np.isinf(total):
+        causes.append(f"every exp is finite in {name} but their sum overflows to inf")
+    if zero == n:
+        causes.append(f"every exp rounds to 0 in {name} (underflow)")
+    elif zero:
+        causes.append(f"exp rounds to 0 in {name} for {zero} of {n} logits (underflow)")
+    effects = []
     if np.isnan(naive).any():
-        return (
-            f"every exp rounds to 0 in {name}, so softmax divides 0 by 0 and gives NaN "
-            f"(log of NaN is NaN)"
+        effects.append(
+            "softmax divides 0 by 0: NaN" if total == 0 else "softmax divides inf by inf: NaN"
         )
-    return f"exp of the most negative logits rounds to 0 in {name}, so log gives -inf"
+    if np.isneginf(naive).any():
+        effects.append("a probability of 0, and log 0 = -inf")
+    return ", ".join(causes or ["no exp left the range"]) + "; so " + " and ".join(effects)
 
 
-def _breaks(r, name, s, naive, sweep_end) -> str:
-    """Where naive log(softmax) first fails in dtype ``name``, and why: overflow or underflow.
+def _breaks(r, i, j, sweep_end) -> str:
+    """Where naive log(softmax) first failed in the ``i``-th dtype up to grid point ``j``
+    (the slider), and why, from the values there; then why it fails at ``j`` when that
+    differs (one exp lost first, every one later).
 
-    Said only once the chosen scale ``s`` has reached that point: the lesson asks
-    the student to predict it and find it by dragging s up ("not yet" before).
-    ``threshold_scale`` is NaN when no logit is positive (the negative pattern):
-    then exp never overflows, and the naive version fails by underflow instead,
-    for which the result carries no theoretical scale; the reason given is the
-    one the readout's output ``naive`` (at ``s``) shows: -inf or NaN. ``r`` is swept
-    only up to ``s``; ``sweep_end`` is where the whole sweep would end.
+    Said only once the slider has reached the first failure: the lesson asks the
+    student to predict it ("not yet" before). The overflow side adds the theory
+    (``threshold_scale``: NaN when no logit is positive, then there is none).
     """
-    first = r.first_failure[name]
-    if not np.isfinite(first):
-        return "never on this sweep" if s >= sweep_end else NOT_YET
-    if s < first:
-        return NOT_YET
+    name = r.dtypes[i]
+    bad = ~np.asarray(r.naive_finite[i, : j + 1], dtype=bool)
+    if not bad.any():
+        return "never on this sweep" if r.scales[j] >= sweep_end else NOT_YET
+    k = int(np.argmax(bad))
+    first = _why(r.logits[i, k], r.naive_log_softmax[i, k], name)
+    text = f"from s = {r.scales[k]:.4g} on the grid: {first}"
     theory = r.threshold_scale[name]
-    if np.isnan(theory):
-        return f"from s = {first:.4g} on the grid, by underflow: {_underflow(naive, name)}"
-    return (
-        f"from s = {first:.4g} on the grid (theory: sum of exp reaches max at "
-        f"s = {theory:.4g}; log max = {r.log_max[name]:.2f})"
-    )
+    if np.isfinite(theory):
+        text += (
+            f" (theory: sum of exp reaches max at s = {theory:.4g}; "
+            f"log max = {r.log_max[name]:.2f})"
+        )
+    now = _why(r.logits[i, j], r.naive_log_softmax[i, j], name)
+    if j != k and now != first:
+        text += f". Here, at s = {r.scales[j]:.4g}: {now}"
+    return text
 
 
 class LSEOverflowPanel(Panel):
@@ -157,8 +177,5 @@ class LSEOverflowPanel(Panel):
         for i, name in enumerate(r.dtypes):
             rows.append((f"{name} naive", _fmt(r.naive_log_softmax[i, j])))
             rows.append((f"{name} stable", _fmt(r.stable_log_softmax[i, j])))
-            naive = r.naive_log_softmax[i, j]
-            rows.append(
-                (f"{name} naive breaks", _breaks(r, name, float(r.scales[j]), naive, sweep_end))
-            )
+            rows.append((f"{name} naive breaks", _breaks(r, i, j, sweep_end)))
         return rows

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import array_api_compat
 
-from ._argcheck import check_bool, check_int, check_real
+from ._argcheck import check_bool, check_int, check_real, check_work
 from ._arraycheck import namespace
 from .backend import backend_of, quiet
 from .batching import batch_plan
@@ -95,13 +95,20 @@ class TrainConfig:
         sgd = SGD(lr, momentum=momentum, weight_decay=weight_decay)  # its checks
         drop_last = check_bool(drop_last, "drop_last", where)
         plan = batch_plan(n_samples, batch_size, drop_last, where)
+        epochs = check_int(epochs, "epochs", where, minimum=1)
+        check_work(  # before the first epoch: a typo such as epochs=10**12 fails, not hangs
+            epochs * int(n_samples),
+            "epochs x n_samples",
+            where,
+            fix=f"lower epochs (got {epochs}) or use fewer samples.",
+        )
         return cls(
             reduction=reduction,
             n_samples=int(n_samples),
             batch_size=plan[0],
             batch_sizes=plan,
             lr=sgd.lr,
-            epochs=check_int(epochs, "epochs", where, minimum=1),
+            epochs=epochs,
             momentum=sgd.momentum,
             weight_decay=sgd.weight_decay,
             shuffle=check_bool(shuffle, "shuffle", where),

@@ -60,6 +60,7 @@ from .._argcheck import (
     check_int,
     check_int_sequence,
     check_learning_rate,
+    check_memory,
     check_real,
     check_seed,
     check_seeds,
@@ -420,6 +421,15 @@ def batch_size_sweep(
     seed = check_seed(seed, "seed", _SWEEP)
     epochs = check_int(epochs, "epochs", _SWEEP, minimum=1)
     d = check_int(n_features, "n_features", _SWEEP, minimum=1)
+    fix = "lower epochs, n_samples, n_features or the number of seeds or batch sizes."
+    check_memory(len(seeds) * epochs * n, 8, "the sample orders", _SWEEP, fix=fix)
+    check_work(
+        len(sizes) * len(seeds) * epochs * n * d,
+        "batch sizes x runs x epochs x samples x features",
+        _SWEEP,
+        fix=fix,
+    )
+    progress = check_bool(progress, "progress", _SWEEP)
     lr = check_learning_rate(lr, "lr", _SWEEP)
     noise = check_real(noise, "noise", _SWEEP, minimum=0.0)
     reduction = check_choice(reduction, "reduction", _SWEEP, choices=("mean", "sum"))

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import math
 import tracemalloc
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-from .._argcheck import check_bool, check_int, check_real, check_seed
+from .._argcheck import check_bool, check_int, check_real, check_seed, check_work
+from .._arraycheck import NonFiniteWarning
 from ..backend import errstate, get_backend
 from ..numerics import log_softmax, naive_softmax, streaming_logsumexp
 from ..summation import SUMMATION_METHODS
@@ -148,8 +150,20 @@ def summation_precision(
     for n in ns.tolist():
         check_int(n, "every n in n_values", where, minimum=1, maximum=10**8)
     ns = np.unique(ns.astype(np.int64))
+    check_work(
+        2 * (len(SUMMATION_METHODS) + 1) * int(ns.sum()),
+        "2 cases x methods x the sum of n_values",
+        where,
+        fix="use fewer or shorter lengths in n_values (the lesson's are 100..10**6).",
+    )
+    top = float(np.finfo(dtype).max)
     for name, v in (("small", small), ("value", value)):
-        check_real(v, name, where)
+        v = check_real(v, name, where)
+        if abs(v) > top:
+            raise ValueError(
+                f"{where}: {name}={v:g} overflows {dtype} (largest {top:.4g}), so it would be "
+                f"stored as inf. Choose |{name}| <= {top:.4g}, or dtype='float64'."
+            )
     dt = getattr(xp, dtype)
     small_s = float(np.asarray(small, dtype=dtype))  # as the dtype stores them
     value_s = float(np.asarray(value, dtype=dtype))
@@ -181,10 +195,22 @@ def summation_precision(
                 f"e.g. the lesson's 1e-8."
             )
         exact[1, k] = float(n * Fraction(value_s))
-        for c, x in enumerate(arrays):
-            for m, f in enumerate(methods.values()):
-                results[c, m, k] = float(b.to_host(f(x)))
-    abs_error = results - exact[:, None, :]
+        with errstate(over="ignore", invalid="ignore"):  # said once below, in losskit's words
+            for c, x in enumerate(arrays):
+                for m, f in enumerate(methods.values()):
+                    results[c, m, k] = float(b.to_host(f(x)))
+    if not np.isfinite(results).all():
+        bad = sorted({CASES[c] for c in np.nonzero(~np.isfinite(results).all(axis=(1, 2)))[0]})
+        warnings.warn(
+            f"{where}: a sum overflowed to inf in {dtype} although every term is finite "
+            f"({dtype} holds magnitudes up to {top:.4g}; case {', '.join(map(str, bad))}); "
+            f"its errors are inf. Use shorter n_values, a smaller value, or dtype='float32'.",
+            NonFiniteWarning,
+            stacklevel=2,
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        abs_error = results - exact[:, None, :]
+        rel_error = abs_error / exact[:, None, :]
     one = b.asarray(np.ones(1), dtype=dt)
     is_one = bool(b.to_host(one + b.asarray(np.full(1, small_s), dtype=dt) == one)[0])
     return SummationPrecisionResult(
@@ -194,7 +220,7 @@ def summation_precision(
         results=_ro(results),
         exact=_ro(exact),
         abs_error=_ro(abs_error),
-        rel_error=_ro(abs_error / exact[:, None, :]),
+        rel_error=_ro(rel_error),
         one_plus_small_is_one=is_one,
         dtype=dtype,
         small=small_s,

@@ -44,8 +44,10 @@ from .._argcheck import (
     check_dtype,
     check_int,
     check_int_sequence,
+    check_memory,
     check_real,
     check_seed,
+    check_work,
 )
 from ..backend import get_backend
 from ..losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
@@ -215,6 +217,20 @@ def reductions(
     be = get_backend(backend)
     xp = be.xp
     dt, dtype_name = check_dtype(dtype, "dtype", _WHERE, backend=be)
+    fix = "lower n_samples, n_features, n_classes or n_draws."
+    check_memory(
+        n * d + d * c + draws * n + 6 * len(sizes) * draws,
+        8,
+        "the data (n_samples x n_features), model and sample orders (n_draws x n_samples)",
+        _WHERE,
+        fix=fix,
+    )
+    check_work(
+        2 * draws * sum(sizes) * d * c,
+        "2 reductions x n_draws x sum(batch_sizes) x n_features x n_classes",
+        _WHERE,
+        fix=fix,
+    )
     loss_cls, kind = LOSSES[loss_name]
     rng = be.rng(seed)
     X, y, model, hard = _dataset(kind, n, d, c, hard_fraction, rng, be, dt, seed)

@@ -22,8 +22,10 @@ from .._argcheck import (
     check_dtype,
     check_int,
     check_learning_rate,
+    check_memory,
     check_real,
     check_seed,
+    check_work,
 )
 from ..backend import get_backend
 from ..batching import epoch_orders
@@ -132,6 +134,9 @@ def sum_vs_mean(
     lr = check_learning_rate(lr, "lr", where)
     epochs = check_int(epochs, "epochs", where, minimum=1)
     d = check_int(n_features, "n_features", where, minimum=1)
+    fix = "lower epochs, n_samples or n_features."
+    check_memory(epochs * n, 8, "the sample orders", where, fix=fix)
+    check_work(3 * epochs * n * d, "3 runs x epochs x samples x features", where, fix=fix)
     noise = check_real(noise, "noise", where, minimum=0.0)
     wd = check_real(weight_decay, "weight_decay", where, minimum=0.0)
     be = get_backend(backend)

@@ -26,7 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._argcheck import check_dtype, check_int, check_learning_rate, check_real, check_seed
+from .._argcheck import (
+    check_dtype,
+    check_int,
+    check_learning_rate,
+    check_memory,
+    check_real,
+    check_seed,
+    check_work,
+)
 from ..backend import get_backend
 from ..data import make_sine, rbf_features
 from ..fit import EarlyStopping, History, fit
@@ -159,6 +167,20 @@ def train_val(
     patience = check_int(patience, "patience", _WHERE, minimum=1)
     noise = check_real(noise, "noise", _WHERE, minimum=0.0)
     k = check_int(n_centers, "n_centers", _WHERE, minimum=1)
+    rows = n_train + n_val + 200  # training, validation and the 200-point grid
+    check_memory(
+        rows * k,
+        8,
+        "the RBF features (n_train + n_val + 200) x n_centers",
+        _WHERE,
+        fix="lower n_centers, n_train or n_val.",
+    )
+    check_work(
+        2 * max_epochs * (n_train + n_val) * k,
+        "2 runs x max_epochs x (n_train + n_val) x n_centers",
+        _WHERE,
+        fix="lower max_epochs, n_train, n_val or n_centers.",
+    )
     if width is None:
         width = rbf_width(k)
     width = check_real(width, "width", _WHERE, minimum=0.0, strict_minimum=True)

@@ -19,6 +19,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from losskit import available_backends
+from losskit.experiments import lse_overflow
 from losskit.lessons import PANELS
 from losskit.plots import builder_of
 from losskit.widgets import (
@@ -34,7 +35,6 @@ from losskit.widgets import (
     detect_mode,
     random_value,
 )
-from losskit.experiments import lse_overflow
 from losskit.widgets._view import CanvasView, ImageView
 from losskit.widgets.lse_overflow import PATTERNS as LSE_PATTERNS
 
@@ -371,7 +371,7 @@ def test_lse_overflow_reasons_match_the_values_over_the_whole_slider(pattern):
 
     dtypes = ("float16", "float32", "float64")
     values = LSE_PATTERNS[pattern]
-    for i, name in enumerate(dtypes):
+    for name in dtypes:
         fits = SLIDER_SCALES * max(abs(v) for v in values) <= float(np.finfo(name).max)
         r = lse_overflow(scales=SLIDER_SCALES[fits], pattern=values, dtypes=(name,))
         naive, finite = r.naive_log_softmax[0], r.naive_finite[0]

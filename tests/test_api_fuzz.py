@@ -123,4 +123,12 @@ def test_losses_answer_every_input(loss_cls, option, x, t):
 @FUZZ
 @given(st.sampled_from(sorted(CALLS)), _values, _values, _values)
 def test_public_callables_answer_every_input(name, a, b, c):
-    _call(CALLS[name], [a, b, c])
+    """Each call returns or raises losskit's own ValueError/TypeError (checked in ``_call``);
+    a returned array from finite inputs is finite, or a losskit warning said why."""
+    out, caught = _call(CALLS[name], [a, b, c])
+    arrays = [o for o in (out if isinstance(out, tuple) else (out,)) if isinstance(o, np.ndarray)]
+    inputs = [v for v in (a, b, c) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+    if arrays and all(np.isfinite(v).all() for v in inputs):
+        finite = all(np.isfinite(o).all() for o in arrays if o.dtype.kind in "fc")
+        warned = any(issubclass(w.category, NonFiniteWarning | UserWarning) for w in caught)
+        assert finite or warned, f"{name}: non-finite result from finite input, no warning"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from abc import ABC, abstractmethod
 
 import ipywidgets as W
 import matplotlib
@@ -70,7 +71,7 @@ def png_bytes(rgb) -> bytes:
     )
 
 
-class View:
+class View(ABC):
     """One figure and the widget that shows it; :meth:`show` publishes the latest frame.
 
     Attributes: ``figure`` (matplotlib Figure), ``widget`` (what the panel puts
@@ -143,8 +144,9 @@ class View:
                 return False
         return partial
 
-    def show(self, parts=None) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def show(self, parts=None) -> None:
+        """Publish the latest frame: the whole figure, or only the SubFigures ``parts``."""
 
 
 class ImageView(View):

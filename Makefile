@@ -63,9 +63,9 @@ lab: $(VENV)/.lab-installed
 lessons-branch:
 	git subtree split --prefix=notebooks -b lessons
 
-# After editing a lesson's source in notebooks/src/, refresh its paired .ipynb.
+# After editing a lesson (notebooks_src/*.py or its .ipynb), refresh the other one of the pair.
 sync-notebooks: $(VENV)/.lab-installed
-	cd notebooks && ../$(VENV)/bin/jupytext --sync src/*.py
+	$(VENV)/bin/jupytext --sync notebooks_src/*.py
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)

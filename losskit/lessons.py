@@ -2,7 +2,7 @@
 
 A lesson is its slug naming one module in each of ``losskit/experiments/``,
 ``losskit/plots/`` and ``losskit/widgets/``, a notebook in ``notebooks/`` (with its
-jupytext source in ``notebooks/src/``), and one line in :data:`LESSONS`.
+jupytext source in ``notebooks_src/``), and one line in :data:`LESSONS`.
 Everything that lists lessons reads :data:`LESSONS`: :data:`PANELS`,
 :data:`FIGURES` (what ``losskit figures`` renders), ``losskit lessons``, the
 notebooks test and the lesson table in README.md (:func:`markdown_table`).

@@ -52,7 +52,7 @@ def test_a_lessons_parts_live_in_its_modules_and_pair_up(lesson):
     assert lesson.panel.__module__ == f"losskit.widgets.{lesson.slug}"
     assert issubclass(lesson.panel, widgets.Panel)
     assert lesson.panel.lesson.startswith(f"Lesson {lesson.number} ·"), lesson.panel.lesson
-    for path in (f"notebooks/{lesson.notebook}.ipynb", f"notebooks/src/{lesson.notebook}.py"):
+    for path in (f"notebooks/{lesson.notebook}.ipynb", f"notebooks_src/{lesson.notebook}.py"):
         assert (ROOT / path).is_file(), f"{lesson.slug}: {path} is missing"
     assert lesson.notebook.startswith(f"{lesson.number:02d}_")
 

@@ -1,7 +1,7 @@
 """The lesson notebooks: paired with their jupytext sources, stored clean, and runnable.
 
-Each lesson is a pair (``notebooks/jupytext.toml``): ``notebooks/NN_name.ipynb``,
-what ``make lab`` opens, and ``notebooks/src/NN_name.py`` (py:percent), the
+Each lesson is a pair (``jupytext.toml``): ``notebooks/NN_name.ipynb``,
+what ``make lab`` opens, and ``notebooks_src/NN_name.py`` (py:percent), the
 diff-able source. These tests check that
 
 - every notebook of ``losskit.lessons`` exists as both files, the two hold the same
@@ -15,7 +15,7 @@ diff-able source. These tests check that
 - every notebook runs top to bottom in a fresh kernel (nbclient) with no error,
   within the issue's budget of 30 s on a 2-core CPU (``slow``).
 
-Re-pair after editing a source: ``jupytext --sync notebooks/src/*.py``.
+Re-pair after editing a source: ``jupytext --sync notebooks_src/*.py``.
 """
 
 from __future__ import annotations
@@ -26,16 +26,24 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from ipykernel.ipkernel import IPythonKernel
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 
 from losskit.lessons import LESSONS as REGISTRY
 from losskit.lessons import TOUR
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
-SRC_DIR = NB_DIR / "src"
+SRC_DIR = ROOT / "notebooks_src"
 
 # every notebook, in reading order: the tour, then each lesson's (losskit.lessons)
 LESSONS = [TOUR, *(lesson.notebook for lesson in REGISTRY)]
+# as ipykernel installs it, and as JupyterLab 4 writes it into a notebook
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 # The issue: "Each notebook runs top to bottom in under 30 s on a 2-core CPU."
 # Measured from the first cell to the last (kernel start-up excluded). The
@@ -61,7 +69,7 @@ def test_lesson_list_matches_the_folder():
     on_disk = sorted(p.stem for p in NB_DIR.glob("*.ipynb"))
     assert on_disk == sorted(LESSONS), "notebooks/*.ipynb and losskit.lessons disagree"
     sources = sorted(p.stem for p in SRC_DIR.glob("*.py"))
-    assert sources == sorted(LESSONS), "notebooks/src/*.py and losskit.lessons disagree"
+    assert sources == sorted(LESSONS), "notebooks_src/*.py and losskit.lessons disagree"
 
 
 @pytest.mark.parametrize("name", LESSONS)
@@ -73,8 +81,8 @@ def test_pair_in_sync(name):
     from_ipynb = jupytext.read(ipynb)
     from_src = jupytext.read(src)
     assert _cells(from_ipynb) == _cells(from_src), (
-        f"{name}: notebooks/{ipynb.name} and notebooks/src/{src.name} differ; "
-        f"run `jupytext --sync notebooks/src/{src.name}` (or save in JupyterLab with jupytext)"
+        f"{name}: notebooks/{ipynb.name} and notebooks_src/{src.name} differ; "
+        f"run `jupytext --sync notebooks_src/{src.name}` (or save in JupyterLab with jupytext)"
     )
 
 
@@ -82,7 +90,15 @@ def test_pair_in_sync(name):
 def test_stored_clean(name):
     nb = nbformat.read(_ipynb(name), as_version=4)
     nbformat.validate(nb)
-    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", name
+    kernelspec = nb.metadata.get("kernelspec")
+    assert kernelspec == KERNELSPEC, f"{name}: kernelspec {kernelspec}"
+    # What JupyterLab 4 records when the kernel starts; stored so that opening a
+    # lesson changes nothing (tests/test_lab_clean.py opens each one in JupyterLab).
+    # The Python version is the one field that depends on the machine.
+    language = dict(nb.metadata.get("language_info", {}))
+    assert re.fullmatch(r"3\.\d+\.\d+", language.pop("version", "")), f"{name}: {language}"
+    expected = {k: v for k, v in IPythonKernel.language_info.items() if k != "version"}
+    assert language == expected, f"{name}: language_info {language}, expected {expected}"
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             fix = f"clear them: jupyter nbconvert --clear-output --inplace notebooks/{name}.ipynb"
@@ -274,6 +290,10 @@ def test_runs_top_to_bottom(name, monkeypatch, tmp_path):
 
 
 def test_sources_are_py_percent():
+    config = tomllib.loads((ROOT / "jupytext.toml").read_text())
+    assert config["formats"] == "notebooks///ipynb,notebooks_src///py:percent"
     for name in LESSONS:
         text = _source(name).read_text()
-        assert "format_name: percent" in text, f"src/{name}.py is not a py:percent jupytext file"
+        assert text.count("\n# %%") >= 3, f"notebooks_src/{name}.py has no py:percent cells"
+        header = text.split("# ---\n")[1]
+        assert "kernelspec" in header and "jupytext" not in header, f"{name}: header {header}"

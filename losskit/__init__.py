@@ -1,5 +1,6 @@
 """losskit: how losses, reductions and mini-batches shape learning, on NumPy or CuPy."""
 
+from ._arraycheck import NonFiniteWarning
 from .backend import Backend, available_backends, get_backend
 from .batching import BatchLoader
 from .data import (
@@ -62,6 +63,7 @@ __all__ = [
     "HuberLoss",
     "L1Loss",
     "MSELoss",
+    "NonFiniteWarning",
     "SUMMATION_METHODS",
     "Backend",
     "available_backends",

@@ -218,6 +218,11 @@ def _check(make_model, loss, X, y, validation, seeds, orders, record_params, fus
     """Every argument checked, before any update: ``(TrainConfig, _Runs)``."""
     where = "fit_runs"
     seeds = check_seeds(seeds, "seeds", where)
+    if fused is not None:  # None: fused when it applies
+        try:
+            fused = check_bool(fused, "fused", where)
+        except TypeError as exc:
+            raise TypeError(f"{exc} Or leave fused=None (fused when it applies).") from None
     if isinstance(make_model, Model) or not callable(make_model):
         raise TypeError(
             f"{where}: make_model must be a callable seed -> model, e.g. "
@@ -280,7 +285,7 @@ def _check(make_model, loss, X, y, validation, seeds, orders, record_params, fus
         validation=validation,
         orders=orders,
         record_params=check_bool(record_params, "record_params", where),
-        fused=can_fuse if fused is None else bool(fused),
+        fused=can_fuse if fused is None else fused,
     )
     return cfg, runs
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["least_squares_loss", "max_abs_diff", "readonly"]
+from .._argcheck import check_real
+from ..data import _SCALE_HINT, _SCALE_MAX
+
+__all__ = ["check_noise", "least_squares_loss", "max_abs_diff", "readonly"]
+
+
+def check_noise(noise, where: str) -> float:
+    """An experiment's target ``noise`` (a standard deviation) in 0..1e6, checked on entry.
+
+    The data generators share the bound: beyond it the lessons' squares overflow in
+    float32 (and a noise of 1e308 overflows even float64 in ``noise * eps``).
+    """
+    return check_real(noise, "noise", where, minimum=0.0, maximum=_SCALE_MAX, hint=_SCALE_HINT)
 
 
 def readonly(a, dtype=None) -> np.ndarray:

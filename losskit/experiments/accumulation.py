@@ -22,7 +22,6 @@ from .._argcheck import (
     check_int,
     check_int_sequence,
     check_learning_rate,
-    check_real,
     check_seed,
 )
 from ..backend import errstate, get_backend
@@ -32,7 +31,7 @@ from ..losses import MSELoss
 from ..models import LinearRegression
 from ..optim import SGD
 from ..training import DIVERGENCE_FACTOR, diverged_mask, divergence_limit, divergence_message
-from ._results import max_abs_diff, readonly
+from ._results import check_noise, max_abs_diff, readonly
 
 __all__ = ["AccumulationResult", "accumulation"]
 
@@ -178,7 +177,7 @@ def accumulation(
     lr = check_learning_rate(lr, "lr", where)
     T = check_int(n_updates, "n_updates", where, minimum=1)
     d = check_int(n_features, "n_features", where, minimum=1)
-    noise = check_real(noise, "noise", where, minimum=0.0)
+    noise = check_noise(noise, where)
     be = get_backend(backend)
     xp = be.xp
     dt, dtype_name = check_dtype(dtype, "dtype", where, backend=be)

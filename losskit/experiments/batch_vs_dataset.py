@@ -24,7 +24,6 @@ from .._argcheck import (
     check_int,
     check_learning_rate,
     check_memory,
-    check_real,
     check_seed,
     check_seeds,
     check_work,
@@ -35,7 +34,7 @@ from ..data import make_linear_regression
 from ..losses import MSELoss
 from ..models import LinearRegression, stack_models
 from ..vectorized import fit_runs
-from ._results import least_squares_loss, readonly
+from ._results import check_noise, least_squares_loss, readonly
 
 __all__ = ["BatchVsDatasetResult", "batch_vs_dataset"]
 
@@ -117,7 +116,7 @@ def batch_vs_dataset(
     fix = "lower epochs or the number of seeds (the lesson uses 20 epochs, 4 seeds)."
     check_memory(len(seeds) * epochs * n, 8, "the sample orders", _WHERE, fix=fix)
     check_work(len(seeds) * epochs * n * d, "runs x epochs x samples x features", _WHERE, fix=fix)
-    noise = check_real(noise, "noise", _WHERE, minimum=0.0)
+    noise = check_noise(noise, _WHERE)
     be = get_backend(backend)
     dt, dtype_name = check_dtype(dtype, "dtype", _WHERE, backend=be)
     X, y = make_linear_regression(n, d, noise=noise, seed=seed, backend=be, dtype=dt)

@@ -72,7 +72,7 @@ from ..data import make_linear_regression
 from ..losses import MSELoss
 from ..models import LinearRegression
 from ..vectorized import fit_runs
-from ._results import least_squares_loss, readonly
+from ._results import check_noise, least_squares_loss, readonly
 
 __all__ = [
     "BatchSizeSweepResult",
@@ -146,7 +146,16 @@ def regression_data(n_samples: int, n_features: int, noise: float, rng):
 
 
 def default_batch_sizes(n_samples: int, count: int = 13) -> np.ndarray:
-    """About ``count`` log-spaced distinct batch sizes from 1 to ``n_samples`` (both included)."""
+    """About ``count`` log-spaced distinct batch sizes from 1 to ``n_samples`` (both included).
+
+    ``n_samples``: an int in 1..2**53 (exact in float64); ``count``: an int in 1..10,000
+    (1 gives ``[1]``).
+    """
+    where = "default_batch_sizes"
+    n_samples = check_int(n_samples, "n_samples", where, minimum=1, maximum=2**53)
+    count = check_int(count, "count", where, minimum=1, maximum=10_000)
+    if count == 1:
+        return np.ones(1, dtype=np.int64)
     return np.unique(np.round(np.geomspace(1, n_samples, count)).astype(np.int64))
 
 
@@ -212,7 +221,7 @@ def gradient_noise(
         _WHERE,
         fix="lower n_draws (2000 gives about 4% Monte-Carlo error).",
     )
-    noise = check_real(noise, "noise", _WHERE, minimum=0.0)
+    noise = check_noise(noise, _WHERE)
     progress = check_real(
         progress,
         "progress",
@@ -431,7 +440,7 @@ def batch_size_sweep(
     )
     progress = check_bool(progress, "progress", _SWEEP)
     lr = check_learning_rate(lr, "lr", _SWEEP)
-    noise = check_real(noise, "noise", _SWEEP, minimum=0.0)
+    noise = check_noise(noise, _SWEEP)
     reduction = check_choice(reduction, "reduction", _SWEEP, choices=("mean", "sum"))
     momentum = check_real(
         momentum, "momentum", _SWEEP, minimum=0.0, maximum=1.0, strict_maximum=True

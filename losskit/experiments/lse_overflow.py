@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._argcheck import check_int, check_seed
+from .._argcheck import check_int, check_memory, check_seed
 from ..backend import errstate, get_backend
 from ..numerics import log_softmax, naive_log_softmax
 
@@ -35,6 +35,10 @@ __all__ = ["LSEOverflowResult", "default_scales", "lse_overflow", "threshold_sca
 _WHERE = "lse_overflow"
 DTYPES = ("float16", "float32", "float64")
 _SIDE = {"float16": 4e-3, "float32": 1e-3, "float64": 1e-3}  # grid: threshold * (1 -+ side)
+#: Most classes in ``pattern`` and most ``scales``: the lesson uses 3 classes and about
+#: 70 scales; beyond these the grid is a plot nobody can read and the work grows as S x C.
+MAX_CLASSES = 10_000
+MAX_SCALES = 10_000
 
 
 @dataclass(frozen=True)
@@ -96,21 +100,69 @@ class LSEOverflowResult:
     seed: int | None
 
 
-def _vector(values, name, *, min_size):
+def _vector(values, name, *, min_size, max_size, where=_WHERE):
+    """``values`` as a 1-D finite float64 array of ``min_size..max_size`` entries.
+
+    The length is checked before any conversion when ``values`` has one (a huge
+    ``range`` or array is refused at once, not copied first).
+    """
+    if isinstance(values, str | bytes | dict | set) or not hasattr(values, "__len__"):
+        raise TypeError(
+            f"{where}: {name} must be a 1-D sequence of real numbers (a list, tuple or "
+            f"array); got {type(values).__name__} {values!r:.80}. Example: {name}=[1.0, 2.0, 3.0]."
+        )
+    size = len(values) if getattr(values, "ndim", 1) == 1 else None
+    if size is not None and size > max_size:
+        raise ValueError(
+            f"{where}: {name} has {size} entries, more than the {max_size} this lesson "
+            f"can evaluate and plot; pass at most {max_size} (the lesson uses a handful)."
+        )
     try:
         arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise TypeError(
-            f"{_WHERE}: {name} must be a 1-D sequence of real numbers; got {values!r}."
+            f"{where}: {name} must be a 1-D sequence of real numbers; got {values!r:.80}. "
+            f"Example: {name}=[1.0, 2.0, 3.0]."
         ) from exc
     if arr.ndim != 1 or arr.size < min_size:
         raise ValueError(
-            f"{_WHERE}: {name} must be 1-D with at least {min_size} value(s); got shape "
-            f"{arr.shape}."
+            f"{where}: {name} must be 1-D with at least {min_size} value(s); got shape {arr.shape}."
+        )
+    if arr.size > max_size:
+        raise ValueError(
+            f"{where}: {name} has {arr.size} entries, more than the {max_size} this lesson "
+            f"can evaluate and plot; pass at most {max_size}."
         )
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{_WHERE}: {name} must be finite; got {arr.tolist()}.")
+        raise ValueError(f"{where}: {name} must be finite; got {arr.tolist()[:20]}.")
     return arr
+
+
+def _dtype_names(dtypes, where) -> tuple:
+    """``dtypes`` (one name or a sequence of names among :data:`DTYPES`) as a tuple of names."""
+    if isinstance(dtypes, str):
+        dtypes = (dtypes,)
+    if not isinstance(dtypes, list | tuple):
+        raise TypeError(
+            f"{where}: dtypes must be a name or a list of names among {list(DTYPES)}; got "
+            f"{type(dtypes).__name__} {dtypes!r:.80}. Example: dtypes=['float16', 'float32']."
+        )
+    if not dtypes:
+        raise ValueError(f"{where}: dtypes is empty; pass some of {list(DTYPES)}.")
+    names = []
+    for name in dtypes:
+        if not isinstance(name, str):
+            raise TypeError(
+                f"{where}: each entry of dtypes must be a name (a str) among {list(DTYPES)}; "
+                f"got {type(name).__name__} {name!r:.80}. Pass e.g. 'float32', not a dtype object."
+            )
+        if name not in DTYPES:
+            raise ValueError(
+                f"{where}: unknown dtype {name!r}; expected names among {list(DTYPES)}."
+            )
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def _round_down(x: float, digits: int = 5) -> float:
@@ -126,7 +178,15 @@ def threshold_scale(pattern, dtype: str) -> float:
     of the logits to ``dtype``). NaN when ``max(pattern) <= 0``: then exp never
     overflows for positive scales (it underflows instead).
     """
-    p = np.asarray(pattern, dtype=np.float64)
+    where = "threshold_scale"
+    p = _vector(pattern, "pattern", min_size=1, max_size=MAX_CLASSES, where=where)
+    if not isinstance(dtype, str):
+        raise TypeError(
+            f"{where}: dtype must be a name (a str) among {list(DTYPES)}; got "
+            f"{type(dtype).__name__} {dtype!r:.80}. Pass e.g. dtype='float32'."
+        )
+    if dtype not in DTYPES:
+        raise ValueError(f"{where}: unknown dtype {dtype!r}; expected one of {list(DTYPES)}.")
     top = float(p.max())
     if top <= 0:
         return math.nan
@@ -156,9 +216,13 @@ def default_scales(pattern=(1.0, 2.0, 3.0), dtypes=DTYPES) -> np.ndarray:
 
     The ladder resolves where the naive version really fails: the logits are rounded to
     the dtype first, so in float16 the failure sits a little above ``t`` (about 2e-4).
+    ``pattern``: 1 to :data:`MAX_CLASSES` finite numbers; ``dtypes``: a name or names
+    among ``"float16"``, ``"float32"``, ``"float64"``.
     """
+    where = "default_scales"
+    pattern = _vector(pattern, "pattern", min_size=1, max_size=MAX_CLASSES, where=where)
     grid = [np.geomspace(1.0, 1e4, 41)]
-    for name in dtypes:
+    for name in _dtype_names(dtypes, where):
         t = threshold_scale(pattern, name)
         if math.isfinite(t):
             side = _SIDE[name]
@@ -207,26 +271,21 @@ def lse_overflow(
     seed = check_seed(seed, "seed", _WHERE, rng_like=True, allow_none=True)  # unused
     b = get_backend(backend)
     xp = b.xp
-    pat = _vector(pattern, "pattern", min_size=2)
+    pat = _vector(pattern, "pattern", min_size=2, max_size=MAX_CLASSES)
     if dtypes is None:
         names = tuple(n for n in DTYPES if hasattr(xp, n))
     else:
-        if isinstance(dtypes, str):
-            dtypes = (dtypes,)
-        names = tuple(dtypes)
-        if not names:
-            raise ValueError(f"{_WHERE}: dtypes is empty; pass some of {list(DTYPES)}.")
+        names = _dtype_names(dtypes, _WHERE)
         for name in names:
-            if name not in DTYPES:
-                raise ValueError(
-                    f"{_WHERE}: unknown dtype {name!r}; expected names among {list(DTYPES)}."
-                )
             if not hasattr(xp, name):
                 raise ValueError(
                     f"{_WHERE}: the {b.name} backend has no {name} (the array API standard "
                     f"defines only float32 and float64); use backend='numpy' for {name}."
                 )
-    sc = default_scales(pat, names) if scales is None else _vector(scales, "scales", min_size=1)
+    if scales is None:
+        sc = default_scales(pat, names)
+    else:
+        sc = _vector(scales, "scales", min_size=1, max_size=MAX_SCALES)
     if np.any(sc <= 0):
         raise ValueError(f"{_WHERE}: scales must be positive; got {sc[sc <= 0].tolist()}.")
     sc = np.unique(sc)
@@ -237,8 +296,16 @@ def lse_overflow(
             f"(valid 0..{pat.size - 1})."
         )
     target = int(target)
-    logits_host = sc[:, None] * pat[None, :]  # (S, C) float64
-    biggest = float(np.max(np.abs(logits_host)))
+    check_memory(
+        16 * len(names) * sc.size * pat.size,  # about 16 float64 (T, S, C) arrays at once
+        8,
+        "the logits and outputs (dtypes x scales x classes)",
+        _WHERE,
+        fix="pass fewer scales or a shorter pattern (the lesson uses 3 classes).",
+    )
+    # The largest logit as a Python float first: a product beyond float64 is refused
+    # below, not computed with NumPy's overflow warning.
+    biggest = float(np.max(np.abs(sc))) * float(np.max(np.abs(pat)))
     for name in names:
         largest = float(np.finfo(name).max)
         if biggest > largest:
@@ -250,6 +317,7 @@ def lse_overflow(
                 f" ({largest:g} / {top:g}); use a smaller scale or a wider dtype."
             )
 
+    logits_host = sc[:, None] * pat[None, :]  # (S, C) float64, finite (checked above)
     out = {k: [] for k in ("logits", "naive", "stable", "ref", "nce", "sce", "rce")}
     log_max, exp_limit, exp_at_limit, threshold, exp_threshold, first = {}, {}, {}, {}, {}, {}
     for name in names:

@@ -33,7 +33,7 @@ from ..data import make_linear_regression
 from ..losses import MSELoss
 from ..models import LinearRegression
 from ..vectorized import fit_runs
-from ._results import max_abs_diff, readonly
+from ._results import check_noise, max_abs_diff, readonly
 
 __all__ = ["SumVsMeanResult", "sum_vs_mean"]
 
@@ -137,7 +137,7 @@ def sum_vs_mean(
     fix = "lower epochs, n_samples or n_features."
     check_memory(epochs * n, 8, "the sample orders", where, fix=fix)
     check_work(3 * epochs * n * d, "3 runs x epochs x samples x features", where, fix=fix)
-    noise = check_real(noise, "noise", where, minimum=0.0)
+    noise = check_noise(noise, where)
     wd = check_real(weight_decay, "weight_decay", where, minimum=0.0)
     be = get_backend(backend)
     dt, dtype_name = check_dtype(dtype, "dtype", where, backend=be)

@@ -40,7 +40,7 @@ from ..data import make_sine, rbf_features
 from ..fit import EarlyStopping, History, fit
 from ..losses import MSELoss
 from ..models import LinearRegression
-from ._results import readonly
+from ._results import check_noise, readonly
 
 __all__ = ["MIN_WIDTH", "TrainValResult", "rbf_width", "train_val"]
 
@@ -57,6 +57,7 @@ def rbf_width(n_centers: int) -> float:
     smooth curve, so a model of few centres is smooth; the floor keeps many
     centres narrow (0.1 from 21 centres on), the flexible model that overfits.
     """
+    n_centers = check_int(n_centers, "n_centers", "rbf_width", minimum=1)
     return max(2.0 / max(n_centers - 1, 1), MIN_WIDTH)
 
 
@@ -165,7 +166,7 @@ def train_val(
         )
     lr = check_learning_rate(lr, "lr", _WHERE)
     patience = check_int(patience, "patience", _WHERE, minimum=1)
-    noise = check_real(noise, "noise", _WHERE, minimum=0.0)
+    noise = check_noise(noise, _WHERE)
     k = check_int(n_centers, "n_centers", _WHERE, minimum=1)
     rows = n_train + n_val + 200  # training, validation and the 200-point grid
     check_memory(

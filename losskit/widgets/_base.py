@@ -35,6 +35,7 @@ from abc import ABC, abstractmethod
 import ipywidgets as W
 import matplotlib
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
 from ..backend import available_backends, get_backend
 from ._view import FIT_CSS, make_view
@@ -102,6 +103,75 @@ def _hashable(value):
     if isinstance(value, np.ndarray):
         return (value.dtype.str, value.shape, value.tobytes())
     return value
+
+
+def _detach_tickers(figure) -> None:
+    """Drop the links from shared tick formatters back into ``figure``'s axes.
+
+    ``losskit.plots`` sets module-level :class:`~matplotlib.ticker.FuncFormatter`
+    instances (``LOG_FORMATTER``...) on many axes; matplotlib's ``set_axis`` leaves the
+    last axis in them, which would keep a closed panel's whole figure alive. A
+    FuncFormatter never reads ``.axis``, so clearing it is safe for every other user.
+    """
+    for ax in figure.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            for ticker in (axis.major, axis.minor):
+                for obj in (ticker.formatter, ticker.locator):
+                    if isinstance(obj, FuncFormatter) and getattr(obj, "axis", None) is axis:
+                        obj.axis = None
+
+
+def _option_values(options) -> list:
+    """A selection control's values (its options, or the values of ``(label, value)`` pairs)."""
+    return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in options]
+
+
+def _set_initial(panel: str, name: str, control, value) -> None:
+    """``control.value = value`` for a constructor argument, refused instead of clamped.
+
+    ipywidgets clamps a slider's value into its range and raises traitlets' own
+    error for an unknown option; a panel's constructor says what the control takes.
+    """
+    options = getattr(control, "options", None)
+    if options is not None and hasattr(control, "index"):
+        values = _option_values(options)
+        picks = value if isinstance(control.index, tuple) else (value,)
+        try:
+            ok = isinstance(picks, tuple | list) and all(v in values for v in picks)
+        except (TypeError, ValueError):  # arrays and other values without a plain ==
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{panel}: {name}={value!r:.80} is not one of the control's choices "
+                f"{values}; pass one of them."
+            )
+    elif hasattr(control, "min") and hasattr(control, "max"):
+        lo, hi = control.min, control.max
+        if type(control).__name__ == "FloatLogSlider":
+            lo, hi = control.base**lo, control.base**hi
+        items = value if isinstance(control.value, tuple) else (value,)
+        kind = "int" if isinstance(control.value, int | tuple) and isinstance(lo, int) else "number"
+        for v in items if isinstance(items, tuple | list) else (items,):
+            if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+                raise TypeError(
+                    f"{panel}: {name} must be a{'n' if kind == 'int' else ''} {kind} in "
+                    f"{lo:g}..{hi:g}; got {type(v).__name__} {v!r:.80}."
+                )
+            if not lo <= v <= hi:  # NaN fails too
+                raise ValueError(
+                    f"{panel}: {name}={v!r} is outside the control's range {lo:g}..{hi:g}; "
+                    f"pass a value in it (the slider would clamp it silently)."
+                )
+    elif isinstance(control.value, bool) and not isinstance(value, bool | np.bool_):
+        raise TypeError(
+            f"{panel}: {name} must be True or False; got {type(value).__name__} {value!r:.80}."
+        )
+    try:
+        control.value = value
+    except Exception as exc:  # traitlets' TraitError: a value the control cannot hold
+        raise TypeError(
+            f"{panel}: {name}={value!r:.80} is not accepted by its control: {exc}"
+        ) from None
 
 
 def _table(rows) -> str:
@@ -181,6 +251,7 @@ class Panel(ABC):
         self._startup_note = None
         self._cache = {}
         self._parts = None  # SubFigures to repaint, None = the whole figure
+        self.closed = False
         self.controls = dict(self.make_controls())
         self.controls["backend"] = self._backend_control(backend)
         unknown = sorted(set(values) - set(self.controls))
@@ -190,7 +261,7 @@ class Panel(ABC):
                 f"valid names: {sorted(self.controls)}."
             )
         for name, value in values.items():
-            self.controls[name].value = value
+            _set_initial(type(self).__name__, name, self.controls[name], value)
         self.readout = W.HTML()
         self.message = W.HTML()
         self.view = make_view(self.mode, self.figsize, self.dpi)
@@ -326,6 +397,54 @@ class Panel(ABC):
         box.add_class("losskit-panel")
         return box
 
+    def close(self) -> None:
+        """Release the panel's resources: its widgets (closed in the kernel and the page),
+        its figure (closed in pyplot under ipympl, its artists cleared) and cached results.
+
+        Afterwards the panel no longer refreshes; build a new one to show the lesson again.
+        Calling it twice does nothing more.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        for control in self.controls.values():
+            control.unobserve(self._on_change, names="value")
+        widgets, stack = [], [self.widget]
+        while stack:  # the whole tree: the box, its rows, every control and output
+            w = stack.pop()
+            if isinstance(w, W.Widget) and w not in widgets:
+                widgets.append(w)
+                stack.extend(getattr(w, "children", ()))
+        widgets.extend(w for w in (*self.controls.values(), self.readout, self.message))
+        for w in list(widgets):  # each widget's Layout and Style are widgets too
+            for part in (getattr(w, "layout", None), getattr(w, "style", None)):
+                if isinstance(part, W.Widget) and part not in widgets:
+                    widgets.append(part)
+        for w in widgets:
+            w.close()
+        figure = self.figure
+        _detach_tickers(figure)
+        if self.mode == "ipympl":
+            import matplotlib.pyplot as plt
+
+            plt.close(figure)
+        figure.clear()
+        # the Agg canvas keeps its renderer (the pixel buffer: 3-4 MB at the panels' size)
+        # for the next draw; there is none
+        figure.canvas.__dict__.pop("renderer", None)
+        self._cache.clear()
+        self.result = None
+        self.view = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def _on_change(self, change):
         """Refresh for a control change; inside an event loop, throttled (latest value wins).
 
@@ -374,7 +493,33 @@ class Panel(ABC):
             self._last_refresh = time.monotonic()
         return self.updated
 
+    def _unselected(self) -> str | None:
+        """The one-line message for a selection control set to None (nothing selected)."""
+        for name, control in self.controls.items():
+            options = getattr(control, "options", None)
+            if control.value is None and options is not None and None not in options:
+                index = getattr(control, "index", None)
+                if isinstance(index, int):  # ipywidgets refused None but kept it as value
+                    self._updating = True  # while the slider still shows options[index]
+                    try:
+                        control.value = _option_values(options)[index]
+                    finally:
+                        self._updating = False
+                    continue
+                labels = [o[0] if isinstance(o, tuple) and len(o) == 2 else o for o in options]
+                shown = ", ".join(map(str, labels[:8])) + (", ..." if len(labels) > 8 else "")
+                label = getattr(control, "description", "") or name
+                return f"No {label} is selected: choose one of {shown}."
+        return None
+
     def _refresh(self) -> bool:
+        if self.closed:
+            return False
+        unselected = self._unselected()
+        if unselected is not None:
+            self._show([self._startup_note, unselected])
+            self.readout.value = NO_READOUT
+            return False
         self._updating = True
         try:
             adjusted = list(self.sync_controls())

@@ -113,12 +113,16 @@ def _detach_tickers(figure) -> None:
     last axis in them, which would keep a closed panel's whole figure alive. A
     FuncFormatter never reads ``.axis``, so clearing it is safe for every other user.
     """
+    from ..plots import _style
+
+    shared = [v for v in vars(_style).values() if isinstance(v, FuncFormatter)]
     for ax in figure.get_axes():
         for axis in (ax.xaxis, ax.yaxis):
-            for ticker in (axis.major, axis.minor):
-                for obj in (ticker.formatter, ticker.locator):
-                    if isinstance(obj, FuncFormatter) and getattr(obj, "axis", None) is axis:
-                        obj.axis = None
+            # the axis's own, and shared ones it used before (replaced since, still linked)
+            current = [t.formatter for t in (axis.major, axis.minor)]
+            for obj in (*current, *shared):
+                if isinstance(obj, FuncFormatter) and getattr(obj, "axis", None) is axis:
+                    obj.axis = None
 
 
 def _option_values(options) -> list:

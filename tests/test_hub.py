@@ -50,6 +50,16 @@ PREFIX = Path("/opt/losskit-hub-test")
 EXCHANGE = Path("/srv/losskit-hub-test-exchange")
 COURSE_ID = "losskit-101"
 A = "ps1_losses"
+
+
+def _code_points(assignment: str) -> float:
+    """The points of an assignment's autograded code cells, from its source notebook."""
+    nb = nbformat.read(ASSIGNMENTS_DIR / "source" / assignment / f"{assignment}.ipynb", 4)
+    cells = [c.metadata.get("nbgrader", {}) for c in nb.cells if c.cell_type == "code"]
+    return sum(c.get("points", 0) for c in cells if c.get("grade"))
+
+
+A_POINTS = _code_points(A)
 TEACHER = "lkt-teacher"
 STUDENTS = ["lkt-alice", "lkt-bob", "lkt-carol", "lkt-dave"]
 LOAD = [f"lkt-load{i:02d}" for i in range(1, 21)]
@@ -255,7 +265,7 @@ def test_the_instructor_releases_collects_autogrades_and_gives_feedback(course):
             assert result["success"], (step, result)
     subs = course["submissions"]
     reference_max = subs["lkt-alice"]["max_code_score"]
-    assert subs["lkt-alice"]["code_score"] == reference_max == 17
+    assert subs["lkt-alice"]["code_score"] == reference_max == A_POINTS
     assert 0 < subs["lkt-bob"]["code_score"] < reference_max  # naive log-sum-exp
     for s in ("lkt-alice", "lkt-bob", "lkt-carol"):
         assert course["autograde"][s]["success"], course["autograde"][s]
@@ -275,10 +285,10 @@ def test_the_instructor_releases_collects_autogrades_and_gives_feedback(course):
 def test_a_late_submission_follows_the_late_policy(course):
     assert course["due"]["duedate"], course["due"]
     carol = course["submissions"]["lkt-carol"]
-    assert carol["code_score"] == 17, "the work itself is right, and kept"
+    assert carol["code_score"] == A_POINTS, "the work itself is right, and kept"
     # the course's policy (LateSubmissionPlugin "zero"): the whole score is the penalty
     page = html.unescape(course["feedback"]["lkt-carol"])
-    assert "Late submission penalty (Score: -17.0)" in page
+    assert f"Late submission penalty (Score: -{float(A_POINTS)})" in page
     on_time = course["submissions"]["lkt-alice"]["timestamp"]
     assert "Late submission penalty" not in html.unescape(course["feedback"]["lkt-alice"]), (
         on_time,
@@ -423,6 +433,8 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
             ],
         )
         page = browser.new_page(viewport={"width": 1366, "height": 768})
+        console = []  # the page's console, kept with the screenshots for a failure's reader
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         try:
             page.goto(f"{hub.base}/hub/login")
             page.fill("#username_input", name)
@@ -455,6 +467,7 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
             page.screenshot(path=str(ARTIFACTS / "failure.png"))
             raise
         finally:
+            (ARTIFACTS / "console.log").write_text("\n".join(console) + "\n")
             browser.close()
     assert before != after, "the figure did not change when the slider was dragged"
 

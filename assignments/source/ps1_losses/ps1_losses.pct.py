@@ -12,8 +12,9 @@
 # You will write, with NumPy only, the losses a training loop turns a batch of
 # predictions into: mean squared error with its three reductions, a numerically
 # stable log-softmax, cross-entropy from logits with class indices (and its
-# gradient), and binary cross-entropy on probabilities with PyTorch's `-100`
-# log clamp.
+# gradient), binary cross-entropy on probabilities with PyTorch's `-100`
+# log clamp, and a gradient check (central differences and the relative error)
+# that you run on your own gradient.
 #
 # **How this is graded.** Each exercise has a *visible* test right after it (run
 # it: its message tells you what is probably wrong) and a *hidden* test that
@@ -684,5 +685,250 @@ assert np.allclose(bce_loss(_p, _y, reduction="none"), _ref), (
 assert np.isclose(bce_loss(_p, _y), _ref.mean()), "reduction='mean' averages over all elements"
 assert np.isclose(bce_loss(_p, _y, reduction="sum"), _ref.sum()), (
     "reduction='sum' adds all elements"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 6: check your own gradient
+#
+# **TODO.** Write `numerical_gradient(f, x, h=1e-5)`, the gradient of a scalar
+# function `f` at `x` by central differences, and `relative_error(a, n)`, which
+# compares an analytic gradient `a` with a numeric one `n`. Then run the cell
+# after the visible test: it checks your `cross_entropy_grad` from Exercise 4.
+#
+# **APPROACH.** For every element `i` of `x` (any shape; `np.ndindex(x.shape)`
+# visits them all), `(f(x + h e_i) - f(x - h e_i)) / (2h)`, where `e_i` is 1 at
+# `i` and 0 elsewhere. Work in float64 (`np.array(x, dtype=np.float64)` is a
+# new array you may change): in float32 a difference of two nearly equal
+# losses keeps only a few digits. The relative error of each element is
+# CS231n's `|a - n| / max(|a|, |n|, tiny)`, where `tiny` is a positive number
+# far below any real gradient (`np.finfo(np.float64).tiny`) so that `0 / 0`
+# gives 0, not `NaN`. Return the array of errors and its largest value,
+# `(errors, max_error)`.
+#
+# **EXAMPLE.**
+# ```python
+# >>> numerical_gradient(lambda z: np.sum(z**3), np.array([1.0, -2.0]))
+# array([ 3., 12.])
+# >>> relative_error(np.array([1.0, 0.0, 2.0]), np.array([1.1, 0.0, 2.0]))
+# (array([0.0909, 0.    , 0.    ]), np.float64(0.09090909090909098))
+# ```
+#
+# **HINTS.** The forward difference `(f(x + h e_i) - f(x)) / h` is off by about
+# `h * f''/2`, a relative error near `1e-5` that hides small bugs; the central
+# one is off by about `h**2`. What the largest relative error usually says, in
+# float64: below `1e-7` the gradient is right; `1e-4` to `1e-2` comes from a
+# kink (`abs`, `max`, a clamp) within `h` of `x`, or from `f` computed in
+# float32; `1e-1` to `1` means the gradient is wrong (a missing `1/N` or
+# factor 2, a sign, a transpose). An element whose true gradient is 0 leaves
+# only rounding noise in `n`: its relative error is near 1 whatever you do, so
+# look at `|a - n|` there.
+
+
+# %%
+# The functions the tests differentiate with your numerical_gradient: run this cell, leave
+# it as it is (the tests run in another process and can only send numbers, so they name a
+# function by a plain spec; this cell runs with your code, so it cannot be a locked one).
+def _test_function(spec):
+    kind = spec["kind"]
+    if kind == "cubic":  # sum(w * x**3): gradient 3 w x**2
+        w = np.asarray(spec["w"], dtype=np.float64)
+        return lambda z: np.sum(w * z**3)
+    if kind == "cubic32":  # the same, computed in float32
+        w = np.asarray(spec["w"], dtype=np.float32)
+        return lambda z: np.sum(w * np.asarray(z, dtype=np.float32) ** 3)
+    if kind == "mean_ce":  # mean cross-entropy of logits z against class indices
+        t = np.asarray(spec["targets"])
+
+        def mean_ce(z):
+            shift = z - np.max(z, axis=1, keepdims=True)
+            return np.mean(np.log(np.sum(np.exp(shift), axis=1)) - shift[np.arange(len(t)), t])
+
+        return mean_ce
+    raise ValueError(f"unknown test function {kind!r}")
+
+
+def numerical_gradient_of(spec, x, h=1e-5):
+    return numerical_gradient(_test_function(spec), x, h)
+
+
+# %% nbgrader={"grade": false, "grade_id": "gradcheck", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def numerical_gradient(f, x, h=1e-5):
+    """Gradient of the scalar function ``f`` at ``x`` by central differences, in float64."""
+    ### BEGIN SOLUTION
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = float(f(x))
+        x[i] = old - h
+        minus = float(f(x))
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+    ### END SOLUTION
+
+
+def relative_error(a, n):
+    """CS231n's relative error |a - n| / max(|a|, |n|, tiny) per element, and the largest."""
+    ### BEGIN SOLUTION
+    a = np.asarray(a, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    tiny = np.finfo(np.float64).tiny
+    errors = np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), tiny)
+    return errors, (errors.max() if errors.size else np.float64(0.0))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_gradcheck", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import warnings
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    errors, worst = relative_error(np.array([1.0, 0.0, 2.0]), np.array([1.1, 0.0, -2.0]))
+printed = [w for w in caught if not issubclass(w.category, DeprecationWarning)]
+assert not np.any(np.isnan(errors)) and not printed, (
+    f"relative_error(0, 0) gave {errors[1]}: 0 / 0 is NaN (with a RuntimeWarning): divide by "
+    "max(|a|, |n|, tiny) with tiny = np.finfo(np.float64).tiny"
+)
+assert np.all(np.asarray(errors) >= 0), (
+    f"got relative errors {errors}: they are never negative: |a - n|, not a - n"
+)
+assert np.allclose(errors, [0.1 / 1.1, 0.0, 2.0]), (
+    f"expected [0.0909, 0, 2] (|a - n| / max(|a|, |n|)), got {errors}"
+)
+assert np.isclose(worst, 2.0), f"the second value is the largest error, 2; got {worst}"
+x = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
+x_before = x.copy()
+w = [[1.0, 2.0], [-1.0, 0.5]]
+numeric = numerical_gradient_of({"kind": "cubic", "w": w}, x)
+exact = 3 * np.array(w) * np.asarray(x, dtype=np.float64) ** 2
+assert np.array_equal(x, x_before), (
+    "numerical_gradient changed the caller's x: work on a float64 copy, "
+    "np.array(x, dtype=np.float64)"
+)
+assert np.shape(numeric) == (2, 2), f"the gradient has x's shape (2, 2), got {np.shape(numeric)}"
+assert np.asarray(numeric).dtype == np.float64, (
+    f"got a {np.asarray(numeric).dtype} gradient from float32 x: differences need float64"
+)
+err_cubic = relative_error(exact, numeric)[1]
+assert err_cubic < 1e-8, (
+    f"the gradient of sum(w x^3) has a relative error of {err_cubic:.1e}: about 1e-5 is what "
+    "the forward difference (f(x + h) - f(x)) / h gives: use central differences, "
+    "(f(x + h) - f(x - h)) / (2h)"
+)
+
+
+def meaning(err):
+    """What the largest relative error of a gradient check (float64, h = 1e-5) usually means."""
+    if err < 1e-7:
+        return "fine"
+    if err < 1e-1:
+        return "a kink within h of x, or f computed in float32: look closer"
+    return "the gradient is wrong (a missing 1/N or factor 2, a sign, a transpose)"
+
+
+z = np.array([[2.0, 1.0, 0.0], [0.0, 0.5, -1.0]])
+t = [0, 2]
+p = np.exp(z - z.max(axis=1, keepdims=True))
+p /= p.sum(axis=1, keepdims=True)
+right = (p - np.eye(3)[t]) / 2  # the gradient of the mean cross-entropy
+numeric = numerical_gradient_of({"kind": "mean_ce", "targets": t}, z)
+cases = {
+    "right gradient": relative_error(right, numeric)[1],
+    "gradient of the sum (no 1/N)": relative_error(right * 2, numeric)[1],
+    "sign flipped": relative_error(-right, numeric)[1],
+    "f in float32": relative_error(exact, numerical_gradient_of({"kind": "cubic32", "w": w}, x))[1],
+}
+for name, err in cases.items():
+    print(f"{name:30s} max relative error {err:.1e}: {meaning(err)}")
+assert meaning(cases["right gradient"]) == "fine", (
+    f"the right gradient of the mean cross-entropy gave a relative error of "
+    f"{cases['right gradient']:.1e}, expected below 1e-7: central differences in float64?"
+)
+assert meaning(cases["gradient of the sum (no 1/N)"]).startswith("the gradient is wrong"), (
+    "a gradient missing its 1/N is off by a factor 2 here: its relative error is 0.5"
+)
+assert meaning(cases["sign flipped"]).startswith("the gradient is wrong"), (
+    "a gradient with the wrong sign has a relative error of 2"
+)
+assert meaning(cases["f in float32"]).startswith("a kink"), (
+    f"f computed in float32 should leave a relative error of about 1e-4 to 1e-2, got "
+    f"{cases['f in float32']:.1e}: it is float32 rounding divided by 2h"
+)
+print("visible tests for numerical_gradient and relative_error passed")
+
+# %%
+# Your own gradient, checked: a large relative error here means Exercise 4 needs another look.
+try:
+    _logits = rng.normal(size=(4, 3))
+    _targets = np.array([0, 2, 1, 1])
+    _numeric = numerical_gradient(lambda z: cross_entropy(z, _targets), _logits)
+    _errors, _worst = relative_error(cross_entropy_grad(_logits, _targets), _numeric)
+    print(f"cross_entropy_grad: largest relative error {_worst:.1e}")
+    print(_errors)
+except Exception as err:
+    print(f"the check could not run: {type(err).__name__}: {err}")
+
+# %% nbgrader={"grade": true, "grade_id": "hidden_gradcheck", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: they run when your notebook is graded.
+### BEGIN HIDDEN TESTS
+import warnings
+
+from losskit import CrossEntropyLoss as _CE
+from losskit import gradcheck as _gradcheck
+
+_r = np.random.default_rng(606)
+_w = _r.normal(size=(2, 3, 2))
+_x = _r.normal(size=(2, 3, 2))
+_x[0, 1, 1] = 0.0  # its gradient 3 w x^2 is 0: the numeric one is rounding noise
+_res = _gradcheck(lambda v: float(np.sum(_w * v**3)), _x, grad=3 * _w * _x**2, h=1e-5)
+_num = numerical_gradient_of({"kind": "cubic", "w": _w.tolist()}, _x, 1e-5)
+assert np.shape(_num) == (2, 3, 2), (
+    f"x of shape (2, 3, 2) gave a gradient of shape {np.shape(_num)}"
+)
+assert np.allclose(_num, _res.numeric, rtol=1e-7, atol=1e-9), (
+    "sum(w x^3) on a (2, 3, 2) array: your numeric gradient differs from central differences "
+    f"by up to {np.max(np.abs(_num - _res.numeric)):.1e}: (f(x + h e_i) - f(x - h e_i)) / (2h)"
+)
+_x32 = _x.astype(np.float32)
+_num32 = numerical_gradient_of({"kind": "cubic", "w": _w.tolist()}, _x32, 1e-5)
+_x64 = _x32.astype(np.float64)
+_ref32 = _gradcheck(lambda v: float(np.sum(_w * v**3)), _x64, grad=3 * _w * _x64**2, h=1e-5)
+assert np.asarray(_num32).dtype == np.float64 and np.allclose(
+    _num32, _ref32.numeric, rtol=1e-7, atol=1e-9
+), (
+    "float32 x: your numeric gradient is not the float64 central difference "
+    f"(dtype {np.asarray(_num32).dtype}): copy x to float64 before stepping by h"
+)
+with warnings.catch_warnings():
+    warnings.simplefilter("error")  # a warning (0 / 0) fails here, as it would cost the cell
+    _errs, _worst = relative_error(_res.analytic, _res.numeric)
+    _zero_errs, _zero_worst = relative_error(np.zeros(3), np.zeros(3))
+assert np.allclose(_errs, _res.rel_error, rtol=1e-9, atol=0), (
+    "relative errors differ from |a - n| / max(|a|, |n|, tiny) (the near-zero element too)"
+)
+assert np.isclose(_worst, _res.max_rel_error, rtol=1e-9), "the largest error is errors.max()"
+assert np.array_equal(_zero_errs, np.zeros(3)) and _zero_worst == 0.0, (
+    f"a = n = 0 gave {_zero_errs}: the tiny guard makes 0 / 0 a relative error of 0"
+)
+_z = _r.normal(scale=3.0, size=(5, 4))
+_t = _r.integers(0, 4, size=5)
+_ce = _CE()
+_res = _gradcheck(lambda v: _ce(v, _t), _z, grad=_ce.grad(_z, _t), h=1e-6)
+_num = numerical_gradient_of({"kind": "mean_ce", "targets": _t.tolist()}, _z, 1e-6)
+assert np.allclose(_num, _res.numeric, rtol=1e-6, atol=1e-9), (
+    "the mean cross-entropy of (5, 4) logits: your numeric gradient differs from central "
+    "differences"
+)
+_errs, _worst = relative_error(_res.analytic, _num)
+assert _res.passed and np.allclose(_errs, _res.rel_error, rtol=0, atol=1e-6), (
+    "a correct gradient checked with your functions: the relative errors differ from "
+    "|a - n| / max(|a|, |n|, tiny)"
+)
+_errs, _worst = relative_error(2 * _res.analytic, _num)
+assert np.isclose(_worst, relative_error(2 * _res.analytic, _res.numeric)[1], rtol=1e-6), (
+    "the relative error of a gradient twice too large differs from |a - n| / max(|a|, |n|)"
 )
 ### END HIDDEN TESTS

@@ -189,6 +189,52 @@ BUGS = [
         messages=(("test_bce_loss", "np.errstate(divide='ignore')"),),
     ),
     Variant(
+        "forward_difference",
+        "numerical_gradient uses the forward difference (f(x + h) - f(x)) / h",
+        edits=(
+            ("gradcheck", "x[i] = old - h\n        minus", "x[i] = old\n        minus"),
+            ("gradcheck", "(plus - minus) / (2 * h)", "(plus - minus) / h"),
+        ),
+        zero_cells=("test_gradcheck", "hidden_gradcheck"),
+        messages=(
+            ("test_gradcheck", "forward difference"),
+            ("hidden_gradcheck", "differs from central differences"),
+        ),
+    ),
+    Variant(
+        "gradcheck_float32",
+        "numerical_gradient differences in x's own dtype (float32 stays float32)",
+        edits=(("gradcheck", "x = np.array(x, dtype=np.float64)", "x = np.array(x)"),),
+        zero_cells=("test_gradcheck", "hidden_gradcheck"),
+        messages=(
+            ("test_gradcheck", "differences need float64"),
+            ("hidden_gradcheck", "copy x to float64"),
+        ),
+    ),
+    Variant(
+        "relative_error_no_tiny",
+        "relative_error divides by max(|a|, |n|) without the tiny guard: 0 / 0 is NaN",
+        edits=(
+            (
+                "gradcheck",
+                "np.maximum(np.maximum(np.abs(a), np.abs(n)), tiny)",
+                "np.maximum(np.abs(a), np.abs(n))",
+            ),
+        ),
+        zero_cells=("test_gradcheck", "hidden_gradcheck"),
+        messages=(("test_gradcheck", "max(|a|, |n|, tiny)"),),
+    ),
+    Variant(
+        "relative_error_no_abs",
+        "relative_error computes (a - n) / max(...) without the absolute value",
+        edits=(("gradcheck", "errors = np.abs(a - n) / ", "errors = (a - n) / "),),
+        zero_cells=("test_gradcheck", "hidden_gradcheck"),
+        messages=(
+            ("test_gradcheck", "never negative"),
+            ("hidden_gradcheck", "relative errors differ"),
+        ),
+    ),
+    Variant(
         "other_styles",
         "correct answers in other styles: loops, np.add.reduce, np.logaddexp.reduce, np.where",
         replace=(

@@ -105,13 +105,6 @@ def test_close_in_ipympl_mode_closes_the_pyplot_figure():
         plt.switch_backend("agg")  # the suite's headless backend (get_backend() may pick ipympl)
 
 
-#: Panels whose closed Figure stays alive: lesson 8's SummationPrecisionFigure.update
-#: (losskit/plots/precision_memory.py) leaves a reference that gc cannot see (one Figure
-#: per build, even with no panel: plot_summation_precision on a fresh figure); to be
-#: fixed in the plots layer.
-FIGURE_KEPT = {"precision_memory"}
-
-
 def _build_and_close(names, n, warmup=2):
     for _ in range(warmup):  # imports, font and text caches, first experiment runs
         for name in names:
@@ -145,46 +138,30 @@ def _build_and_close_in_a_fresh_process(names, n):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                reason="the plot builder keeps the Figure (see FIGURE_KEPT)", strict=True
-            ),
-        )
-        if name in FIGURE_KEPT
-        else name
-        for name in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_closed_panels_leave_no_figure_alive(name):
     widgets, figures, _ = _build_and_close([name], 3)
     assert widgets == 0, f"{widgets} widgets left open"
     assert figures == 0, f"{figures} Figures alive after 3 panels built and closed"
 
 
-RELEASED = [name for name in NAMES if name not in FIGURE_KEPT]
-
-
 def test_build_and_close_every_panel_a_few_times():
     widgets, _, _ = _build_and_close(NAMES, 2)
     assert widgets == 0, f"{widgets} widgets left open"
     assert open_pyplot_figures() == 0
-    widgets, figures, growth = _build_and_close_in_a_fresh_process(RELEASED, 3)
+    widgets, figures, growth = _build_and_close_in_a_fresh_process(NAMES, 3)
     assert widgets == 0 and figures == 0
     assert growth < 20, f"RSS grew {growth:.1f} MiB"
 
 
 def test_build_and_close_panels_100_times():
     """Issue 15: building and dropping a panel 100 times grows RSS < 20 MiB, leaves no
-    Figure: 15 rounds of the 7 panels whose Figure is released (105 panels, ~30 s)."""
-    rounds = -(-100 // len(RELEASED))
-    widgets, figures, growth = _build_and_close_in_a_fresh_process(RELEASED, rounds)
+    Figure: 13 rounds of the 8 panels (104 panels, ~40 s)."""
+    rounds = -(-100 // len(NAMES))
+    widgets, figures, growth = _build_and_close_in_a_fresh_process(NAMES, rounds)
     assert widgets == 0, f"{widgets} widgets left open"
     assert figures == 0, f"{figures} Figures alive"
-    assert growth < 20, f"RSS grew {growth:.1f} MiB over {rounds * len(RELEASED)} panels"
+    assert growth < 20, f"RSS grew {growth:.1f} MiB over {rounds * len(NAMES)} panels"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -235,7 +212,7 @@ def test_in_range_constructor_values_are_kept():
 def _soak(updates_per_panel, seed):
     rng = np.random.default_rng(seed)
     make(PANELS[NAMES[0]]).close()  # warm-up
-    figures, rss, changes, done = live_figures(), rss_mb(), 0, 0
+    figures, rss, changes = live_figures(), rss_mb(), 0
     for name in NAMES:
         p = make(PANELS[name])
         names = [k for k in p.controls if k != "backend"]
@@ -252,10 +229,7 @@ def _soak(updates_per_panel, seed):
         p.close()
         del p
         assert open_pyplot_figures() == 0
-        done += 1
-        # bounded: never more than one Figure per panel built, whatever the updates
-        # (sum_vs_mean and precision_memory can keep theirs: see FIGURE_KEPT)
-        assert live_figures() <= figures + done, name
+        assert live_figures() == figures, name  # whatever the updates, none kept
     growth = rss_mb() - rss
     return changes, growth
 

@@ -89,7 +89,9 @@ class SummationPrecisionFigure(FigureBuilder):
     figsize = (12.0, 4.8)
 
     def layout(self, **options):
-        self.axes = self.fig.subplots(1, 2, sharey=True)
+        # a list, not subplots()'s object ndarray: gc cannot see through ndarrays, so
+        # fig -> builder -> ndarray -> Axes -> fig would never be collected
+        self.axes = list(self.fig.subplots(1, 2, sharey=True))
         self.lines, self.floors, self.floor_text, self.breaks = [], [], [], []
         for k, ax in enumerate(self.axes):
             style_axes(

@@ -25,7 +25,7 @@
 from IPython.display import Markdown, display
 
 import losskit
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -54,7 +54,7 @@ Markdown(
 # class 0 and `[0.1, 0.2, 3]` with true class 2. Both put their largest logit on
 # the true class. Which example has the larger cross-entropy?
 
-# %%
+# %% jupyter={"source_hidden": true}
 import numpy as np
 
 logits = backend.asarray([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
@@ -64,7 +64,7 @@ p_true = np.exp(-per_example)  # cross-entropy is -log of the true class's softm
 top_two = np.sort(backend.to_host(logits), axis=1)[:, -2:]
 lead = top_two[:, 1] - top_two[:, 0]  # how far the true (largest) logit leads the runner-up
 assert per_example[0] > per_example[1] and p_true[0] < p_true[1]  # the text below
-Markdown(
+reveal(
     f'Per example (`reduction="none"`): **{per_example[0]:.4f}** and **{per_example[1]:.4f}**: '
     f"the first example costs more. Softmax gives its true class the probability "
     f"{p_true[0]:.3f}, the second example's {p_true[1]:.3f}: the second's true logit stands "
@@ -72,12 +72,12 @@ Markdown(
     f"cross-entropy is −log of that probability."
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 ce = losskit.CrossEntropyLoss()  # reduction="mean", as in torch.nn
 value, grad = ce.value_and_grad(logits, labels)
 assert abs(float(backend.to_host(value)) - np.mean(per_example)) < 1e-6  # the mean of the two
 assert np.array_equal(backend.to_host(grad), backend.to_host(ce.grad(logits, labels)))
-Markdown(
+reveal(
     f'With the default `reduction="mean"` the loss is their mean, '
     f"**{float(backend.to_host(value)):.4f}**, and its gradient with respect to the logits "
     f"(the same from `value_and_grad` as from `grad`) is\n\n"

@@ -27,7 +27,7 @@ from IPython.display import Markdown, display
 
 import losskit
 from losskit.data import make_linear_regression
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -45,7 +45,7 @@ Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dty
 # separately the gradient of each example's loss on its own. How do the two
 # relate?
 
-# %%
+# %% jupyter={"source_hidden": true}
 X, y = make_linear_regression(n_samples=8, n_features=3, seed=1, backend=backend)
 model = losskit.LinearRegression(3, seed=0, backend=backend)
 loss_sum = losskit.MSELoss(reduction="sum")
@@ -59,19 +59,21 @@ gap = float(backend.to_host(xp.max(xp.abs(batch_grad - sum(per_example)))))
 first = float(backend.to_host(xp.linalg.vector_norm(per_example[0])))
 whole = float(backend.to_host(xp.linalg.vector_norm(batch_grad)))
 assert gap < 1e-4 * whole  # equal up to rounding (the text below)
-Markdown(
+reveal(
     f"The batch gradient equals the sum of the {len(per_example)} per-example gradients "
     f"(largest difference {gap:.1e}, rounding). The first example alone has a gradient of norm "
     f"{first:.3f}; the batch's is {whole:.3f}. Each example pulls the weights its own way, "
     f"and the update follows their sum (or, with a mean loss, their average)."
+    + "\n\n"
+    + (
+        r"That is differentiation being linear: the gradient of a sum is the sum of the "
+        r"gradients, $\nabla L = \sum_i \nabla \ell_i$, and a mean divides it by $B$. "
+        r"Either way **every** example in the batch contributes to the update, not just "
+        r"the first one or the last one."
+    )
 )
 
 # %% [markdown]
-# That is differentiation being linear: the gradient of a sum is the sum of the
-# gradients, $\nabla L = \sum_i \nabla \ell_i$, and a mean divides it by $B$.
-# Either way **every** example in the batch contributes to the update, not just
-# the first one or the last one.
-#
 # ## Three regimes, and how many updates an epoch has
 #
 # - **full batch** (gradient descent): $B = N$, one update per pass over the data;
@@ -84,12 +86,12 @@ Markdown(
 # **Predict first:** a dataset of `50,000` images at batch size `32`. How many weight
 # updates per epoch? How big is the last batch? And with `drop_last=True`?
 
-# %%
+# %% jupyter={"source_hidden": true}
 N, B = 50_000, 32
 images = backend.asarray(np.zeros((N, 1)))  # only the count matters here
 loader = losskit.BatchLoader(images, batch_size=B)
 dropping = losskit.BatchLoader(images, batch_size=B, drop_last=True)
-Markdown(
+reveal(
     f"{N:,} examples at batch size {B}: {N:,} / {B} = {N / B:,.1f}, so "
     f"**{loader.n_batches:,} updates per epoch** (rounded up, `math.ceil` gives "
     f"{math.ceil(N / B):,}), the last batch holding {loader.last_batch_size} examples. "
@@ -138,14 +140,14 @@ display(panel)
 # **Predict first:** after one epoch of training, is the epoch's training loss
 # higher or lower than the loss of the final weights on the same training data?
 
-# %%
+# %% jupyter={"source_hidden": true}
 X, y = make_linear_regression(n_samples=2_000, n_features=5, noise=0.5, seed=2, backend=backend)
 model = losskit.LinearRegression(5, seed=0, backend=backend)
 mse = losskit.MSELoss()
 history = losskit.fit(model, mse, X, y, batch_size=32, lr=0.02, epochs=1, seed=0)
 end_of_epoch = float(backend.to_host(mse(model.forward(X), y)))
 assert history.epoch_train_loss[0] > end_of_epoch  # what the text below says
-Markdown(
+reveal(
     f"Epoch training loss (a size-weighted average over {history.n_updates} batches, each "
     f"scored with the weights of its moment): **{float(history.epoch_train_loss[0]):.3f}**. "
     f"The same data scored with the end-of-epoch weights: **{end_of_epoch:.3f}**. The running "

@@ -24,7 +24,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import losskit
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -54,13 +54,13 @@ Markdown(f"Computing with **{backend.name}** in {dtype_name}.")
 # three diagnoses, and the first two are both present. What probabilities do
 # softmax and per-label sigmoid give them?
 
-# %%
+# %% jupyter={"source_hidden": true}
 z = backend.asarray([2.0, 2.0, -1.0], dtype=dtype)
 p_softmax = backend.to_host(losskit.softmax(z))
 p_sigmoid = backend.to_host(losskit.sigmoid(z))  # what BCEWithLogitsLoss applies per label
 # the claims below: under softmax neither true diagnosis exceeds one half; under sigmoid both do
 assert p_softmax[:2].max() < 0.5 < p_sigmoid[:2].min()
-Markdown(
+reveal(
     f"Softmax: `{np.round(p_softmax, 3)}` (sum {p_softmax.sum():.3f}): the two true diagnoses "
     f"split the mass and neither can exceed one half. Sigmoid: `{np.round(p_sigmoid, 3)}`: "
     f"both are likely, independently. Multi-label problems need BCE, not cross-entropy."
@@ -81,7 +81,7 @@ Markdown(
 # over the batch. Going from a batch of `8` to a batch of `512` drawn from the
 # same data, what happens to the bias gradient under `"mean"`, and under `"sum"`?
 
-# %%
+# %% jupyter={"source_hidden": true}
 # One pool of predictions and targets; a batch of size B is its first B examples.
 pool_pred = rng.normal(0.0, 0.3, size=512)
 pool_target = rng.normal(1.0, 0.3, size=512)
@@ -95,7 +95,7 @@ for B in [8, 64, 512]:
         cells += [float(backend.to_host(value)), float(backend.to_host(xp.sum(g)))]
     per_example = losskit.MSELoss(reduction="none")(pred, target)
     rows.append((B, *cells, tuple(per_example.shape)))
-Markdown(
+reveal(
     "| B | mean: loss | mean: bias gradient | sum: loss | sum: bias gradient | none: shape |\n"
     "|---|---|---|---|---|---|\n"
     + "\n".join(
@@ -103,21 +103,22 @@ Markdown(
     )
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 (b_small, *_, g_sum_small, _), (b_big, *_, g_sum_big, _) = rows[0], rows[-1]
-Markdown(
+reveal(
     f'With `"mean"` the loss and the bias gradient stay near the same values at every batch '
     f'size: they estimate the same expectation, less noisily as B grows. With `"sum"` the '
     f"gradient at B = {b_big} is {g_sum_big / g_sum_small:.0f} times the one at B = {b_small} "
     f"(the batch is {b_big // b_small} times larger): the same learning rate now takes far "
     f"larger steps. Lesson 5 turns this into the learning-rate rule."
+    + "\n\n"
+    + (
+        r"""Under `"mean"` each example's gradient carries the weight $1/B$, so the size of """
+        r"a step does not depend on the batch size and a learning rate tuned at one batch "
+        r'size transfers to another. Under `"sum"` the gradient grows with $B$. `"none"` '
+        r"is for weighting examples, mining the hard ones, and diagnostics."
+    )
 )
-
-# %% [markdown]
-# Under `"mean"` each example's gradient carries the weight $1/B$, so the size
-# of a step does not depend on the batch size and a learning rate tuned at one
-# batch size transfers to another. Under `"sum"` the gradient grows with $B$.
-# `"none"` is for weighting examples, mining the hard ones, and diagnostics.
 
 # %% [markdown]
 # ## The reductions, live
@@ -143,7 +144,7 @@ from losskit.widgets import ReductionsPanel
 panel = ReductionsPanel(backend=backend)
 display(panel)
 
-# %%
+# %% jupyter={"source_hidden": true}
 from losskit.experiments import reductions
 
 r = reductions("mse", backend=backend, seed=0)  # what the panel shows at its defaults
@@ -157,7 +158,7 @@ log_b = np.log(r.batch_sizes)
 slope_loss = np.polyfit(log_b, np.log(r.loss_sum), 1)[0]  # on the panel's log-log axes
 slope_grad = np.polyfit(log_b, np.log(r.grad_norm_sum), 1)[0]
 assert abs(slope_loss - 1) < 0.2 and abs(slope_grad - 1) < 0.2  # "close to 1" (below)
-Markdown(
+reveal(
     f"At B = {big} the sum loss is {r.loss_ratio[-1]:g} times the mean loss, and the sum "
     f"gradient norm {r.grad_ratio[-1]:g} times the mean's: a sum is B times the mean, to the "
     f"last bit when B is a power of two. So the sum curves climb with a slope close to 1, "
@@ -172,7 +173,7 @@ Markdown(
     f"the `seed` moves every curve, never the factor B between sum and mean."
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 p_loss = r.per_sample_loss
 below = float(np.mean(p_loss < p_loss.mean()))
 # the claims below: the per-sample losses are skewed (most lie below their mean), small batches
@@ -180,7 +181,7 @@ below = float(np.mean(p_loss < p_loss.mean()))
 assert int(r.batch_sizes[-1]) == r.n_samples and int(r.batch_sizes[0]) == 1
 assert np.median(p_loss) < p_loss.mean() and r.loss_mean[0] < r.loss_mean[-1]
 assert r.grad_norm_mean[0] > r.grad_norm_mean[-1]
-Markdown(
+reveal(
     f"The mean curves move too, for another reason. At B = N = {r.n_samples} the batch is the "
     f"whole dataset: mean loss {r.loss_mean[-1]:.2f}, gradient norm {r.grad_norm_mean[-1]:.2f} "
     f"(the full gradient G). A smaller batch's mean loss is an unbiased estimate of that loss, "
@@ -222,7 +223,7 @@ Markdown(
 #
 # The cell below compares losskit's `grad` with each formula evaluated directly.
 
-# %%
+# %% jupyter={"source_hidden": true}
 B, C = 6, 4
 x = backend.asarray(rng.normal(size=(B, C)), dtype=dtype)
 y_reg = backend.asarray(rng.normal(size=(B, C)), dtype=dtype)
@@ -252,7 +253,7 @@ checks = {
     ),
     "CE, probability targets": (losskit.CrossEntropyLoss().grad(x, t_prob), (p - t_prob) / B),
 }
-Markdown(
+reveal(
     "| loss | largest difference from the formula |\n|---|---|\n"
     + "\n".join(
         f"| {name} | {float(backend.to_host(xp.max(xp.abs(a - b)))):.1e} |"
@@ -260,12 +261,12 @@ Markdown(
     )
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 row_sums = backend.to_host(xp.sum(losskit.CrossEntropyLoss().grad(x, y_idx), axis=1))
 # the claims below: every formula matches to rounding, and the CE rows sum to zero
 assert all(float(backend.to_host(xp.max(xp.abs(a - b)))) < 1e-5 for a, b in checks.values())
 assert np.abs(row_sums).max() < 1e-6
-Markdown(
+reveal(
     f"Every difference is rounding error. Each row of the cross-entropy gradient "
     f"sums to zero (largest |row sum| {np.abs(row_sums).max():.1e}): probabilities sum to one, "
     f"and so does the one-hot target. Raising the true class's logit lowers the others by the "
@@ -285,7 +286,7 @@ Markdown(
 #
 # The cells below make each mistake in plain NumPy, then through losskit.
 
-# %%
+# %% jupyter={"source_hidden": true}
 import warnings
 
 # Plain NumPy first, written the way a first attempt would be.
@@ -356,21 +357,21 @@ for i, (_, attempt) in attempts.items():
             raised[i], outcome = True, f"`{type(exc).__name__}`: {exc}"
     warned[i] = bool(caught)
     losskit_says[i] = outcome + "".join(f"; *warning:* {w.message}" for w in caught)
-Markdown(
+reveal(
     "\n\n".join(
         f"**{i}. {name}**  \nNumPy: {numpy_says[i]}.  \nlosskit: {losskit_says[i]}"
         for i, (name, _) in attempts.items()
     )
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 # the claims below, one per mistake
 assert np.isfinite(ce_double) and abs(ce_double - ce_right) > 0.1 and warned[1] and not raised[1]
 assert abs(ce_double - np.log(C)) < 0.2  # double softmax: pinned near uniform guessing
 assert np.isnan(bce_on_logits) and raised[2]
 assert index_error is not None and np.isfinite(ce_wrapped) and raised[3]
 assert (pred - target).shape == (N, N) and mse_broadcast != mse_right and raised[4]
-Markdown(
+reveal(
     f"Plain NumPy raises on one of the four, and only half of it. Softmax twice gives a finite, "
     f"wrong loss, {ce_double:.3f} instead of {ce_right:.3f}: squeezed into [0, 1], the "
     f"probabilities look nearly equal to a second softmax, so the loss sits near "

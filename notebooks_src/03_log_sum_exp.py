@@ -23,7 +23,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import losskit
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -40,7 +40,7 @@ Markdown(f"Computing with **{backend.name}** (GPU: {backend.is_gpu}).")
 # $10^{38}$, float64 near $10^{308}$. Roughly what is the largest logit each one
 # can exponentiate: tens, hundreds, thousands?
 
-# %%
+# %% jupyter={"source_hidden": true}
 from decimal import Decimal
 
 from losskit.experiments import lse_overflow
@@ -48,7 +48,7 @@ from losskit.experiments import lse_overflow
 overflow = lse_overflow(backend=backend)  # naive vs stable over a grid of logit scales
 names = list(overflow.dtypes)
 threshold = {name: float(np.log(float(np.finfo(name).max))) for name in names}  # in float64
-Markdown(
+reveal(
     "| dtype | largest value `finfo.max` | overflow threshold `log(max)` "
     "| largest x with finite exp(x) | exp of it, in that dtype |\n|---|---|---|---|---|\n"
     + "\n".join(
@@ -58,12 +58,12 @@ Markdown(
     )
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 x16, x32 = overflow.exp_limit["float16"], overflow.exp_limit["float32"]
 # the claim below: the largest safe float32 input is the last float32 under log(max)
 next32 = np.nextafter(np.float32(x32), np.float32(np.inf))
 assert float(x32) < threshold["float32"] < float(next32)
-Markdown(
+reveal(
     f"So `exp` overflows past **{threshold['float16']:.2f}** in float16, "
     f"**{threshold['float32']:.2f}** in float32 and **{threshold['float64']:.2f}** in float64. "
     f"The largest float32 input with a finite exp is, exactly, {Decimal(float(x32))} (every "
@@ -85,7 +85,7 @@ Markdown(
 # give in float16, float32 and float64? What should the answer be? (Hint: the
 # differences between the logits are what matter.)
 
-# %%
+# %% jupyter={"source_hidden": true}
 logits = [100.0, 200.0, 300.0]
 rows = []
 for name in ["float16", "float32", "float64"]:
@@ -93,9 +93,9 @@ for name in ["float16", "float32", "float64"]:
     naive = backend.to_host(losskit.naive_log_softmax(z))
     stable = backend.to_host(losskit.log_softmax(z))
     rows.append(f"| {name} | `{naive}` | `{stable}` |")
-Markdown("| dtype | naive | stable |\n|---|---|---|\n" + "\n".join(rows))
+reveal("| dtype | naive | stable |\n|---|---|---|\n" + "\n".join(rows))
 
-# %%
+# %% jupyter={"source_hidden": true}
 with np.errstate(over="ignore"):
     exp300 = np.exp(np.float64(300.0))
 big = backend.asarray([1000.0, 2000.0, 3000.0], dtype=xp.float64)
@@ -107,7 +107,7 @@ assert np.isfinite(backend.to_host(losskit.naive_log_softmax(z64))).all()
 assert not np.isfinite(backend.to_host(losskit.naive_log_softmax(big))).all()
 assert np.isfinite(backend.to_host(losskit.log_softmax(big))).all()
 assert not np.isfinite(backend.to_host(losskit.naive_log_softmax(small16))).all()
-Markdown(
+reveal(
     f"The right answer is `{backend.to_host(losskit.log_softmax(backend.asarray(logits)))}`: "
     f"only the differences matter. float64 survives `[100, 200, 300]` because "
     f"exp(300) = {exp300:.4g} is still finite there, but it breaks too at "
@@ -137,12 +137,12 @@ Markdown(
 # **Predict first:** the logits `[-100, -200, -300]` in float32. Nothing
 # overflows now. Will the naive formula be right?
 
-# %%
+# %% jupyter={"source_hidden": true}
 neg = backend.asarray([-100.0, -200.0, -300.0], dtype=xp.float32)
 naive_neg = backend.to_host(losskit.naive_log_softmax(neg))
 stable_neg = backend.to_host(losskit.log_softmax(neg))
 assert np.isneginf(naive_neg).any() and np.isfinite(stable_neg).all()  # the text below
-Markdown(
+reveal(
     f"Naive: `{naive_neg}`. Stable: `{stable_neg}`. In float32 `exp(-200)` underflows "
     f"to 0 (the smallest positive float32 is about "
     f"{float(np.finfo(np.float32).smallest_subnormal):.1e}), "
@@ -173,7 +173,7 @@ from losskit.widgets import LSEOverflowPanel
 panel = LSEOverflowPanel(backend=backend)
 display(panel)
 
-# %%
+# %% jupyter={"source_hidden": true}
 # The question's pattern, answered from `overflow`, the default run of the experiment at
 # the top of this lesson (not from the panel, whose state changes with its controls).
 top = float(overflow.pattern.max())
@@ -195,7 +195,7 @@ assert all(
 )
 assert gap["float16"] > 1e-3 and all(gap[n] < 1e-9 for n in overflow.dtypes if n != "float16")
 assert overflow.stable_finite.all()
-Markdown(
+reveal(
     f"With the pattern `{pattern_text}` (the one in the question) the naive version first "
     f"breaks, on the sweep's grid of scales, at {start}: where exp of the largest logit, "
     f"{top:g}s, overflows. Strictly it breaks where the *sum* of the exponentials "
@@ -216,7 +216,7 @@ Markdown(
 # loss is $\log(1 + e^{20}) \approx 20$. What will `BCELoss(sigmoid(20), 0)` report
 # in float32? And `BCEWithLogitsLoss(20, 0)`?
 
-# %%
+# %% jupyter={"source_hidden": true}
 x = backend.asarray([20.0], dtype=xp.float32)
 y = backend.asarray([0.0], dtype=xp.float32)
 prob = losskit.sigmoid(x)  # the model's sigmoid output, in float32
@@ -229,7 +229,7 @@ saturated = backend.to_host(losskit.sigmoid(grid) == 1.0)
 first_one = float(backend.to_host(grid)[np.argmax(saturated)])
 assert float(backend.to_host(prob)[0]) == 1.0  # the text below
 assert bce_probs == 100.0 and abs(bce_logits - 20.0) < 1e-3
-Markdown(
+reveal(
     f"float32 `sigmoid(20)` = {float(backend.to_host(prob)[0])!r}, exactly 1, so `BCELoss` "
     f"needs $\\log(1 - 1) = -\\infty$; PyTorch and losskit clamp each log term at $-100$, so it "
     f"reports **{bce_probs:g}**. `BCEWithLogitsLoss(20, 0)` reports **{bce_logits:.6g}**, the "

@@ -20,7 +20,7 @@ from IPython.display import Markdown, display
 
 import losskit
 from losskit.experiments import batch_size_sweep, ce_memory, gradient_noise
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -39,7 +39,7 @@ Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dty
 # **Predict first:** if you multiply the batch size by ten, by how much does the
 # variance fall? What is it at $B = N$, without replacement and with it?
 
-# %%
+# %% jupyter={"source_hidden": true}
 noise = gradient_noise(backend=backend)  # linear regression, MSE; thousands of random batches
 B = noise.batch_sizes
 rows = "\n".join(
@@ -54,26 +54,25 @@ rows = "\n".join(
         strict=True,
     )
 )
-Markdown(
+reveal(
     f"N = {noise.n_samples:,} examples, {noise.n_draws:,} random batches per size; the "
     "formula is explained below the table.\n\n"
     "| B | measured, without replacement | formula | measured / formula "
     "| formula, with replacement | measured, with replacement |\n|---|---|---|---|---|---|\n" + rows
+    + "\n\n"
+    + (
+        r"The formula: the deviations $g_i - G$ average to zero, and the variance of an "
+        r"average of $B$ of them is" "\n\n"
+        r"$$\mathbb{E}\,\lVert g_B - G\rVert^2 = \frac{\sigma^2}{B}\cdot\frac{N - B}{N - 1}," "\n"
+        r"\qquad \sigma^2 = \frac{1}{N}\sum_i \lVert g_i - G\rVert^2 ,$$" "\n\n"
+        r"without replacement, and $\sigma^2 / B$ with replacement. The second factor is "
+        r"the finite-population correction: once the batch is the whole dataset there is "
+        r"nothing left to vary, while drawing with replacement still repeats some examples "
+        r"and omits others."
+    )
 )
 
-# %% [markdown]
-# The formula: the deviations $g_i - G$ average to zero, and the variance of an
-# average of $B$ of them is
-#
-# $$\mathbb{E}\,\lVert g_B - G\rVert^2 = \frac{\sigma^2}{B}\cdot\frac{N - B}{N - 1},
-# \qquad \sigma^2 = \frac{1}{N}\sum_i \lVert g_i - G\rVert^2 ,$$
-#
-# without replacement, and $\sigma^2 / B$ with replacement. The second factor is
-# the finite-population correction: once the batch is the whole dataset there is
-# nothing left to vary, while drawing with replacement still repeats some
-# examples and omits others.
-
-# %%
+# %% jupyter={"source_hidden": true}
 ratio = noise.measured_variance[:-1] / noise.theory_variance[:-1]
 z = np.abs(noise.measured_variance - noise.theory_variance)[:-1] / noise.measured_variance_se[:-1]
 i10 = int(np.searchsorted(B, 10))
@@ -82,7 +81,7 @@ i100 = int(np.searchsorted(B, 100))
 # variance is exactly 0 without replacement, but not with replacement
 assert z.max() < 4 and noise.measured_variance[-1] == 0 == noise.theory_variance[-1]
 assert noise.with_replacement_measured[-1] > 0
-Markdown(
+reveal(
     f"Measured and formula agree within Monte-Carlo error: ratios from {ratio.min():.3f} to "
     f"{ratio.max():.3f}, at most {z.max():.1f} standard errors apart. From B = {B[i10]} to "
     f"B = {B[i100]} the variance falls by a factor "
@@ -107,11 +106,11 @@ Markdown(
 # per-example gradients do not vanish. Does the noise scale rise or fall as
 # training progresses?
 
-# %%
+# %% jupyter={"source_hidden": true}
 late = gradient_noise(progress=0.95, backend=backend)
 # the claims below: near the optimum |G| drops and B_simple rises
 assert late.full_gradient_norm < noise.full_gradient_norm and late.noise_scale > noise.noise_scale
-Markdown(
+reveal(
     f"At the start of training (`progress=0`) B_simple = **{noise.noise_scale:.3g}**: "
     f"|G| = {noise.full_gradient_norm:.3g}, tr(Σ) = {noise.trace_sigma:.3g}. Near the optimum "
     f"(`progress=0.95`) |G| drops to {late.full_gradient_norm:.3g} and B_simple rises to "
@@ -128,7 +127,7 @@ Markdown(
 # has the most jagged per-update loss? Which ends lowest after the same number
 # of epochs?
 
-# %%
+# %% jupyter={"source_hidden": true}
 sweep = batch_size_sweep(backend=backend)
 rows = "\n".join(
     f"| {b} | {u:,} | {j:.3f} | {np.mean(f):.4f} |"
@@ -136,18 +135,18 @@ rows = "\n".join(
         sweep.batch_sizes, sweep.updates_per_epoch, sweep.jitter, sweep.final_loss, strict=True
     )
 )
-Markdown(
+reveal(
     f"N = {sweep.n_samples:,}, {sweep.epochs} epochs, lr = {sweep.lr}, {len(sweep.seeds)} seeds; "
     f"the best reachable MSE is {sweep.optimal_loss:.4f}.\n\n"
     "| B | updates per epoch | jitter of the per-update loss (last epoch) "
     "| final training-set loss (mean over seeds) |\n|---|---|---|---|\n" + rows
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 small, large = 0, len(sweep.batch_sizes) - 1
 final = sweep.final_loss.mean(axis=1)
 assert final[large] < final[small] and sweep.jitter[large] < sweep.jitter[small]  # the prose below
-Markdown(
+reveal(
     f"B = {sweep.batch_sizes[small]} makes {sweep.updates_per_epoch[small]:,} updates per epoch, "
     f"and its per-update losses jitter by {sweep.jitter[small]:.3f}; B = "
     f"{sweep.batch_sizes[large]} makes {sweep.updates_per_epoch[large]:,} smooth ones (jitter "
@@ -165,9 +164,9 @@ Markdown(
 # **Predict first:** how much memory do the logits of a classifier with `1,000`
 # classes take at batch `32`, and at batch `256`?
 
-# %%
+# %% jupyter={"source_hidden": true}
 mem = {b: ce_memory(batch_size=b, n_classes=1000, measure=False) for b in (32, 256)}
-Markdown(
+reveal(
     " and ".join(f"{m.bytes_logits / 2**20:.3f} MiB at B = {b}" for b, m in mem.items())
     + f" (float32): a factor {mem[256].bytes_logits / mem[32].bytes_logits:.0f}, the batch ratio. "
     "The weight matrix is the same size at every batch size."

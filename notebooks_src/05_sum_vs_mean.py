@@ -20,7 +20,7 @@ from IPython.display import Markdown, display
 
 import losskit
 from losskit.experiments import batch_size_sweep, sum_vs_mean
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -37,10 +37,10 @@ Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dty
 # "sum at lr / B" run be after a few epochs? Identical, close, or different? And
 # the "sum at the same lr" run?
 
-# %%
+# %% jupyter={"source_hidden": true}
 r32 = sum_vs_mean(batch_size=32, backend=backend)
 assert r32.bitwise_equal  # what the text below says
-Markdown(
+reveal(
     f"B = {r32.batch_size}, lr = {r32.lr}, {r32.epochs} epochs, "
     f"{len(r32.loss_mean)} updates. Mean at lr vs sum at lr / B: largest parameter difference "
     f"over the whole trajectory **{r32.max_deviation:g}**, bit for bit identical: "
@@ -57,12 +57,12 @@ Markdown(
 #
 # **Predict first:** and with batch size `24`? Bit for bit again?
 
-# %%
+# %% jupyter={"source_hidden": true}
 r24 = sum_vs_mean(batch_size=24, backend=backend)  # drop_last=True, the default
 rounding = 1000 * float(np.finfo(r24.dtype).eps)  # a thousand ulps of 1: rounding, no more
 assert not r24.bitwise_equal and r24.max_deviation < rounding  # what the text below says
 assert r32.power_of_two and not r24.power_of_two
-Markdown(
+reveal(
     f"B = {r24.batch_size}: bitwise equal **{r24.bitwise_equal}**, largest difference "
     f"{r24.max_deviation:.2g} ({r24.dtype}): rounding, nothing more. B = {r32.batch_size} is "
     f"a power of two, and dividing by a power of two only changes a floating-point number's "
@@ -97,7 +97,7 @@ Markdown(
 # **Predict first:** with Adam, which run follows the mean run at `lr`: sum at
 # the same `lr`, or sum at `lr / B`?
 
-# %%
+# %% jupyter={"source_hidden": true}
 from losskit.data import make_linear_regression
 
 X, y = make_linear_regression(
@@ -126,23 +126,24 @@ shrink = first_step["mean at lr"] / first_step["sum at lr / B"]
 # the claims below: sum at the same lr follows mean to a tiny fraction of the distance
 # travelled; sum at lr / B is off by a large fraction of it, its steps B times smaller
 assert gap_same < 1e-5 * travel and gap_scaled > 0.1 * travel and abs(shrink / B - 1) < 1e-3
-Markdown(
+reveal(
     f"Adam (eps = {adam.eps:g}), B = {B}, lr = {lr}, {len(mean_path) - 1} updates; the mean "
     f"run's parameters moved up to {travel:.3g}. Largest parameter difference from it over the "
     f"whole trajectory: sum at the same lr **{gap_same:.2g}** "
     f"({gap_same / travel:.1e} of that distance), sum at lr / B **{gap_scaled:.3g}**. The first "
     f"step of sum at lr / B is {shrink:.4g} times smaller than the mean's "
     f"({first_step['sum at lr / B']:.4g} against {first_step['mean at lr']:.4g})."
+    + "\n\n"
+    + (
+        r"Adam divides each step by a running estimate of the gradient's size, the square "
+        r"root of a running mean of $g^2$. A summed loss multiplies every gradient by $B$, "
+        r"and with it that estimate, so the two cancel: sum at the same learning rate "
+        r"follows mean, and sum at `lr / B` takes steps $B$ times too small. Only almost "
+        r"exactly: Adam adds a small `eps` to the denominator, a term that does not scale "
+        r"with $B$, so the cancellation holds up to `eps` (and rounding). The `lr / B` "
+        r"rule is an SGD rule."
+    )
 )
-
-# %% [markdown]
-# Adam divides each step by a running estimate of the gradient's size, the square
-# root of a running mean of $g^2$. A summed loss multiplies every gradient by $B$,
-# and with it that estimate, so the two cancel: sum at the same learning rate
-# follows mean, and sum at `lr / B` takes steps $B$ times too small. Only almost
-# exactly: Adam adds a small `eps` to the denominator, a term that does not scale
-# with $B$, so the cancellation holds up to `eps` (and rounding). The `lr / B`
-# rule is an SGD rule.
 
 # %% [markdown]
 # ## A bigger batch: which learning rate?
@@ -155,24 +156,24 @@ Markdown(
 # times larger at the base learning rate. Which two training curves, per epoch,
 # look alike? (The next cell sets the numbers.)
 
-# %%
+# %% jupyter={"source_hidden": true}
 k = 4  # the batch grows k times
 base = (8, 0.01)  # (batch size, learning rate)
 scaled = (base[0] * k, base[1] * k)  # the learning rate grows with the batch
 unscaled = (base[0] * k, base[1])  # bigger batch, same learning rate
-Markdown(
+reveal(
     f"k = {k}: batch {base[0]} at lr {base[1]:g}, batch {scaled[0]} at lr {scaled[1]:g}, "
     f"and batch {unscaled[0]} at lr {unscaled[1]:g}."
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 epochs = 5
 runs = {
     (b, lr): batch_size_sweep(batch_sizes=(b,), lr=lr, epochs=epochs, backend=backend)
     for b, lr in [base, scaled, unscaled]
 }
 curves = {key: s.epoch_loss[0].mean(axis=0) for key, s in runs.items()}  # mean over seeds
-Markdown(
+reveal(
     "Training-set loss at the end of each epoch (mean over seeds):\n\n"
     "| batch | lr | " + " | ".join(f"epoch {e + 1}" for e in range(epochs)) + " |\n"
     "|---|---|"
@@ -184,11 +185,11 @@ Markdown(
     )
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 scaled_gap = np.max(np.abs(curves[base] - curves[scaled]))
 unscaled_gap = np.max(np.abs(curves[base] - curves[unscaled]))
 assert scaled_gap < unscaled_gap  # scaling keeps the curves together (the text below)
-Markdown(
+reveal(
     f"Scaling the learning rate with the batch keeps the per-epoch curves together (largest gap "
     f"{scaled_gap:.4f}); keeping lr = {unscaled[1]:g} at batch {unscaled[0]} leaves it behind "
     f"(gap {unscaled_gap:.3f}): {k} times fewer steps of the same size."
@@ -207,14 +208,14 @@ Markdown(
 # its batch size does not divide the number of examples. Run it again keeping
 # the short batch. Which of the two runs keeps mean and "sum at lr / B" together?
 
-# %%
+# %% jupyter={"source_hidden": true}
 kept = sum_vs_mean(
     batch_size=r24.batch_size, n_samples=r24.n_samples, drop_last=False, backend=backend
 )
 short = kept.n_samples % kept.batch_size
 # the claims below: there is a short batch, and keeping it separates the runs far more
 assert short > 0 and not kept.drop_last and kept.max_deviation > 100 * r24.max_deviation
-Markdown(
+reveal(
     f"{kept.n_samples} = {kept.n_samples // kept.batch_size} × {kept.batch_size} + {short}. "
     f"With `drop_last=True`: largest difference {r24.max_deviation:.2g}. Keeping the batch of "
     f"{short}: **{kept.max_deviation:.2g}**. On that batch the mean run takes a full-size step "

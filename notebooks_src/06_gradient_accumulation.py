@@ -21,7 +21,7 @@ from IPython.display import Markdown, display
 import losskit
 from losskit.data import make_linear_regression
 from losskit.experiments import accumulation
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -53,7 +53,7 @@ Markdown(f"One batch of {n} examples, and the same {n} split {' + '.join(map(str
 # micro-batches (sizes above). How far from the batch gradient is the sum of the
 # micro-batch gradients weighted by size? And the one divided by K?
 
-# %%
+# %% jupyter={"source_hidden": true}
 X, y = make_linear_regression(n_samples=n, n_features=3, seed=3, backend=backend)
 model = losskit.LinearRegression(3, seed=0, backend=backend)
 mse = losskit.MSELoss()  # mean reduction
@@ -76,20 +76,22 @@ dev = {
 size = float(backend.to_host(xp.max(xp.abs(batch_grad))))
 # the claims below: size weights are off by rounding only, division by K by far more
 assert dev["weighted"] < 1e-4 * size and dev["divided by K"] > 1e-2 * size
-Markdown(
+reveal(
     f"Largest entry of the batch gradient: {size:.3f}. Weighted by size: off by "
     f"**{dev['weighted']:.1e}** (rounding). Divided by K: off by **{dev['divided by K']:.3f}**, "
     f"because the {sizes[-1]} examples of the small micro-batch got the weight "
     f"1/{len(sizes)} of the batch instead of {sizes[-1]}/{n}."
+    + "\n\n"
+    + (
+        r"Why the size weights are exact: the batch's mean loss is the sum of all $n$ "
+        r"per-example losses over $n$, and micro-batch $m$ holds $n_m L_m$ of that sum, so "
+        r"the batch loss is $\sum_m \frac{n_m}{n} L_m$, and its gradient is the weighted "
+        r"sum above. Dividing by K instead, each micro-batch counts equally, however many "
+        r"examples it holds."
+    )
 )
 
 # %% [markdown]
-# Why the size weights are exact: the batch's mean loss is the sum of all $n$
-# per-example losses over $n$, and micro-batch $m$ holds $n_m L_m$ of that sum,
-# so the batch loss is $\sum_m \frac{n_m}{n} L_m$, and its gradient is the
-# weighted sum above. Dividing by K instead, each micro-batch counts equally,
-# however many examples it holds.
-#
 # ## Over a whole training run
 #
 # `accumulation` trains the same model four ways, at every update on the same
@@ -105,26 +107,26 @@ Markdown(f"The splits: equal {split_text[eq]}, unequal {split_text[uneq]}.")
 # **Predict first:** for which split does "divide by K" match the full batch?
 # And what does "not divided" look like?
 
-# %%
+# %% jupyter={"source_hidden": true}
 rows = "\n".join(
     f"| {' + '.join(map(str, sizes))} | {acc.max_deviation_correct[c]:.1e} "
     f"| {acc.max_deviation_naive[c]:.2g} | {acc.max_deviation_forgot[c]:.2g} |"
     for c, sizes in enumerate(acc.micro_batch_sizes)
 )
-Markdown(
+reveal(
     f"Largest parameter difference from the full-batch run over {acc.n_updates} updates "
     f"(lr = {acc.lr}):\n\n"
     "| micro-batches | weighted by size | divided by K | not divided |\n|---|---|---|---|\n" + rows
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 K_eq = len(acc.micro_batch_sizes[eq])
 # the claims below: divide-by-K is right for the equal split only, size weights always; and
 # forgetting the division lowers the loss after the first update here
 assert acc.max_deviation_naive[eq] < 1e-4 * acc.max_deviation_naive[uneq]
 assert acc.max_deviation_correct.max() < 1e-4 * acc.max_deviation_naive[uneq]
 assert acc.loss_forgot[eq, 1] < acc.loss_full[eq, 1]
-Markdown(
+reveal(
     f"Equal split: dividing by K is exactly right (difference {acc.max_deviation_naive[eq]:.1e}). "
     f"Unequal split: it is not ({acc.max_deviation_naive[uneq]:.2g}), while size weights stay "
     f"exact. Forgetting the division ran at {K_eq} times the learning rate for the equal split: "
@@ -142,10 +144,10 @@ Markdown(
 # **Predict first:** raise the learning rate to `0.3`, still comfortably stable for
 # the full batch. What happens to the run that forgot to divide?
 
-# %%
+# %% jupyter={"source_hidden": true}
 hot = accumulation(lr=0.3, backend=backend)
 assert not hot.loss_forgot[eq, -1] < 1e3  # diverged (inf/NaN or huge): what the text says
-Markdown(
+reveal(
     f"At lr = {hot.lr} the full batch ends at a training loss of {hot.loss_full[eq, -1]:.4f}, "
     f"the size-weighted accumulation at {hot.loss_correct[eq, -1]:.4f}, and the one that forgot "
     f"to divide (effectively lr = {hot.lr * K_eq:g}) at **{hot.loss_forgot[eq, -1]:.3g}**: "
@@ -160,7 +162,7 @@ Markdown(
 # **Predict first:** three trainings with the same seed: batch `16`, batch `4` with
 # four accumulation steps, batch `8` with two. Same weights at the end?
 
-# %%
+# %% jupyter={"source_hidden": true}
 X, y = make_linear_regression(n_samples=200, n_features=3, seed=0, backend=backend)
 final = {}
 for batch_size, K in [(16, 1), (4, 4), (8, 2)]:
@@ -179,7 +181,7 @@ for batch_size, K in [(16, 1), (4, 4), (8, 2)]:
     final[(batch_size, K)] = (backend.to_host(model.params["W"]), history.batch_size.tolist())
 reference_batch = 16
 reference, reference_sizes = final[(reference_batch, 1)]
-Markdown(
+reveal(
     "\n".join(
         f"- batch {b} × {K} step(s): {len(u)} updates, largest weight difference from batch "
         f"{reference_batch}: {np.max(np.abs(w - reference)):.1e}"
@@ -187,14 +189,14 @@ Markdown(
     )
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 N = X.shape[0]
 worst = max(float(np.max(np.abs(w - reference))) for w, _ in final.values())
 rounding = 1000 * float(np.finfo(reference.dtype).eps) * float(np.max(np.abs(reference)))
 # the claims below: every run makes the same updates on the same numbers of examples, and
 # ends with the same weights up to rounding
 assert all(u == reference_sizes for _, u in final.values()) and worst <= rounding
-Markdown(
+reveal(
     f"Yes: the largest difference is {worst:.1e}, "
     f"{'bit for bit the same' if worst == 0 else 'rounding'}. Every run makes "
     f"{len(reference_sizes)} updates, and update by update they use the same examples: the "

@@ -22,7 +22,7 @@ from IPython.display import Markdown, display
 import losskit
 from losskit.data import make_linear_regression
 from losskit.experiments import train_val
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -39,7 +39,7 @@ Markdown(f"Computing with **{backend.name}**, default dtype {backend.default_dty
 # **Predict first:** ten examples, batch size four, so batches of 4, 4 and 2.
 # Does the mean of the three batch means equal the mean over the ten examples?
 
-# %%
+# %% jupyter={"source_hidden": true}
 X, y = make_linear_regression(n_samples=10, n_features=2, seed=4, backend=backend)
 model = losskit.LinearRegression(2, seed=0, backend=backend)
 per_example = losskit.MSELoss(reduction="none")  # one loss per example
@@ -54,18 +54,19 @@ weighted_mean = float(np.average(batch_means, weights=sizes))
 # the claims below: the size-weighted mean is the per-example mean; the plain one is not
 assert abs(weighted_mean - everything) < 1e-5 * everything
 assert abs(np.mean(batch_means) - everything) > 1e-3 * everything
-Markdown(
+reveal(
     f"Batch sizes {sizes}, batch means {[round(m, 3) for m in batch_means]}. Mean of the batch "
     f"means: **{np.mean(batch_means):.4f}**. Size-weighted mean: "
     f"**{weighted_mean:.4f}**. Mean over all {sum(sizes)} examples: "
     f"**{everything:.4f}**. The plain mean counts each of the last {sizes[-1]} examples "
     f"{sizes[0] / sizes[-1]:g} times as much as the others."
+    + "\n\n"
+    + (
+        r"So to summarise an epoch, average the **per-example** losses: weight each "
+        r"batch's mean by its size. The plain mean of the batch means over-weights a short "
+        r"last batch."
+    )
 )
-
-# %% [markdown]
-# So to summarise an epoch, average the **per-example** losses: weight each
-# batch's mean by its size. The plain mean of the batch means over-weights a
-# short last batch.
 
 # %% [markdown]
 # `losskit.fit` records both: `History.batch_loss` (one value per update, as the
@@ -99,13 +100,13 @@ Markdown(
 # **Predict first:** the training loss will fall for as long as you train. Will
 # the validation loss? If not, roughly when does it stop improving?
 
-# %%
+# %% jupyter={"source_hidden": true}
 tv = train_val(backend=backend)
 full_best = int(np.argmin(tv.full_epoch_val_loss))
 # the claims below: training loss keeps falling, validation bottoms out and then rises
 assert tv.full_epoch_train_loss[-1] < tv.full_epoch_train_loss[full_best]
 assert tv.full_epoch_val_loss[-1] > tv.full_epoch_val_loss[full_best]
-Markdown(
+reveal(
     f"{tv.n_train} training points, {tv.n_val} validation points, batch size "
     f"{tv.batch_size_setting}, up to {tv.max_epochs} epochs. Without early stopping the "
     f"training loss falls from {tv.full_epoch_train_loss[0]:.3f} to "
@@ -126,7 +127,7 @@ Markdown(
 # default of `train_val`), at which epoch will training stop, relative to the
 # best one? And if `min_delta` is raised, will it stop earlier or later?
 
-# %%
+# %% jupyter={"source_hidden": true}
 rows, stops, bests = [], [], []
 for min_delta in [0.0, 0.001, 0.01]:
     r = train_val(min_delta=min_delta, backend=backend)
@@ -136,17 +137,17 @@ for min_delta in [0.0, 0.001, 0.01]:
         f"| {r.patience} | {min_delta:g} | {r.best_epoch + 1} | {r.stopped_epoch + 1} "
         f"| {r.epoch_val_loss[r.best_epoch]:.4f} |"
     )
-Markdown(
+reveal(
     "| patience | min_delta | best epoch | stopped at epoch | validation loss kept |\n"
     "|---|---|---|---|---|\n" + "\n".join(rows)
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 assert stops == sorted(stops, reverse=True) and tv.stopped_epoch == tv.best_epoch + tv.patience
 # a larger min_delta: the best epoch comes earlier and training stops sooner (the text below)
 assert bests == sorted(bests, reverse=True) and bests[-1] < bests[0] and stops[-1] < stops[0]
 assert tv.epoch_val_loss[tv.best_epoch] < tv.full_epoch_val_loss[-1]
-Markdown(
+reveal(
     f"With the defaults training stops at epoch {tv.stopped_epoch + 1}, {tv.patience} epochs "
     f"after the best one (epoch {tv.best_epoch + 1}), and restores that epoch's weights: "
     f"validation loss {tv.epoch_val_loss[tv.best_epoch]:.4f} instead of the "

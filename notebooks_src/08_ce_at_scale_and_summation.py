@@ -22,7 +22,7 @@ from IPython.display import Markdown, display
 
 import losskit
 from losskit.experiments import ce_memory, summation_precision
-from losskit.widgets import use_live_figures
+from losskit.widgets import reveal, use_live_figures
 
 use_live_figures()  # ipympl in JupyterLab and Voila, else images that update
 backend = losskit.get_backend()
@@ -42,10 +42,10 @@ Markdown(f"Computing with **{backend.name}** (GPU: {backend.is_gpu}).")
 # MiB does the logits array take? And the textbook forward, which keeps the
 # logits, `softmax(logits)` and `log(softmax)` alive together?
 
-# %%
+# %% jupyter={"source_hidden": true}
 mem = ce_memory()  # float32 (128, 50000): computed from shapes, and measured with tracemalloc
 MiB = 2**20
-Markdown(
+reveal(
     f"One float32 array of shape ({mem.batch_size}, {mem.n_classes:,}) is "
     f"{mem.batch_size:,} × {mem.n_classes:,} × {mem.itemsize} bytes = "
     f"**{mem.bytes_logits:,} bytes = {mem.bytes_logits / MiB:.2f} MiB** "
@@ -84,7 +84,7 @@ Markdown(
 # **Predict first:** will the chunked result differ from the one-shot
 # `logsumexp`, and by how much?
 
-# %%
+# %% jupyter={"source_hidden": true}
 rng = np.random.default_rng(0)
 z = backend.asarray(rng.standard_normal((64, 20_000)) * 5, dtype=xp.float32)
 one_shot = losskit.logsumexp(z)
@@ -92,7 +92,7 @@ chunked = losskit.streaming_logsumexp(z, chunk_size=1024)
 diff = float(backend.to_host(xp.max(xp.abs(one_shot - chunked))))
 rel = diff / float(backend.to_host(xp.max(xp.abs(one_shot))))
 assert rel < 100 * float(np.finfo(np.float32).eps)  # rounding only (the text below)
-Markdown(
+reveal(
     f"Largest difference over {z.shape[0]} rows of {z.shape[1]:,} float32 logits: "
     f"{sci(diff, precision=2)} (relative {sci(rel, precision=1)}; float32 resolution is "
     f"{sci(float(np.finfo(np.float32).eps), precision=1)}): "
@@ -110,7 +110,7 @@ Markdown(
 # running float32 total at `1.0` and add `1e-8` a million times. What is the total?
 # What should it be?
 
-# %%
+# %% jupyter={"source_hidden": true}
 prec = summation_precision()  # float32; every method of losskit's summation module
 one, tiny = np.float32(1.0), np.float32(prec.small)  # the small term: float32(1e-8)
 k = len(prec.n_values) - 1  # the longest case
@@ -118,7 +118,7 @@ n = int(prec.n_values[k])
 m = {name: i for i, name in enumerate(prec.methods)}
 # the claims below: 1 + 1e-8 rounds to 1 in float32, so the running sum never moves off 1.0
 assert one + tiny == one and prec.results[0, m["sequential"], k] == 1.0
-Markdown(
+reveal(
     f"`np.float32(1) + np.float32(1e-8) == 1` is **{bool(one + tiny == one)}**: "
     f"float32 spacing near 1 is {sci(float(np.spacing(one)), precision=2)}, far larger than "
     f"{sci(float(tiny), precision=1)}. So a running sum of 1.0 followed by {n:,} copies of "
@@ -128,7 +128,7 @@ Markdown(
     f"completely, every time."
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 labels = {
     "sequential": "running sum, left to right (`sum_sequential`)",
     "pairwise": "pairwise tree (`sum_pairwise`)",
@@ -136,7 +136,7 @@ labels = {
     "float64": "accumulate in float64 (`sum_float64`)",
     "xp.sum": f"the backend's own sum (`{prec.backend}.sum`)",
 }
-Markdown(
+reveal(
     f"| method | 1.0 + {n:,} × {sci(float(prec.small), precision=1)} "
     f"| {n:,} × float32({float(prec.value):.1g}) | error on the second (absolute) |\n"
     "|---|---|---|---|\n"
@@ -148,11 +148,11 @@ Markdown(
     + f"\n| exact | {prec.exact[0, k]:.6f} | {prec.exact[1, k]:,.2f} | |"
 )
 
-# %%
+# %% jupyter={"source_hidden": true}
 seq = prec.results[1, m["sequential"], k]
 # the claims below: the running sum drifts; the backend's (pairwise) sum stays close
 assert abs(prec.abs_error[1, m["xp.sum"], k]) < 0.01 < abs(prec.abs_error[1, m["sequential"], k])
-Markdown(
+reveal(
     f"A million copies of float32({float(prec.value):.1g}) summed one by one give **{seq:,.2f}** "
     f"({prec.rel_error[1, m['sequential'], k]:+.2%}): as the total grows, each addition rounds "
     f"at the total's scale. NumPy's `sum` on a contiguous array is pairwise underneath and "

@@ -190,10 +190,10 @@ ANSWERS = {
 
 def _flat_cells(name: str) -> list[tuple[str, str]]:
     """(cell type, source) of each cell, whitespace runs made one space and the pieces of
-    implicitly concatenated strings (``f"a " f"b"``, across lines) joined."""
+    implicitly concatenated strings (``f"a " f"b"``, ``r"c"``, across lines) joined."""
     nb = nbformat.read(_ipynb(name), as_version=4)
     return [
-        (c.cell_type, re.sub(r"[\"'] f?[\"']", "", " ".join(c.source.split()))) for c in nb.cells
+        (c.cell_type, re.sub(r"[\"'] [fr]?[\"']", "", " ".join(c.source.split()))) for c in nb.cells
     ]
 
 
@@ -285,6 +285,19 @@ def test_runs_top_to_bottom(name, monkeypatch, tmp_path):
         if out.output_type == "stream" and out.name == "stderr"
     ]
     assert not any("Traceback" in t for t in stderr), stderr
+    # Predict first, then reveal (tests/test_reveal.py checks the sources): each answer
+    # shown through reveal() is a closed <details> block in the executed notebook.
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "reveal(" in cell.source:
+            shown = [
+                out.data["text/markdown"]
+                for out in cell.outputs
+                if out.output_type == "execute_result" and "text/markdown" in out.get("data", {})
+            ]
+            assert shown, f"{name}: a reveal() cell showed no Markdown\n{cell.source}"
+            for text in shown:
+                opening = re.match(r"<details(\s[^>]*)?>", text)
+                assert opening and "open" not in opening.group(0), f"{name}: not folded: {text}"
     print(f"{name}: {elapsed:.1f} s")
     assert elapsed < BUDGET_S, f"{name} took {elapsed:.1f} s (budget {BUDGET_S:.0f} s)"
 

@@ -22,7 +22,8 @@ One module per lesson, named by its slug; :data:`losskit.lessons.PANELS` maps ea
 slug to its panel class, in lesson order. This package exports each lesson module's
 ``__all__``.
 ``use_live_figures()`` (a lesson's first cell) turns on ipympl where it is
-installed, else inline images. ``random_value(control, rng)`` draws a value a
+installed, else inline images. ``reveal(text)`` folds a predict-first
+answer into a closed ``<details>`` block (Markdown). ``random_value(control, rng)`` draws a value a
 student could set (fuzz tests, benchmarks).
 """
 
@@ -32,11 +33,13 @@ from .._lessonmodules import export_lesson_modules
 from ._base import Panel, detect_mode
 from ._fuzz import random_value
 from ._notebook import use_live_figures
+from ._reveal import reveal
 
 __all__ = [
     "Panel",
     "detect_mode",
     "random_value",
+    "reveal",
     "use_live_figures",
     *export_lesson_modules(__name__, __path__, globals()),
 ]

@@ -1,0 +1,139 @@
+"""Predict first, then reveal (issue 14 item 4).
+
+``losskit.widgets.reveal`` folds an answer into a closed ``<details>`` block. In the
+lessons, every code cell that answers a **Predict first** question (those up to the
+next Markdown cell) shows its answer through ``reveal(...)``, never a bare
+``Markdown(...)``, and has its source folded (``jupyter.source_hidden``), so neither
+"Run All" in JupyterLab nor Voila puts the answer on screen before the student has
+predicted. A question answered by dragging a panel's control (the readout changes
+only when the student acts) is listed in ``PANEL_ANSWERED``. The executed outputs
+are checked in ``tests/test_notebooks.py::test_runs_top_to_bottom``, which already
+runs every lesson.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import nbformat
+import pytest
+from IPython.display import Markdown
+from test_notebooks import LESSONS, _ipynb
+
+from losskit.widgets import reveal
+
+QUESTION = "**Predict first:**"
+
+# (lesson, a phrase of the question): answered by the panel as the student moves it
+PANEL_ANSWERED = {
+    ("01_batch_vs_dataset", "as you shrink the batch size"),
+    ("04_gradient_noise", 'drag "batch size B" up to "dataset size N"'),
+    ("05_sum_vs_mean", 'choose reduction "sum" and untick'),
+    ("06_gradient_accumulation", "make the unequal split lopsided"),
+    ("07_train_vs_validation", "make the batch size smaller"),
+    ("08_ce_at_scale_and_summation", 'double "classes C"'),
+}
+
+
+def test_reveal_is_a_closed_details_block():
+    out = reveal("The answer is **42**, $x^2$.")
+    assert isinstance(out, Markdown)
+    text = out.data
+    assert text.startswith("<details>\n<summary>Check your prediction</summary>\n\n")
+    assert text.rstrip().endswith("\n\n</details>")
+    assert "The answer is **42**, $x^2$." in text  # Markdown and LaTeX left as they are
+    assert "open" not in text.split(">", 1)[0]
+    assert text.count("<details") == 1 and text.count("</details>") == 1
+
+
+def test_reveal_summary_is_plain_text():
+    text = reveal("x", summary="Show <the> answer").data
+    assert "<summary>Show &lt;the&gt; answer</summary>" in text
+
+
+def test_reveal_is_shown_as_markdown():
+    bundle = reveal("x")._repr_markdown_()
+    assert "<details>" in bundle
+
+
+@pytest.mark.parametrize("bad", [None, 3, b"answer", ["a"]])
+def test_reveal_rejects_a_non_string(bad):
+    with pytest.raises(TypeError, match=r"reveal\(\): text must be a str, got"):
+        reveal(bad)
+    with pytest.raises(TypeError, match=r"reveal\(\): summary must be a str, got"):
+        reveal("answer", summary=bad)
+
+
+@pytest.mark.parametrize("bad", ["", "   \n"])
+def test_reveal_rejects_empty_text(bad):
+    with pytest.raises(ValueError, match=r"reveal\(\): text must be non-empty text"):
+        reveal(bad)
+    with pytest.raises(ValueError, match=r"reveal\(\): summary must be non-empty text"):
+        reveal("answer", summary=bad)
+
+
+def _calls(tree, name):
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+    ]
+
+
+def _sections(name):
+    """(question cell, the code cells after it up to the next Markdown cell)."""
+    cells = nbformat.read(_ipynb(name), as_version=4).cells
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown" and QUESTION in cell.source:
+            codes = []
+            for later in cells[i + 1 :]:
+                if later.cell_type != "code":
+                    break
+                codes.append(later)
+            yield cell, codes
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_predict_first_answers_are_revealed(name):
+    sections = list(_sections(name))
+    assert sections, f"{name}: no {QUESTION} question"
+    for question, codes in sections:
+        asked = question.source.split(QUESTION, 1)[1]
+        where = f"{name}: the answer to {' '.join(asked.split())[:70]!r}"
+        assert "<details" not in question.source, f"{where}: the question itself is folded"
+        revealed = 0
+        for cell in codes:
+            source = re.sub(r"^\s*[%!].*$", "", cell.source, flags=re.M)  # magics
+            tree = ast.parse(source)
+            last = tree.body[-1] if tree.body else None
+            bare = (
+                isinstance(last, ast.Expr)
+                and isinstance(last.value, ast.Call)
+                and isinstance(last.value.func, ast.Name)
+                and last.value.func.id == "Markdown"
+            )
+            assert not bare, f"{where} is shown with Markdown(...); use reveal(...)\n{cell.source}"
+            if _calls(tree, "reveal"):
+                revealed += 1
+                hidden = cell.metadata.get("jupyter", {}).get("source_hidden")
+                assert hidden is True, (
+                    f"{where}: the cell calling reveal() needs the metadata "
+                    f'jupyter.source_hidden (py:percent: # %% jupyter={{"source_hidden": true}})'
+                )
+        by_panel = any(n == name and phrase in asked for n, phrase in PANEL_ANSWERED)
+        if by_panel:
+            assert revealed == 0, f"{where}: listed in PANEL_ANSWERED but revealed in a cell"
+        else:
+            assert revealed, f"{where}: no code cell after it calls reveal(...)"
+
+
+def test_panel_answered_questions_exist():
+    asked = {
+        (name, phrase)
+        for name in LESSONS
+        for question, _ in _sections(name)
+        for n, phrase in PANEL_ANSWERED
+        if n == name and phrase in question.source
+    }
+    assert asked == PANEL_ANSWERED

@@ -179,6 +179,11 @@ reveal(
 # Right: the whole-data loss per epoch for B = 1, your B and B = N, as bands
 # over several seeds.
 #
+# The panel starts from smaller, faster settings than the text above (a smaller
+# N, fewer draws, seeds and epochs), so its numbers differ: after a few epochs
+# B = N has made only a few updates and is still far above the others. The button
+# **as in the text above** sets the text's settings and shows its numbers.
+#
 # **Predict first:** drag "batch size B" up to "dataset size N". Where does the
 # ringed point end up on the variance plot? Which loss band is the widest, and
 # which one makes the fastest progress per epoch? Then shrink N and predict again.

@@ -723,3 +723,66 @@ def test_gradient_noise_panel_offers_only_batches_up_to_n():
     p.controls["n_samples"].value = 1000
     assert b.value == 100 and max(b.options) == 1000 and p.error is None
     assert b.continuous_update is True
+
+
+# ----- the lesson text's settings ------------------------------------------------------------
+def _buttons(p) -> list:
+    found, stack = [], [p.widget]
+    while stack:
+        w = stack.pop()
+        found += [w] if isinstance(w, W.Button) else []
+        stack.extend(getattr(w, "children", ()))
+    return found
+
+
+@pytest.mark.parametrize("name", [n for n, cls in PANELS.items() if cls.text_settings])
+def test_text_settings_are_valid_control_values_and_have_a_button(name):
+    p = make(PANELS[name])
+    (button,) = _buttons(p)
+    assert button.description == "as in the text above"
+    button.click()
+    assert p.error is None and p.updated
+    for key, value in PANELS[name].text_settings.items():
+        assert p.controls[key].value == value, key
+    p.close()
+
+
+def test_lesson4_panel_reproduces_the_text_with_its_settings():
+    """Issue 14 item 5: the text's B = 256 vs B = 1 comes from batch_size_sweep's defaults;
+    the panel's button gives the same runs, seed for seed. At the panel's own (fast)
+    defaults B = N is still far above after its few updates, as the text under it says."""
+    from losskit.experiments import batch_size_sweep, gradient_noise
+
+    p = make(GradientNoisePanel)
+    _, fast = p.result
+    n = p.controls["n_samples"].value
+    final = {b: np.median(fast.final_loss[i]) for i, b in enumerate(fast.batch_sizes)}
+    assert final[n] > 1.5 * max(final[b] for b in final if b != n)
+    assert p.use_text_settings()
+    noise, sweep = p.result
+    text = batch_size_sweep(backend="numpy")
+    for b in (1, 256):
+        got = sweep.final_loss[list(sweep.batch_sizes).index(b)]
+        want = text.final_loss[list(text.batch_sizes).index(b)]
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    reference = gradient_noise(backend="numpy")
+    assert (noise.n_samples, noise.n_draws) == (reference.n_samples, reference.n_draws)
+    p.close()
+
+
+def test_lesson7_panel_defaults_are_the_texts():
+    """The text's overfitting story (validation up from its best) runs at train_val's
+    defaults; the panel starts there, so the turn is on screen without touching it."""
+    import inspect
+
+    from losskit.experiments import train_val
+
+    p = make(TrainValPanel)
+    defaults = inspect.signature(train_val).parameters
+    for name, control in p.controls.items():
+        if name in defaults and name != "backend":
+            assert control.value == pytest.approx(defaults[name].default), name
+    r = p.result
+    best = int(np.argmin(r.full_epoch_val_loss))
+    assert r.full_epoch_val_loss[-1] > 1.3 * r.full_epoch_val_loss[best]
+    p.close()

@@ -240,6 +240,10 @@ class Panel(ABC):
     lesson = ""
     figsize = (12.0, 4.6)
     cache_size = 6
+    #: The lesson text's settings, where they differ from the panel's (faster) defaults:
+    #: the control values that reproduce the text's numbers. When set, a button
+    #: "as in the text above" applies them (:meth:`use_text_settings`).
+    text_settings: dict = {}
 
     def __init__(self, backend="auto", *, mode="auto", debounce=0.05, dpi=110, **values):
         self.mode = detect_mode(mode)
@@ -347,6 +351,17 @@ class Panel(ABC):
         """Current control values by name (the backend included)."""
         return {name: control.value for name, control in self.controls.items()}
 
+    def use_text_settings(self) -> bool:
+        """Set the controls to :attr:`text_settings` and refresh once; returns
+        :meth:`refresh`'s answer. The settings are checked as constructor values are."""
+        self._updating = True  # one refresh for all the changes, not one per control
+        try:
+            for name, value in self.text_settings.items():
+                _set_initial(type(self).__name__, name, self.controls[name], value)
+        finally:
+            self._updating = False
+        return self.refresh()
+
     def _backend_control(self, backend):
         names = available_backends()
         try:
@@ -382,6 +397,14 @@ class Panel(ABC):
             control.layout.width = "100%"
             if isinstance(control, W.ToggleButtons):  # buttons as wide as their text:
                 control.style.button_width = "auto"  # the label stays beside them
+        if self.text_settings:
+            preset = W.Button(
+                description="as in the text above",
+                tooltip="the settings the lesson's text uses: its numbers (slower to compute)",
+                layout=W.Layout(width="auto"),
+            )
+            preset.on_click(lambda _: self.use_text_settings())
+            shown.append(preset)
         controls = W.GridBox(
             shown,
             layout=W.Layout(

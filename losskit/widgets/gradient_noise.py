@@ -32,14 +32,18 @@ class GradientNoisePanel(Panel):
         "Lesson 4 · a mini-batch gradient is an unbiased, noisy estimate: variance σ²/B·(N−B)/(N−1)"
     )
     figsize = (13.5, 5.0)
+    # the defaults of gradient_noise and batch_size_sweep, which the lesson's text runs
+    # (N = 1000, 2000 draws, 16 seeds, 20 epochs), and the text's B = 256 vs B = 1
+    text_settings = {"n_samples": 1000, "batch_size": 256, "n_draws": 2000, "seeds": 16,
+                     "epochs": 20}  # fmt: skip
 
     def make_controls(self):
         return {
             "batch_size": choice_slider(BATCH_SIZES, 32, "batch size B"),
             "n_samples": choice_slider([100, 200, 500, 1000], 500, "dataset size N"),
-            "n_draws": choice_slider([100, 200, 400], 200, "draws per B"),
-            "seeds": int_slider(4, 1, 8, "seeds"),
-            "epochs": int_slider(5, 1, 10, "epochs"),
+            "n_draws": choice_slider([100, 200, 400, 2000], 200, "draws per B"),
+            "seeds": int_slider(4, 1, 16, "seeds"),
+            "epochs": int_slider(5, 1, 20, "epochs"),
         }
 
     def sync_controls(self):

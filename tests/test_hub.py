@@ -39,6 +39,7 @@ import pytest
 import requests
 from hub_helpers import HubError, HubUser
 from nbgrader_helpers import ASSIGNMENTS_DIR, course_tools
+from test_browser import KERNEL_IDLE_JS
 
 ct = course_tools
 pytestmark = [pytest.mark.slow, pytest.mark.hub, pytest.mark.xdist_group("hub")]
@@ -405,11 +406,6 @@ def _scroll_to(page, selector, timeout_s):
     raise AssertionError(f"{selector!r} did not appear in the notebook within {timeout_s} s")
 
 
-@pytest.mark.xfail(
-    reason="since the panel layout change (ca58c66) the lesson's slider is not found in "
-    "JupyterLab's windowed notebook after Run All; issue 17 stays open until this passes",
-    strict=False,
-)
 def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
     """In Chromium: the hub's login page, JupyterLab, Run All, a slider dragged."""
     from playwright.sync_api import sync_playwright
@@ -443,6 +439,14 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
             page.wait_for_url(f"**/user/{name}/lab**", timeout=120_000)
             page.goto(f"{hub.base}/user/{name}/lab/tree/lessons/{LESSON}")
             page.wait_for_selector(".jp-Notebook", timeout=120_000)
+            # as a student waits for "Python 3 (ipykernel) | Idle": Run All before the
+            # kernel is up opens JupyterLab's Select Kernel dialog (seen with 25 servers up)
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=180_000)
+            # the hub's JupyterLab attaches every cell (course_hub.LAB_OVERRIDES)
+            tracker = page.request.get(
+                f"{hub.base}/user/{name}/lab/api/settings/@jupyterlab/notebook-extension:tracker"
+            ).json()
+            assert tracker["schema"]["properties"]["windowingMode"]["default"] == "none"
             page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=60_000)
             page.get_by_text("Run All Cells", exact=True).click(timeout=60_000)
             # Run All leaves the notebook scrolled to its end, and JupyterLab renders only
@@ -465,6 +469,13 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
             page.screenshot(path=str(ARTIFACTS / "lesson-after-drag.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "failure.png"))
+            # what each cell's output holds, for the reader of a failure
+            outputs = page.evaluate(
+                "() => [...document.querySelectorAll('.jp-Cell')].map((c, i) => i + ': ' +"
+                " c.className + ' | ' + [...c.querySelectorAll('.jp-OutputArea-output')]"
+                ".map((o) => o.className + ' ' + o.innerText.slice(0, 300)).join(' || '))"
+            )
+            (ARTIFACTS / "failure-cells.txt").write_text("\n".join(outputs) + "\n")
             raise
         finally:
             (ARTIFACTS / "console.log").write_text("\n".join(console) + "\n")

@@ -27,7 +27,14 @@ from pathlib import Path
 
 import pytest
 from ipykernel.ipkernel import IPythonKernel
-from test_browser import CHROMIUM_ARGS, _chromium, _free_port, _skip_or_fail, _wait_for_port
+from test_browser import (
+    CHROMIUM_ARGS,
+    KERNEL_IDLE_JS,
+    _chromium,
+    _free_port,
+    _skip_or_fail,
+    _wait_for_port,
+)
 
 from losskit.lessons import LESSONS, TOUR
 
@@ -37,10 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "browser" / "lab_clean"
 TOKEN = "losskit-lab-clean"
 NOTEBOOKS = [TOUR, *(lesson.notebook for lesson in LESSONS)]
-KERNEL_IDLE_JS = """() => {
-  const s = document.querySelector('.jp-Notebook-ExecutionIndicator');
-  return s !== null && s.getAttribute('data-status') === 'idle';
-}"""
 DIRTY_TAB = ".lm-TabBar-tab.jp-mod-dirty"
 
 

@@ -48,6 +48,11 @@ CHROMIUM_ARGS = [
 ]
 # Voila loads every JupyterLab extension it finds; these three are Lab-only and
 # only log errors in a Voila page, so keep them out.
+#: True once JupyterLab's kernel indicator says "Idle" (the kernel is up and waiting).
+KERNEL_IDLE_JS = """() => {
+  const s = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return s !== null && s.getAttribute('data-status') === 'idle';
+}"""
 VOILA_DENY = ["jupyterlab-jupytext", "@jupyter/nbgrader", "@jupyter-notebook/lab-extension"]
 
 N_CHANGES = 5  # key presses timed; the median is asserted
@@ -183,26 +188,32 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float 
     pytest.fail(f"voila did not listen on port {port} within {timeout:.0f} s:\n{log.read_text()}")
 
 
-def serve_and_drive(notebook: Path, out: Path) -> dict:
-    """Serve ``notebook`` with Voila, move its first slider N_CHANGES times; return the record."""
+@contextlib.contextmanager
+def voila(target: str, out: Path):
+    """Serve ``target`` (a notebook or a folder, relative to the repository) with Voila.
+
+    Yields ``(chromium, port)``; skips (or fails under ``LOSSKIT_REQUIRE_BROWSER=1``)
+    without Chromium, Playwright or Voila. The server's log is ``out/voila.log``.
+    """
     chromium = _chromium()
     if chromium is None:
         _skip_or_fail("Chromium not found (/usr/bin/chromium or `chromium` on PATH)")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _skip_or_fail("the Playwright Python package is not installed")
-    voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or shutil.which("voila")
-    if voila is None:
+    voila_bin = shutil.which("voila", path=str(Path(sys.executable).parent)) or shutil.which(
+        "voila"
+    )
+    if voila_bin is None:
         _skip_or_fail("voila is not installed")
-
     out.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = out / "voila.log"
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     cmd = [
-        voila,
-        str(notebook),
+        voila_bin,
+        target,
         "--no-browser",
         f"--port={port}",
         "--Voila.ip=127.0.0.1",
@@ -211,81 +222,9 @@ def serve_and_drive(notebook: Path, out: Path) -> dict:
     ]
     with open(log, "w") as log_file:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    record: dict = {"notebook": str(notebook.relative_to(ROOT)), "port": port}
     try:
         _wait_for_port(port, proc, log)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=chromium, headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 1600})
-                errors: list[str] = []
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                # Loopback only: the template's web-font CSS lives on a CDN.
-                page.route(
-                    "**/*",
-                    lambda route: (
-                        route.continue_()
-                        if route.request.url.startswith(f"http://127.0.0.1:{port}/")
-                        or route.request.url.startswith(f"ws://127.0.0.1:{port}/")
-                        or route.request.url.startswith("data:")
-                        else route.abort()
-                    ),
-                )
-                t_load = time.monotonic()
-                page.goto(f"http://127.0.0.1:{port}/", timeout=90_000)
-                page.wait_for_selector(READOUT, timeout=90_000)
-                page.wait_for_selector(FIGURE, timeout=30_000)
-                page.wait_for_function(
-                    f"document.querySelector({READOUT!r}).innerText.trim().length > 0",
-                    timeout=30_000,
-                )
-                page.evaluate(INSTRUMENT_JS, [FIGURE, READOUT])
-                page.wait_for_function(PAINTED_JS, arg=FIGURE, timeout=30_000, polling=200)
-                page.evaluate(SETTLE_JS, [500, SETTLE_MAX_MS])
-                record["load_s"] = round(time.monotonic() - t_load, 2)
-                panel = page.locator(PANEL).first
-                panel.scroll_into_view_if_needed()
-                page.screenshot(path=str(out / "before.png"))
-                figure = page.locator(FIGURE).first
-                figure.screenshot(path=str(out / "figure_before.png"))
-                fig_before = (out / "figure_before.png").read_bytes()
-                text_before = page.inner_text(READOUT)
-
-                handle = page.locator(SLIDER_HANDLE).first
-                handle.focus()
-                # One untimed change first: the first interaction after loading can
-                # bring an extra image (a pending draw flushed), which is no redraw.
-                page.keyboard.press("ArrowLeft")
-                page.wait_for_function(REDRAWN_JS, timeout=30_000, polling=50)
-                changes = []
-                for _ in range(N_CHANGES):
-                    page.evaluate(SETTLE_JS, [300, SETTLE_MAX_MS])
-                    page.keyboard.press("ArrowRight")
-                    page.wait_for_function(REDRAWN_JS, timeout=15_000, polling=50)
-                    page.evaluate(
-                        SETTLE_JS, [QUIET_MS, SETTLE_MAX_MS]
-                    )  # the change's last image has come
-                    timing = page.evaluate(TIMING_JS)
-                    timing = {k: None if v is None else round(v, 1) for k, v in timing.items()}
-                    changes.append({**timing, "readout": page.inner_text(READOUT)})
-                page.evaluate(SETTLE_JS, [300, SETTLE_MAX_MS])
-                page.screenshot(path=str(out / "after.png"))
-                figure.screenshot(path=str(out / "figure_after.png"))
-                record.update(
-                    text_before=text_before,
-                    text_after=page.inner_text(READOUT),
-                    figure_changed=(out / "figure_after.png").read_bytes() != fig_before,
-                    changes=changes,
-                    page_errors=errors,
-                )
-            except Exception:
-                with contextlib.suppress(Exception):  # the page as it was when it failed
-                    page.screenshot(path=str(out / "failure.png"), full_page=True)
-                raise
-            finally:
-                browser.close()
+        yield chromium, port
     finally:
         proc.terminate()
         try:
@@ -293,12 +232,95 @@ def serve_and_drive(notebook: Path, out: Path) -> dict:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def loopback_only(page, port: int) -> None:
+    """Let ``page`` reach only the local server (the template's web fonts live on a CDN)."""
+    local = (f"http://127.0.0.1:{port}/", f"ws://127.0.0.1:{port}/", "data:", "blob:")
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(local) else route.abort(),
+    )
+
+
+def serve_and_drive(notebook: Path, out: Path) -> dict:
+    """Serve ``notebook`` with Voila, move its first slider N_CHANGES times; return the record."""
+    with voila(str(notebook.relative_to(ROOT)), out) as (chromium, port):
+        record = drive(chromium, port, notebook, out)
     figure_ms = [c["figure_ms"] for c in record["changes"]]
     record["median_figure_ms"] = statistics.median(figure_ms)
     record["max_figure_ms"] = max(figure_ms)
     record["target_ms"] = TARGET_MS
     record["meets_target"] = record["median_figure_ms"] < TARGET_MS
     (out / "timings.json").write_text(json.dumps(record, indent=2))
+    return record
+
+
+def drive(chromium: str, port: int, notebook: Path, out: Path) -> dict:
+    """Open the served page, time N_CHANGES slider moves; the record of what was seen."""
+    from playwright.sync_api import sync_playwright
+
+    record: dict = {"notebook": str(notebook.relative_to(ROOT)), "port": port}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            loopback_only(page, port)
+            t_load = time.monotonic()
+            page.goto(f"http://127.0.0.1:{port}/", timeout=90_000)
+            page.wait_for_selector(READOUT, timeout=90_000)
+            page.wait_for_selector(FIGURE, timeout=30_000)
+            page.wait_for_function(
+                f"document.querySelector({READOUT!r}).innerText.trim().length > 0",
+                timeout=30_000,
+            )
+            page.evaluate(INSTRUMENT_JS, [FIGURE, READOUT])
+            page.wait_for_function(PAINTED_JS, arg=FIGURE, timeout=30_000, polling=200)
+            page.evaluate(SETTLE_JS, [500, SETTLE_MAX_MS])
+            record["load_s"] = round(time.monotonic() - t_load, 2)
+            panel = page.locator(PANEL).first
+            panel.scroll_into_view_if_needed()
+            page.screenshot(path=str(out / "before.png"))
+            figure = page.locator(FIGURE).first
+            figure.screenshot(path=str(out / "figure_before.png"))
+            fig_before = (out / "figure_before.png").read_bytes()
+            text_before = page.inner_text(READOUT)
+
+            handle = page.locator(SLIDER_HANDLE).first
+            handle.focus()
+            # One untimed change first: the first interaction after loading can
+            # bring an extra image (a pending draw flushed), which is no redraw.
+            page.keyboard.press("ArrowLeft")
+            page.wait_for_function(REDRAWN_JS, timeout=30_000, polling=50)
+            changes = []
+            for _ in range(N_CHANGES):
+                page.evaluate(SETTLE_JS, [300, SETTLE_MAX_MS])
+                page.keyboard.press("ArrowRight")
+                page.wait_for_function(REDRAWN_JS, timeout=15_000, polling=50)
+                page.evaluate(
+                    SETTLE_JS, [QUIET_MS, SETTLE_MAX_MS]
+                )  # the change's last image has come
+                timing = page.evaluate(TIMING_JS)
+                timing = {k: None if v is None else round(v, 1) for k, v in timing.items()}
+                changes.append({**timing, "readout": page.inner_text(READOUT)})
+            page.evaluate(SETTLE_JS, [300, SETTLE_MAX_MS])
+            page.screenshot(path=str(out / "after.png"))
+            figure.screenshot(path=str(out / "figure_after.png"))
+            record.update(
+                text_before=text_before,
+                text_after=page.inner_text(READOUT),
+                figure_changed=(out / "figure_after.png").read_bytes() != fig_before,
+                changes=changes,
+                page_errors=errors,
+            )
+        except Exception:
+            with contextlib.suppress(Exception):  # the page as it was when it failed
+                page.screenshot(path=str(out / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
     return record
 
 

@@ -28,8 +28,12 @@ from ..plots import install_text_cache, new_figure
 __all__ = ["CanvasView", "ImageView", "View", "make_view", "png_bytes"]
 
 #: Figure height as a share of the window's: the controls above and the readout's first
-#: rows below stay on screen with it (1366x768 with a sidebar; 1280x720 at 150 % zoom).
+#: rows below stay on screen with it (1366x768 with a sidebar; 1920x1080). In a window
+#: at most SHORT_WINDOW_PX high (1280x720 at 150 % zoom is 853x480 CSS px) the controls
+#: take a larger share, so the figure gets SHORT_FIGURE_VH (tests/test_browser_layout.py).
 MAX_FIGURE_VH = 52
+SHORT_WINDOW_PX = 600
+SHORT_FIGURE_VH = 42
 
 #: CSS that fits the figure (image, or ipympl's canvas, whose element sizes ipympl sets in
 #: pixels, inline) to the output area: at most its width and MAX_FIGURE_VH of the window's
@@ -45,6 +49,9 @@ FIT_CSS = (
     ".losskit-panel .jupyter-matplotlib-canvas-div canvas,.losskit-panel img.losskit-figure{"
     f"width:auto!important;height:auto!important;max-width:100%!important;"
     f"max-height:{MAX_FIGURE_VH}vh!important;object-fit:contain}}"
+    f"@media (max-height:{SHORT_WINDOW_PX}px){{"
+    ".losskit-panel .jupyter-matplotlib-canvas-div canvas,.losskit-panel img.losskit-figure{"
+    f"max-height:{SHORT_FIGURE_VH}vh!important}}}}"
     "</style>"
 )
 

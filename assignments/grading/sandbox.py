@@ -150,6 +150,10 @@ def command(
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
+    # /tmp first: a Python root inside it (a checkout in /tmp) is bound over the tmpfs,
+    # not hidden by it
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
     seen: set[str] = set()
     roots = _python_roots()
     for root in roots:
@@ -160,8 +164,6 @@ def command(
             args += ["--tmpfs", masked, "--ro-bind", stub, f"{masked}/__init__.py"]
         else:
             args += ["--ro-bind", stub, masked]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
     args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", INSIDE_SUBMISSION]
     args += ["--ro-bind", release_dir, INSIDE_RELEASE]
     args += _with_parents(socket_dir + "/x", seen) + ["--bind", socket_dir, socket_dir]

@@ -21,6 +21,13 @@ $(PY):
 # An existing .venv made with an old Python: say how to start over, before pip fails.
 CHECK_VENV = $(PY) -c '$(NEED_PY310)' "Run: make clean, then make PYTHON=python3.12 (any 3.10+)."
 
+# JupyterLab settings of this environment (jupyter-settings/overrides.json: every cell
+# attached; with JupyterLab's lazy windowing a panel can stay blank after Run All).
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): jupyter-settings/overrides.json | $(PY)
+	mkdir -p $(dir $@)
+	cp $< $@
+
 $(VENV)/.lab-installed: pyproject.toml | $(PY)
 	$(CHECK_VENV)
 	$(PY) -m pip install --quiet -e '.[lab]'
@@ -41,7 +48,7 @@ $(VENV)/.course-installed: pyproject.toml | $(PY)
 
 # An instructor's course: JupyterLab in the course root with nbgrader's Formgrader,
 # Assignment List and Validate (assignments/README.md, "Releasing and grading").
-course: $(VENV)/.course-installed
+course: $(VENV)/.course-installed $(LAB_OVERRIDES)
 	cd assignments && ../$(VENV)/bin/jupyter lab $(ALLOW_ROOT)
 
 # A real course hub on this machine, as root (deploy/README.md, "The course hub on one
@@ -55,7 +62,7 @@ hub:
 hub-stop:
 	$(PYTHON) deploy/hub/course_hub.py stop --roster $(ROSTER)
 
-lab: $(VENV)/.lab-installed
+lab: $(VENV)/.lab-installed $(LAB_OVERRIDES)
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/
 
 # The branch the hub pulls into students' homes: notebooks/ only, no assignment
@@ -67,10 +74,10 @@ lessons-branch:
 sync-notebooks: $(VENV)/.lab-installed
 	$(VENV)/bin/jupytext --sync notebooks_src/*.py
 
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed $(LAB_OVERRIDES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: $(VENV)/.dev-installed
+test-fast: $(VENV)/.dev-installed $(LAB_OVERRIDES)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev-installed

@@ -99,8 +99,9 @@ def _reveal_problems(page, notebook: str) -> list[str]:
     return bad
 
 
-def _problems(m) -> list[str]:
-    """What is wrong with one panel's boxes (``[]``: it fits)."""
+def _problems(m, vertical: bool = True) -> list[str]:
+    """What is wrong with one panel's boxes (``[]``: it fits); ``vertical=False`` checks
+    the widths only (the figure in the output area, no horizontal scroll)."""
     bad = []
     fig, area, vh = m["fig"], m["area"], m["view_h"]
     if fig is None or fig["w"] < 200:
@@ -112,7 +113,7 @@ def _problems(m) -> list[str]:
         )
     if m["scroll_w"] > m["client_w"] + 1:
         bad.append(f"horizontal scroll: page {m['scroll_w']} px wide in {m['client_w']}")
-    for name in ("controls", "fig", "first_row"):
+    for name in ("controls", "fig", "first_row") if vertical else ():
         b = m[name]
         if b is None or b["y"] < -1 or b["bottom"] > vh + 1:
             bad.append(f"{name} not inside the {m['view_w']}x{vh} window: {b}")

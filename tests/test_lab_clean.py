@@ -89,7 +89,8 @@ def lab(tmp_path_factory):
 
             def open_page(name: str):
                 page = browser.new_page(viewport={"width": 1366, "height": 768})
-                url = f"http://127.0.0.1:{port}/lab/tree/notebooks/{name}.ipynb?token={TOKEN}"
+                # ?reset: a fresh workspace, no tab restored from the lesson opened before
+                url = f"http://127.0.0.1:{port}/lab/tree/notebooks/{name}.ipynb?reset&token={TOKEN}"
                 page.goto(url)
                 page.wait_for_selector(
                     ".jp-NotebookPanel .jp-Cell", state="attached", timeout=90_000

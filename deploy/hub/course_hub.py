@@ -50,8 +50,8 @@ import course_settings  # noqa: E402
 
 HUB_REQUIREMENTS = ["jupyterhub>=5,<6", "jupyterhub-idle-culler>=1.4"]
 PROXY_PACKAGE = "configurable-http-proxy@4"
-#: JupyterLab settings for every user of the hub (share/jupyter/lab/settings/overrides.json).
-LAB_OVERRIDES = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+#: JupyterLab settings for every user of the hub (as `make lab` installs them).
+LAB_OVERRIDES = ROOT / "jupyter-settings" / "overrides.json"
 ROLES = ("instructor", "student")
 
 
@@ -153,12 +153,9 @@ class Hub:
                 ],
                 check=True,
             )
-        # JupyterLab's default windowing (contentVisibility; "full" before 4.5) renders
-        # cells lazily, and a lesson's panel can stay blank after Run All (JupyterLab
-        # issue 17023); lessons are short, so every cell is attached ("none")
         lab_settings = self.venv / "share" / "jupyter" / "lab" / "settings"
         lab_settings.mkdir(parents=True, exist_ok=True)
-        (lab_settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=1) + "\n")
+        shutil.copyfile(LAB_OVERRIDES, lab_settings / "overrides.json")
         etc = self.venv / "etc" / "jupyter"
         etc.mkdir(parents=True, exist_ok=True)
         course = self.settings["course"]

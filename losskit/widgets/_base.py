@@ -408,7 +408,7 @@ class Panel(ABC):
         controls = W.GridBox(
             shown,
             layout=W.Layout(
-                grid_template_columns="repeat(auto-fill, minmax(380px, 1fr))",
+                grid_template_columns="repeat(auto-fill, minmax(320px, 1fr))",
                 grid_gap="0px 18px",
                 width="100%",
             ),

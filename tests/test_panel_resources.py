@@ -239,3 +239,66 @@ def test_soak_every_panel_1000_updates():
     changes, growth = _soak(125, seed=4)
     assert changes > 600
     assert growth < 60, f"RSS grew {growth:.1f} MiB"
+
+
+def test_a_rerun_cell_closes_the_panel_it_showed_before():
+    """Issue 15 item 5: running a lesson's panel cell again (JupyterLab and nbclient send
+    the cell's id with each execution) closes the panel that cell showed; a panel shown
+    by another cell stays. Counted in a real kernel: ipywidgets' registry and live Figures."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+
+    def run(code, cell):
+        msg = kc.session.msg(
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },  # fmt: skip
+            metadata={"cellId": cell},
+        )
+        kc.shell_channel.send(msg)
+        while True:
+            reply = kc.get_shell_msg(timeout=120)
+            if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                assert reply["content"]["status"] == "ok", reply["content"]
+                return
+
+    def count():
+        out = []
+        kc.execute_interactive(
+            "import gc; from matplotlib.figure import Figure; "
+            "from ipywidgets.widgets.widget import _instances; gc.collect(); "
+            "print(len(_instances), sum(isinstance(o, Figure) for o in gc.get_objects()))",
+            output_hook=lambda m: (
+                out.append(m["content"]["text"])
+                if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+                else None
+            ),
+            timeout=120,
+        )
+        widgets, figures = "".join(out).split()[-2:]
+        return int(widgets), int(figures)
+
+    show = "from losskit.widgets import LSEOverflowPanel\n" + (
+        "p = LSEOverflowPanel(backend='numpy', debounce=0)\ndisplay(p)"
+    )
+    try:
+        run(show, "cell-a")
+        run(show, "cell-b")  # another cell's panel: kept
+        first = count()
+        for _ in range(3):
+            run(show, "cell-a")
+        assert count() == first, "re-running the cell left the earlier panels alive"
+        run("p.close()", "cell-c")
+        run(show, "cell-b")  # the panel cell-b showed before is closed too
+        widgets, figures = count()
+        assert widgets < first[0] and figures < first[1]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

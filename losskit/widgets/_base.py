@@ -30,6 +30,7 @@ import re
 import time
 import traceback
 import warnings
+import weakref
 from abc import ABC, abstractmethod
 
 import ipywidgets as W
@@ -67,6 +68,25 @@ MESSAGE_STYLE = (
     "border-left:5px solid #D55E00;background:#FDF1E8;padding:6px 10px;"
     "margin:4px 0;font-size:14px;color:#222"
 )
+
+
+#: The panel each notebook cell shows, by (cell id, panel class): a re-run cell closes
+#: the panel it showed before instead of leaving its widgets and figure behind.
+_SHOWN: dict[tuple[str, str], weakref.ref] = {}
+
+
+def _cell_id() -> str | None:
+    """The running cell's id (JupyterLab and nbclient send it with each execute request
+    as ``metadata.cellId``), or ``None`` outside a kernel or without one."""
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        parent = kernel.get_parent() if kernel is not None else None
+    except Exception:  # noqa: BLE001 (no IPython, an old ipykernel: no cell to key on)
+        return None
+    cell = ((parent or {}).get("metadata") or {}).get("cellId")
+    return cell if isinstance(cell, str) else None
 
 
 def _current_backend() -> str:
@@ -586,13 +606,27 @@ class Panel(ABC):
         self.view.show(parts)
 
     # ----- display ----------------------------------------------------------------------
+    def _claim_cell(self) -> None:
+        """Close the panel of this class the running cell showed before (a re-run cell)."""
+        cell = _cell_id()
+        if cell is None:
+            return
+        key = (cell, type(self).__name__)
+        previous = _SHOWN.get(key)
+        previous = previous() if previous is not None else None
+        if previous is not None and previous is not self:
+            previous.close()
+        _SHOWN[key] = weakref.ref(self)
+
     def _repr_mimebundle_(self, **kwargs):
+        self._claim_cell()
         return self.widget._repr_mimebundle_(**kwargs)
 
     def display(self):
-        """Show the panel in the current notebook cell."""
+        """Show the panel in the current notebook cell (closing the one it showed before)."""
         from IPython.display import display
 
+        self._claim_cell()
         display(self.widget)
 
     def __repr__(self) -> str:

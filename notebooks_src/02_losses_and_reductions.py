@@ -274,6 +274,28 @@ reveal(
 )
 
 # %% [markdown]
+# ### Check a gradient yourself
+#
+# When you write a gradient, check it against the definition of a derivative:
+# nudge one input by $\pm h$ and difference the loss,
+# $(L(x + h e_i) - L(x - h e_i)) / 2h$. `losskit.gradcheck` does this for every
+# element, in float64, and reports the relative error $|a - n| / \max(|a|, |n|)$
+# of the worst one. Below it checks the cross-entropy gradient, and then the
+# same gradient with a classic mistake: the `"sum"` gradient paired with the
+# `"mean"` loss (a factor of $B$).
+
+# %%
+ce = losskit.CrossEntropyLoss()
+right = losskit.gradcheck(lambda z: ce(z, y_idx), x, lambda z: ce.grad(z, y_idx))
+wrong = losskit.gradcheck(lambda z: ce(z, y_idx), x, lambda z: B * ce.grad(z, y_idx))
+print(right.verdict)
+print(wrong.verdict)
+
+# %% jupyter={"source_hidden": true}
+# the text above: the right gradient passes, the one B times too large fails
+assert right.passed and not wrong.passed and wrong.overall_rel_error > 0.5
+
+# %% [markdown]
 # ## Mistakes that do not crash (and the ones losskit stops)
 #
 # **Predict first:** which of these four mistakes would plain NumPy code let

@@ -53,6 +53,29 @@ KERNEL_IDLE_JS = """() => {
   const s = document.querySelector('.jp-Notebook-ExecutionIndicator');
   return s !== null && s.getAttribute('data-status') === 'idle';
 }"""
+
+
+def run_all(page, timeout_ms: int = 60_000) -> None:
+    """Run > Run All Cells in JupyterLab, as a student does. On a busy machine JupyterLab
+    may still ask which kernel to use (its Select Kernel dialog): accept the proposed
+    one, as the student would, wait for it to be idle and run everything again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    def click_run_all():
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=timeout_ms)
+        page.get_by_text("Run All Cells", exact=True).click(timeout=timeout_ms)
+
+    click_run_all()
+    accept = page.locator(".jp-Dialog button.jp-mod-accept")
+    try:
+        accept.wait_for(state="visible", timeout=3000)
+    except PlaywrightTimeout:
+        return
+    accept.click()
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=180_000)
+    click_run_all()
+
+
 VOILA_DENY = ["jupyterlab-jupytext", "@jupyter/nbgrader", "@jupyter-notebook/lab-extension"]
 
 N_CHANGES = 5  # key presses timed; the median is asserted

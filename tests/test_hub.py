@@ -39,7 +39,7 @@ import pytest
 import requests
 from hub_helpers import HubError, HubUser
 from nbgrader_helpers import ASSIGNMENTS_DIR, course_tools
-from test_browser import KERNEL_IDLE_JS
+from test_browser import KERNEL_IDLE_JS, run_all
 
 ct = course_tools
 pytestmark = [pytest.mark.slow, pytest.mark.hub, pytest.mark.xdist_group("hub")]
@@ -447,8 +447,7 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
                 f"{hub.base}/user/{name}/lab/api/settings/@jupyterlab/notebook-extension:tracker"
             ).json()
             assert tracker["schema"]["properties"]["windowingMode"]["default"] == "none"
-            page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=60_000)
-            page.get_by_text("Run All Cells", exact=True).click(timeout=60_000)
+            run_all(page)
             # Run All leaves the notebook scrolled to its end, and JupyterLab renders only
             # the cells in view: walk down from the top until the first panel's slider is there
             handle = _scroll_to(page, ".widget-slider .noUi-handle", timeout_s=180)

@@ -89,8 +89,10 @@ def lab(tmp_path_factory):
 
             def open_page(name: str):
                 page = browser.new_page(viewport={"width": 1366, "height": 768})
-                # ?reset: a fresh workspace, no tab restored from the lesson opened before
-                url = f"http://127.0.0.1:{port}/lab/tree/notebooks/{name}.ipynb?reset&token={TOKEN}"
+                # a workspace of its own: no tab restored from the lesson opened before (and
+                # no ?reset, which reloads the notebook while the test starts using it)
+                url = (f"http://127.0.0.1:{port}/lab/workspaces/{name}/tree/notebooks/"
+                       f"{name}.ipynb?token={TOKEN}")  # fmt: skip
                 page.goto(url)
                 page.wait_for_selector(
                     ".jp-NotebookPanel .jp-Cell", state="attached", timeout=90_000

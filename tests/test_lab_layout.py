@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_browser import run_all
 from test_browser_layout import MEASURE_JS, SIZES, _problems
 from test_lab_clean import ROOT, lab  # noqa: F401 (the JupyterLab server fixture)
 
@@ -83,9 +84,17 @@ def test_every_lesson_fits_jupyterlab_with_the_file_browser_open(lab, notebook):
     failures, record = [], {}
     try:
         assert page.locator("#filebrowser").is_visible(), "the file browser is not open"
-        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-        page.get_by_text("Run All Cells", exact=True).click()
-        page.wait_for_function(PANELS_DRAWN_JS, timeout=180_000, polling=500)
+        run_all(page)
+        try:
+            page.wait_for_function(PANELS_DRAWN_JS, timeout=180_000, polling=500)
+        except Exception:
+            page.screenshot(path=str(OUT / f"{notebook}_not_drawn.png"))
+            errors = page.evaluate(
+                "() => [...document.querySelectorAll("
+                "'[data-mime-type=\"application/vnd.jupyter.stderr\"]')].map((e) => e.innerText)"
+            )
+            (OUT / f"{notebook}_errors.txt").write_text("\n\n".join(errors))
+            raise
         page.wait_for_timeout(1500)  # the first draws the front-end asked for
         for size, (w, h) in SIZES.items():
             # at a projector (150 % zoom) the instructor hides the file browser (Ctrl+B)

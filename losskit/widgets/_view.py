@@ -92,6 +92,7 @@ class View(ABC):
         self.figure = figure
         self.widget = widget
         self.laid_out_for = None
+        self.whole_on = None  # the renderer the last whole-figure draw painted
         self.alt = ""  # text alternative of the figure (set by the panel after each update)
 
     def label_widths(self) -> list:
@@ -122,16 +123,21 @@ class View(ABC):
             or any(w > old or w < old - 3 for w, old in zip(widths, laid, strict=True))
         )
 
-    def draw(self, parts=None) -> None:
-        """Render the whole figure, or only the opaque SubFigures ``parts`` over the last frame."""
+    def draw(self, parts=None) -> bool:
+        """Render the whole figure, or only the opaque SubFigures ``parts`` over the last frame;
+        returns whether it was partial. A renderer the last whole draw did not paint (the
+        canvas was resized: Agg starts a blank one) gets the whole figure."""
+        canvas = self.figure.canvas
         # Unhinted glyphs render about a third faster and look the same at this size
         with matplotlib.rc_context({"text.hinting": "none"}):
-            if parts is None:
-                self.figure.canvas.draw()
-                return
-            renderer = self.figure.canvas.get_renderer()
+            renderer = canvas.get_renderer() if parts is not None else None
+            if parts is None or renderer is not self.whole_on:
+                canvas.draw()
+                self.whole_on = canvas.get_renderer()
+                return False
             for part in parts:
                 part.draw(renderer)
+            return True
 
     def draw_laid_out(self, parts=None) -> bool:
         """Draw (partially when the margins are settled); re-lay out when labels outgrew them.
@@ -142,7 +148,7 @@ class View(ABC):
         # errstate: matplotlib's log locator may overflow on data near 1e300
         with np.errstate(over="ignore"):
             partial = parts is not None and self.laid_out_for is not None
-            self.draw(parts if partial else None)
+            partial = self.draw(parts if partial else None)
             if self.needs_layout(self.label_widths()):
                 fig.set_layout_engine("constrained")
                 self.draw()

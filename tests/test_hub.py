@@ -22,6 +22,7 @@ import html
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -322,6 +323,31 @@ def test_each_users_server_runs_as_that_user(hub, course):
         assert os.stat(f"/proc/{pid}").st_uid == pwd.getpwnam(name).pw_uid, name
 
 
+def test_kernels_talk_over_sockets_only_their_user_can_open(hub, course):
+    """No localhost TCP ports to collide on or to knock at: Unix sockets in
+    a folder closed to group and others."""
+    check = (
+        "import os\n"
+        "from ipykernel.connect import get_connection_info\n"
+        "info = get_connection_info(unpack=True)\n"
+        "assert info['transport'] == 'ipc', info['transport']\n"
+        "folder = os.stat(os.path.dirname(info['ip']))\n"
+        "assert folder.st_mode & 0o077 == 0, oct(folder.st_mode)  # no group, no others\n"
+        "assert folder.st_uid == os.getuid()\n"
+    )
+    nb = {"cells": [{"cell_type": "code", "source": check}]}
+    alice = hub.user("lkt-alice")
+    alice.start_server()
+    assert alice.run_notebook(nb)["errors"] == []
+
+
+def _log_problems(log: Path, last: int = 40) -> str:
+    """The hub log's tracebacks, errors and kernel deaths: what a failed load test needs."""
+    lines = log.read_text(errors="replace").splitlines()
+    keep = [line for line in lines if re.search(r"Error|Traceback|died|restart|Killed", line)]
+    return "\n".join(keep[-last:])
+
+
 def _as(user: str, code: str) -> str:
     done = subprocess.run(
         ["runuser", "-u", user, "--", "/usr/bin/python3", "-c", code],
@@ -508,7 +534,10 @@ def test_twenty_students_at_once(hub, course):
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(LOAD)) as pool:
-        results = list(pool.map(student, LOAD))
+        try:
+            results = list(pool.map(student, LOAD))
+        except Exception as e:
+            raise AssertionError(f"{e!r}; the hub log says:\n{_log_problems(hub.log)}") from e
     wall = time.perf_counter() - t0
     assert all(r["errors"] == [] for r in results), [r for r in results if r["errors"]]
     teacher = hub.user(TEACHER)

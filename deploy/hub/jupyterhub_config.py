@@ -38,6 +38,11 @@ c.Spawner.environment = {
     "PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin",
     "LOSSKIT_BACKEND": state["backend"],  # the CPU profile
 }
+# Kernels talk to their server over Unix sockets in the user's own 0700 runtime
+# folder, not over localhost TCP. Random TCP ports are picked, then released before
+# the kernel binds them, so with many users' kernels starting at once two can draw
+# the same port ("Address already in use", a dead kernel: seen with 20 students).
+c.Spawner.args = ["--KernelManager.transport=ipc"]
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
 

@@ -23,20 +23,25 @@ slug to its panel class, in lesson order. This package exports each lesson modul
 ``__all__``.
 ``use_live_figures()`` (a lesson's first cell) turns on ipympl where it is
 installed, else inline images. ``reveal(text)`` folds a predict-first
-answer into a closed ``<details>`` block (Markdown). ``random_value(control, rng)`` draws a value a
-student could set (fuzz tests, benchmarks).
+answer into a closed ``<details>`` block (Markdown). ``attempt(fn, *args)`` runs
+one call and keeps what a student would see (its value, its warnings or its error)
+as an ``Attempt`` whose ``str`` is one line of Markdown. ``random_value(control,
+rng)`` draws a value a student could set (fuzz tests, benchmarks).
 """
 
 from __future__ import annotations
 
 from .._lessonmodules import export_lesson_modules
+from ._attempt import Attempt, attempt
 from ._base import Panel, detect_mode
 from ._fuzz import random_value
 from ._notebook import use_live_figures
 from ._reveal import reveal
 
 __all__ = [
+    "Attempt",
     "Panel",
+    "attempt",
     "detect_mode",
     "random_value",
     "reveal",

@@ -89,13 +89,19 @@ class Attempt:
 
     def describe(self, digits: int = 4) -> str:
         """One line of Markdown: the value (``digits`` significant digits) or the error,
-        then each warning with its category; "no warning" when it returned quietly."""
+        then each distinct warning with its category (once, with a count if repeated);
+        "no warning" when it returned quietly."""
         if self.error is not None:
             line = f"raises `{type(self.error).__name__}`: {_plain(str(self.error))}"
         else:
             line = f"returns {_describe_value(self.value, digits)}"
+        seen: dict[tuple[str, str], int] = {}  # one entry per distinct warning, in order
         for w in self.warnings:
-            line += f"; warns `{w.category.__name__}`: {_plain(str(w.message))}"
+            key = (w.category.__name__, _plain(str(w.message)))
+            seen[key] = seen.get(key, 0) + 1
+        for (category, message), count in seen.items():
+            times = f" ({count} times)" if count > 1 else ""
+            line += f"; warns `{category}`{times}: {message}"
         if self.error is None and not self.warnings:
             line += ", no warning"
         return line

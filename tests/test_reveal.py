@@ -6,7 +6,14 @@ next Markdown cell) shows its answer through ``reveal(...)``, never a bare
 ``Markdown(...)``, and has its source folded (``jupyter.source_hidden``), so neither
 "Run All" in JupyterLab nor Voila puts the answer on screen before the student has
 predicted. A question answered by dragging a panel's control (the readout changes
-only when the student acts) is listed in ``PANEL_ANSWERED``. The executed outputs
+only when the student acts) is listed in ``PANEL_ANSWERED``.
+
+One kind of answer cell stays visible (issue 14 item 7, code cells that teach): a
+few lines the student is meant to read, the lesson's maths calling losskit, whose
+``reveal(...)`` folds only what that code computed. Its source gives nothing away as
+long as the text the cell writes (its strings) is labels (``NumPy:``, ``losskit:``),
+not a sentence: at most ``LABEL_WORDS`` words, and each ``reveal(...)`` shows a
+computed value. The executed outputs
 are checked in ``tests/test_notebooks.py::test_runs_top_to_bottom``, which already
 runs every lesson.
 """
@@ -24,6 +31,8 @@ from test_notebooks import LESSONS, _ipynb
 from losskit.widgets import reveal
 
 QUESTION = "**Predict first:**"
+# The words a visible answer cell may write into its reveal(...) call: labels, no answer.
+LABEL_WORDS = 10
 
 # (lesson, a phrase of the question): answered by the panel as the student moves it
 PANEL_ANSWERED = {
@@ -81,6 +90,25 @@ def _calls(tree, name):
     ]
 
 
+def _written_words(node) -> list[str]:
+    """The words of the text written into ``node``: its string constants, f-strings'
+    literal parts included."""
+    return [
+        word
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        for word in re.findall(r"[A-Za-z]{2,}", n.value)
+    ]
+
+
+def _shows_computed(call) -> bool:
+    """Whether a ``reveal(...)`` call shows a value the cell computed (not only text)."""
+    args = [*call.args, *(k.value for k in call.keywords)]
+    return any(
+        isinstance(n, ast.FormattedValue | ast.Name | ast.Call) for a in args for n in ast.walk(a)
+    )
+
+
 def _sections(name):
     """(question cell, the code cells after it up to the next Markdown cell)."""
     cells = nbformat.read(_ipynb(name), as_version=4).cells
@@ -114,18 +142,34 @@ def test_predict_first_answers_are_revealed(name):
                 and last.value.func.id == "Markdown"
             )
             assert not bare, f"{where} is shown with Markdown(...); use reveal(...)\n{cell.source}"
-            if _calls(tree, "reveal"):
+            calls = _calls(tree, "reveal")
+            if calls:
                 revealed += 1
                 hidden = cell.metadata.get("jupyter", {}).get("source_hidden")
-                assert hidden is True, (
-                    f"{where}: the cell calling reveal() needs the metadata "
+                if hidden is True:
+                    continue
+                words = _written_words(tree)  # a visible cell that teaches: labels only
+                assert all(map(_shows_computed, calls)) and len(words) <= LABEL_WORDS, (
+                    f"{where}: a visible cell calling reveal() writes {len(words)} words of "
+                    f"text ({' '.join(words)[:80]!r}); it may write at most {LABEL_WORDS}, "
+                    f"labels around the values it computes. Else fold the cell: the metadata "
                     f'jupyter.source_hidden (py:percent: # %% jupyter={{"source_hidden": true}})'
+                    f"\n{cell.source}"
                 )
         by_panel = any(n == name and phrase in asked for n, phrase in PANEL_ANSWERED)
         if by_panel:
             assert revealed == 0, f"{where}: listed in PANEL_ANSWERED but revealed in a cell"
         else:
             assert revealed, f"{where}: no code cell after it calls reveal(...)"
+
+
+def test_a_visible_answer_cell_writes_only_labels_into_reveal():
+    cell = ast.parse('numpy_way = attempt(f)\nreveal(f"NumPy: {numpy_way}  \\nlosskit: {ours}")')
+    assert _written_words(cell) == ["NumPy", "losskit"]
+    assert _shows_computed(_calls(cell, "reveal")[0])
+    answer = ast.parse('text = "NumPy returns a finite loss and no warning"\nreveal(text)')
+    assert len(_written_words(answer)) == 7  # counted wherever the cell writes it
+    assert not _shows_computed(_calls(ast.parse('reveal("it is finite")'), "reveal")[0])
 
 
 def test_panel_answered_questions_exist():

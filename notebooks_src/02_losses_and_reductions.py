@@ -306,93 +306,74 @@ assert right.passed and not wrong.passed and wrong.overall_rel_error > 0.5
 # 3. a class index equal to the number of classes;
 # 4. predictions of shape `(N, 1)` against targets of shape `(N,)`.
 #
-# The cells below make each mistake in plain NumPy, then through losskit.
+# Each cell below makes one mistake twice: in plain NumPy, the way a first attempt
+# would be written, then through losskit. `attempt(...)` runs one call and keeps
+# what you would see: the value it returns, the warnings it prints, or the error
+# it raises.
 
-# %% jupyter={"source_hidden": true}
-import warnings
+# %%
+from losskit.widgets import attempt
 
-# Plain NumPy first, written the way a first attempt would be.
 N, C = 5, 3
-z = rng.normal(size=(N, C)) * 3  # logits
-y = rng.integers(0, C, size=N)  # class indices
-rows_n = np.arange(N)
+z = rng.normal(size=(N, C)) * 3  # logits: N examples, C classes
+y = rng.integers(0, C, size=N)  # their class indices
+examples = np.arange(N)
 p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)  # softmax
-ce_right = -np.log(p[rows_n, y]).mean()
-numpy_says = {}
+ce_right = -np.log(p[examples, y]).mean()  # cross-entropy, done right
+on_device = lambda a, dt=dtype: backend.asarray(a, dtype=dt)
 
-# 1. softmax applied, then cross-entropy applies its own: softmax of probabilities
+# %%
+# 1. softmax by hand, then cross-entropy, which applies its own softmax
 q = np.exp(p) / np.exp(p).sum(axis=1, keepdims=True)
-ce_double = -np.log(q[rows_n, y]).mean()
-numpy_says[1] = f"loss {ce_double:.3f} instead of {ce_right:.3f}, no complaint"
+numpy_twice = attempt(lambda: -np.log(q[examples, y]).mean())
+losskit_twice = attempt(losskit.CrossEntropyLoss(), on_device(p), on_device(y, xp.int64))
+reveal(f"NumPy: {numpy_twice} (done right: `{ce_right:.4g}`)  \nlosskit: {losskit_twice}")
 
+# %%
 # 2. logits where BCE expects probabilities (every label 1)
 t = np.ones((N, C))
-with warnings.catch_warnings(record=True) as np_warned:
-    warnings.simplefilter("always")
-    bce_on_logits = -(t * np.log(z) + (1 - t) * np.log(1 - z)).mean()
-numpy_says[2] = f"loss `{bce_on_logits}`, with only a `{np_warned[0].category.__name__}`"
+numpy_logits = attempt(lambda: -(t * np.log(z) + (1 - t) * np.log(1 - z)).mean())
+losskit_logits = attempt(losskit.BCELoss(), on_device(z), on_device(t))
+reveal(f"NumPy: {numpy_logits}  \nlosskit: {losskit_logits}")
 
-# 3. a class index equal to C, and its silent cousin -1
+# %%
+# 3. a class index equal to C, and -1 (a common padding label)
 y_big, y_neg = y.copy(), y.copy()
 y_big[3], y_neg[3] = C, -1
-try:
-    p[rows_n, y_big]
-    index_error = None
-except IndexError as exc:
-    index_error = exc
-ce_wrapped = -np.log(p[rows_n, y_neg]).mean()  # -1 wraps around to the last class
-numpy_says[3] = (
-    f"index {C}: `IndexError: {index_error}` (no hint why); index -1 wraps around "
-    f"to class {C - 1}: loss {ce_wrapped:.3f}, no complaint"
-)
-
-# 4. predictions (N, 1) against targets (N,)
-pred, target = rng.normal(size=(N, 1)), rng.normal(size=N)
-mse_broadcast, mse_right = np.mean((pred - target) ** 2), np.mean((pred[:, 0] - target) ** 2)
-numpy_says[4] = (
-    f"`pred - target` has shape {(pred - target).shape}: MSE {mse_broadcast:.3f} over "
-    f"{(pred - target).size} pairs instead of {mse_right:.3f} over {N}, no complaint"
-)
-
-# The same four mistakes through losskit.
-dev = lambda a, dt=dtype: backend.asarray(a, dtype=dt)
-attempts = {
-    1: (
-        "softmax, then `CrossEntropyLoss`",
-        lambda: losskit.CrossEntropyLoss()(dev(p), dev(y, xp.int64)),
-    ),
-    2: ("logits into `BCELoss`", lambda: losskit.BCELoss()(dev(z), dev(t))),
-    3: (
-        f"class index {C} with {C} classes",
-        lambda: losskit.CrossEntropyLoss()(dev(z), dev(y_big, xp.int64)),
-    ),
-    4: ("`(N, 1)` predictions, `(N,)` targets", lambda: losskit.MSELoss()(dev(pred), dev(target))),
-}
-losskit_says, raised, warned = {}, {}, {}
-for i, (_, attempt) in attempts.items():
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            attempt()
-            raised[i], outcome = False, "ran"
-        except (ValueError, TypeError) as exc:
-            raised[i], outcome = True, f"`{type(exc).__name__}`: {exc}"
-    warned[i] = bool(caught)
-    losskit_says[i] = outcome + "".join(f"; *warning:* {w.message}" for w in caught)
+numpy_big = attempt(lambda: -np.log(p[examples, y_big]).mean())
+numpy_neg = attempt(lambda: -np.log(p[examples, y_neg]).mean())
+losskit_big = attempt(losskit.CrossEntropyLoss(), on_device(z), on_device(y_big, xp.int64))
+losskit_neg = attempt(losskit.CrossEntropyLoss(), on_device(z), on_device(y_neg, xp.int64))
 reveal(
-    "\n\n".join(
-        f"**{i}. {name}**  \nNumPy: {numpy_says[i]}.  \nlosskit: {losskit_says[i]}"
-        for i, (name, _) in attempts.items()
-    )
+    f"Index {C}, NumPy: {numpy_big}  \nlosskit: {losskit_big}\n\n"
+    f"Index -1, NumPy: {numpy_neg}  \nlosskit: {losskit_neg}"
+)
+
+# %%
+# 4. predictions of shape (N, 1) against targets of shape (N,)
+pred, target = rng.normal(size=(N, 1)), rng.normal(size=N)
+mse_right = np.mean((pred[:, 0] - target) ** 2)
+numpy_column = attempt(lambda: np.mean((pred - target) ** 2))
+losskit_column = attempt(losskit.MSELoss(), on_device(pred), on_device(target))
+reveal(
+    f"NumPy: {numpy_column}; `pred - target` has shape `{(pred - target).shape}` "
+    f"(done right: `{mse_right:.4g}`)  \nlosskit: {losskit_column}"
 )
 
 # %% jupyter={"source_hidden": true}
 # the claims below, one per mistake
-assert np.isfinite(ce_double) and abs(ce_double - ce_right) > 0.1 and warned[1] and not raised[1]
+ce_double, bce_on_logits, ce_wrapped = numpy_twice.value, numpy_logits.value, numpy_neg.value
+numpy_raised = [a.raised for a in (numpy_twice, numpy_logits, numpy_big, numpy_neg, numpy_column)]
+assert numpy_raised == [False, False, True, False, False]  # one of four, and only half of it
+assert np.isfinite(ce_double) and abs(ce_double - ce_right) > 0.1 and not numpy_twice.warned
 assert abs(ce_double - np.log(C)) < 0.2  # double softmax: pinned near uniform guessing
-assert np.isnan(bce_on_logits) and raised[2]
-assert index_error is not None and np.isfinite(ce_wrapped) and raised[3]
-assert (pred - target).shape == (N, N) and mse_broadcast != mse_right and raised[4]
+assert losskit_twice.warned and not losskit_twice.raised
+assert np.isnan(bce_on_logits) and {w.category for w in numpy_logits.warnings} == {RuntimeWarning}
+assert isinstance(numpy_big.error, IndexError) and np.isfinite(ce_wrapped)
+assert not numpy_neg.warned and not numpy_column.warned
+assert (pred - target).shape == (N, N) and numpy_column.value != mse_right
+refused = [losskit_logits, losskit_big, losskit_neg, losskit_column]
+assert all(isinstance(a.error, ValueError | TypeError) for a in refused)
 reveal(
     f"Plain NumPy raises on one of the four, and only half of it. Softmax twice gives a finite, "
     f"wrong loss, {ce_double:.3f} instead of {ce_right:.3f}: squeezed into [0, 1], the "
@@ -402,9 +383,8 @@ reveal(
     f"into a {N} × {N} matrix, and the mean averages the wrong pairs. A class index of C or "
     f"more does raise an `IndexError`, one that does not say why, but a padding label of -1 "
     f"wraps around to the last class. losskit warns on the first mistake and refuses the "
-    f"other three, each time saying what to do instead."
+    f"other three (the -1 label too), each time saying what to do instead."
 )
-
 
 # %% [markdown]
 # ## What to remember

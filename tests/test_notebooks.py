@@ -159,6 +159,7 @@ ANSWERS = {
         ),
         ("How many times larger than the mean loss is the sum loss", ["times the mean loss"]),
         ("sums to what?", ["sums to zero"]),
+        ("let through silently?", ["wraps around to the last class"]),
     ],
     "03_log_sum_exp": [
         ("at what scale will the naive curve break?", ["first_failure"]),

@@ -55,25 +55,44 @@ KERNEL_IDLE_JS = """() => {
 }"""
 
 
-def run_all(page, timeout_ms: int = 60_000) -> None:
-    """Run > Run All Cells in JupyterLab, as a student does. On a busy machine JupyterLab
-    may still ask which kernel to use (its Select Kernel dialog): accept the proposed
-    one, as the student would, wait for it to be idle and run everything again."""
+#: "started" once a code cell has been queued or run ("[*]:" or "[1]:"; the lessons are
+#: saved without outputs, so every prompt starts as "[ ]:"), "dialog" while JupyterLab
+#: asks something (its Select Kernel dialog), else false.
+RUN_STATE_JS = """() => {
+  if (document.querySelector('.jp-Dialog button.jp-mod-accept')) return 'dialog';
+  return [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+    .some((p) => /\\[(\\*|\\d+)\\]/.test(p.textContent)) ? 'started' : false;
+}"""
+
+
+def run_all(page, timeout_ms: int = 60_000, tries: int = 3) -> None:
+    """Run > Run All Cells in JupyterLab, as a student does, until the cells run.
+
+    On a busy machine JupyterLab may ask which kernel to use (its Select Kernel
+    dialog, sometimes seconds after the click), and a Run All may queue nothing
+    (every prompt still "[ ]:", the kernel idle). As the student would: accept the
+    proposed kernel, wait for it to be idle and run everything again.
+    """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     def click_run_all():
         page.click(".lm-MenuBar-itemLabel:text-is('Run')", timeout=timeout_ms)
         page.get_by_text("Run All Cells", exact=True).click(timeout=timeout_ms)
 
-    click_run_all()
-    accept = page.locator(".jp-Dialog button.jp-mod-accept")
-    try:
-        accept.wait_for(state="visible", timeout=3000)
-    except PlaywrightTimeout:
-        return
-    accept.click()
-    page.wait_for_function(KERNEL_IDLE_JS, timeout=180_000)
-    click_run_all()
+    dialog = page.locator(".jp-Dialog button.jp-mod-accept")
+    for _ in range(tries):
+        if dialog.count():  # asked before the click, or after the last one
+            dialog.first.click(timeout=timeout_ms)
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=180_000)
+        click_run_all()
+        try:
+            state = page.wait_for_function(RUN_STATE_JS, timeout=30_000, polling=250)
+        except PlaywrightTimeout:
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=180_000)
+            continue
+        if state.json_value() == "started":
+            return
+    raise AssertionError(f"Run All ran no cell after {tries} clicks")
 
 
 VOILA_DENY = ["jupyterlab-jupytext", "@jupyter/nbgrader", "@jupyter-notebook/lab-extension"]

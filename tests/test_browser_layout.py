@@ -9,7 +9,8 @@ place (so the figures must also follow a window that changes):
   zoom factor; the layout is the same, only pixels are sharper);
 - 1920x1080, a projector.
 
-For each panel, from bounding boxes: the figure lies inside the output area and
+For each panel, from bounding boxes (and from its pixels: no blank quarter, a
+figure painted only in part): the figure lies inside the output area and
 the page has no horizontal scroll; with the panel's top at the window's top, the
 controls, the whole figure and the readout's first row are inside the viewport.
 Screenshots: ``artifacts/browser/layout/<lesson>_<size>.png``; the figures
@@ -69,6 +70,38 @@ MEASURE_JS = """() => {
   }
   return out;
 }"""
+
+
+#: Per panel, the share of its figure's pixels that are ink (not near-white), in each
+#: quarter of its width: a figure painted only in part (a blank right subplot after a
+#: resize) shows a quarter near 0. Whole figures measured 0.02..0.40 in every quarter.
+INK_JS = """() => [...document.querySelectorAll('.losskit-panel')].map((p) => {
+  const f = p.querySelector('img.losskit-figure, .jupyter-matplotlib-canvas-div canvas');
+  if (!f) return null;
+  const c = document.createElement('canvas');
+  c.width = f.width || f.naturalWidth;
+  c.height = f.height || f.naturalHeight;
+  const g = c.getContext('2d');
+  g.drawImage(f, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data, w = c.width, h = c.height;
+  const ink = [0, 0, 0, 0];
+  for (let y = 0; y < h; y += 2) for (let x = 0; x < w; x += 2) {
+    const i = 4 * (y * w + x);
+    if (d[i] + d[i + 1] + d[i + 2] < 600) ink[Math.min(3, Math.floor(4 * x / w))]++;
+  }
+  return ink.map((n) => n / Math.max(1, w * h / 16));
+})"""
+MIN_INK = 0.01
+
+
+def ink_problems(page, where: str) -> list[str]:
+    """Panels whose figure has a (nearly) blank quarter: drawn in part only."""
+    bad = []
+    for i, ink in enumerate(page.evaluate(INK_JS)):
+        if ink is None or min(ink) < MIN_INK:
+            shares = "no figure" if ink is None else ", ".join(f"{q:.3f}" for q in ink)
+            bad.append(f"{where} panel {i}: figure drawn in part only (ink per quarter {shares})")
+    return bad
 
 
 #: Each folded answer (losskit.widgets.reveal): closed, and nothing but its summary shown.
@@ -198,6 +231,7 @@ def test_every_lesson_fits_three_screens_and_passes_axe(voila_server):
                     )
                     page.screenshot(path=str(OUT / f"{notebook}_{size}.png"))
                     record[f"{notebook} {size}"] = measured
+                    failures += ink_problems(page, f"{notebook} at {size}")
                     for i, m in enumerate(measured):
                         failures += [f"{notebook} panel {i} at {size}: {p}" for p in _problems(m)]
                 page.set_viewport_size({"width": 1366, "height": 768})

@@ -41,6 +41,7 @@ import requests
 from hub_helpers import HubError, HubUser
 from nbgrader_helpers import ASSIGNMENTS_DIR, course_tools
 from test_browser import KERNEL_IDLE_JS, run_all
+from test_browser_layout import INK_JS, MIN_INK
 
 ct = course_tools
 pytestmark = [pytest.mark.slow, pytest.mark.hub, pytest.mark.xdist_group("hub")]
@@ -491,6 +492,7 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
             page.mouse.up()
             page.wait_for_timeout(3000)
             after = figure.screenshot()
+            ink = page.evaluate(INK_JS)[0]  # the dragged panel's figure, per quarter
             page.screenshot(path=str(ARTIFACTS / "lesson-after-drag.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "failure.png"))
@@ -506,6 +508,7 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
             (ARTIFACTS / "console.log").write_text("\n".join(console) + "\n")
             browser.close()
     assert before != after, "the figure did not change when the slider was dragged"
+    assert ink is not None and min(ink) >= MIN_INK, f"figure drawn in part only: ink {ink}"
 
 
 def test_twenty_students_at_once(hub, course):

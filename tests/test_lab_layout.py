@@ -7,7 +7,8 @@ fresh workspace opens it; at the projector size, 1280x720 at 150 %, it is hidden
 as an instructor would, with Ctrl+B), runs it with Run > Run All Cells and, at each of the
 three window sizes, scrolls the panel to the top of the notebook and measures it:
 the figure inside the output area and no horizontal scroll; controls, figure and
-the readout's first row inside the notebook's visible area (between JupyterLab's
+the readout's first row inside the notebook's visible area, and every quarter of the
+figure painted (a resized canvas once kept a blank right subplot) (between JupyterLab's
 toolbar and its status bar). At the projector size only the widths are asserted:
 JupyterLab's menu, tabs, toolbar and status bar leave the notebook 359 of the 480
 CSS px, less than title, controls, a readable figure and a readout row need; there
@@ -23,8 +24,8 @@ from pathlib import Path
 
 import pytest
 from test_browser import run_all
-from test_browser_layout import MEASURE_JS, SIZES, _problems
-from test_lab_clean import ROOT, lab  # noqa: F401 (the JupyterLab server fixture)
+from test_browser_layout import MEASURE_JS, SIZES, _problems, ink_problems
+from test_lab_clean import ROOT, TOKEN, lab  # noqa: F401 (lab: the JupyterLab server fixture)
 
 from losskit.lessons import LESSONS
 
@@ -111,7 +112,14 @@ def test_every_lesson_fits_jupyterlab_with_the_file_browser_open(lab, notebook):
             for i, m in enumerate(measured):
                 problems = _problems(m, vertical=size != PROJECTOR)
                 failures += [f"{notebook} panel {i} at {size}: {p}" for p in problems]
+            # a resize gives ipympl a new canvas: the figure must be repainted whole
+            failures += ink_problems(page, f"{notebook} at {size}")
     finally:
         (OUT / f"{notebook}.json").write_text(json.dumps(record, indent=1))
+        # shut the lesson's kernel down, as closing its tab and kernel would: eight kernels
+        # left running slow the next lessons' Run All on a 2-core machine
+        base = page.url.split("/lab/")[0]
+        for kernel in page.request.get(f"{base}/api/kernels?token={TOKEN}").json():
+            page.request.delete(f"{base}/api/kernels/{kernel['id']}?token={TOKEN}")
         page.close()
     assert not failures, "\n".join(failures)

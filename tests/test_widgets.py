@@ -495,6 +495,15 @@ def test_debounce_coalesces_changes_inside_an_event_loop():
     assert len(calls) == 1 and p.result.scales.max() >= 5.0
 
 
+def _alpha_min(png: bytes) -> int:
+    """The smallest alpha in a PNG: 255 for a whole frame, 0 in a diff's unchanged pixels."""
+    import io
+
+    from PIL import Image
+
+    return int(np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[..., 3].min())
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ipympl's Toolbar vs traitlets
 def test_ipympl_mode_uses_the_canvas_widget():
     import matplotlib.pyplot as plt
@@ -520,6 +529,9 @@ def test_ipympl_mode_uses_the_canvas_widget():
         p.figure.canvas.send_binary = sent.append
         p.controls["scale"].value = 70.0
         assert len(sent) == 1 and sent[0].startswith(PNG)
+        # a whole frame, not a diff (transparent where unchanged): a frame the front-end
+        # drops (a newer one came before it loaded) leaves nothing half-painted
+        assert _alpha_min(sent[0]) == 255 and p.figure.canvas._image_mode == "full"
         # a draw the front-end asks for, after labels "outgrew" the margins: re-laid out
         p.view.laid_out_for = [0] * len(p.view.laid_out_for)
         p.figure.canvas.draw()
@@ -534,6 +546,7 @@ def test_ipympl_mode_uses_the_canvas_widget():
         q.figure.canvas.send_binary = sent.append
         q.controls["n_classes"].value = 1000
         assert q.error is None and len(sent) == 1 and sent[0].startswith(PNG)
+        assert _alpha_min(sent[0]) == 255  # the repainted SubFigure, sent as a whole frame
         plt.close(q.figure)
     finally:
         plt.switch_backend("agg")  # the suite's headless backend (get_backend() may pick ipympl)

@@ -231,6 +231,12 @@ class CanvasView(View):
             self.started = True
             self.figure.canvas.draw_idle()
             return
+        # Send the frame whole, not as a diff against the last one: ipympl's front-end
+        # drops an image that a newer one replaces before it has loaded, and a dropped
+        # diff left the canvas half-painted for good (a busy hub, during a drag). A whole
+        # frame costs about the same to encode (24 vs 20 ms at 1430x528), and the next
+        # one repairs a dropped one. (``_force_full`` is a trait of ipympl's Canvas.)
+        self.figure.canvas._force_full = True
         self.own_draw = True
         try:
             if self.draw_laid_out(parts):

@@ -144,8 +144,11 @@ def test_bench_panels_harness_times_changes():
     spec.loader.exec_module(bench)
     from losskit.widgets import LSEOverflowPanel
 
-    times, rejected = bench.time_panel(LSEOverflowPanel, 6, seed=3)
+    times, compute_ms, rejected = bench.time_panel(LSEOverflowPanel, 6, seed=3)
     assert 0 < times.size <= 6 and (times > 0).all() and rejected.shape == times.shape
+    # the experiment's share: measured for each change, never more than the whole change
+    assert compute_ms.shape == times.shape and (compute_ms > 0).all()
+    assert (compute_ms <= times).all()
 
 
 def test_command_needs_a_subcommand():

@@ -474,6 +474,10 @@ def test_a_student_logs_in_runs_a_lesson_and_drags_a_slider(hub):
                 f"{hub.base}/user/{name}/lab/api/settings/@jupyterlab/notebook-extension:tracker"
             ).json()
             assert tracker["schema"]["properties"]["windowingMode"]["default"] == "none"
+            news = page.request.get(
+                f"{hub.base}/user/{name}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+            ).json()
+            assert news["schema"]["properties"]["fetchNews"]["default"] == "false"
             run_all(page)
             # Run All leaves the notebook scrolled to its end, and JupyterLab renders only
             # the cells in view: walk down from the top until the first panel's slider is there

@@ -69,12 +69,17 @@ PANELS_DRAWN_JS = """() => {
 
 def test_this_jupyterlab_attaches_every_cell():
     """The settings `make lab`/`make test` install (jupyter-settings/overrides.json): with
-    JupyterLab's lazy windowing a panel far from the view stayed blank after Run All."""
+    JupyterLab's lazy windowing a panel far from the view stayed blank after Run All; the
+    news toast covered the readout."""
     installed = Path(sys.prefix, "share", "jupyter", "lab", "settings", "overrides.json")
     assert installed.exists(), f"{installed} is missing: run `make test` (or make lab)"
     assert installed.read_text() == (ROOT / "jupyter-settings" / "overrides.json").read_text()
-    tracker = json.loads(installed.read_text())["@jupyterlab/notebook-extension:tracker"]
-    assert tracker["windowingMode"] == "none"
+    settings = json.loads(installed.read_text())
+    assert settings["@jupyterlab/notebook-extension:tracker"]["windowingMode"] == "none"
+    # no "Would you like to get notified about official Jupyter news?" toast over the
+    # panel's readout, and no request to the web on a hub that has none
+    notification = settings["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
 
 
 @pytest.mark.parametrize("notebook", [lesson.notebook for lesson in LESSONS])

@@ -167,7 +167,8 @@ reveal(
 # **Predict first:** double "classes C": what happens to the three full copies,
 # and to the streaming working set? Set "terms up to n" to its smallest value,
 # then raise it step by step to its largest: which summation method's error
-# keeps growing, and which stay flat? Switch the dtype to float16.
+# keeps growing, and which stay flat? Switch the dtype to float16. The button
+# **as in the text above** sets the text's n, a million terms.
 
 # %%
 from losskit.widgets import PrecisionMemoryPanel

@@ -783,6 +783,21 @@ def test_lesson4_panel_reproduces_the_text_with_its_settings():
     p.close()
 
 
+def test_lesson8_panel_reproduces_the_text_with_its_settings():
+    """The text's sums of a million terms are summation_precision's defaults; the button
+    'as in the text above' runs them, and the panel's memory side is the text's ce_memory."""
+    from losskit.experiments import ce_memory, summation_precision
+
+    p = make(PrecisionMemoryPanel)
+    assert p.use_text_settings()
+    summation, memory = p.result
+    text = summation_precision(backend="numpy")
+    assert list(summation.n_values) == list(text.n_values)
+    np.testing.assert_array_equal(summation.results, text.results)
+    assert memory.bytes_naive_total == ce_memory(measure=False).bytes_naive_total
+    p.close()
+
+
 def test_lesson7_panel_defaults_are_the_texts():
     """The text's overfitting story (validation up from its best) runs at train_val's
     defaults; the panel starts there, so the turn is on screen without touching it."""

@@ -84,6 +84,9 @@ class PrecisionMemoryPanel(Panel):
         "Lesson 8 · a running float32 sum drifts; CE materialises B×C arrays, streaming does not"
     )
     figsize = (14.0, 5.0)
+    # the text's sums run to n = 10^6 (summation_precision's default); the panel starts
+    # at 10^4, and the lesson asks to raise it
+    text_settings = {"n_max": 10**6}
 
     def make_controls(self):
         return {

@@ -212,7 +212,8 @@ reveal(
 # ## Try it
 #
 # The panel runs both splits: an equal one (micro-batch size × K) and an unequal
-# one (first + second); "stress" picks the accumulation drawn in full.
+# one (first + second); "stress" picks the accumulation drawn in full. It starts
+# with 15 updates, to answer faster; **as in the text above** sets the text's 40.
 #
 # **Predict first:** make the unequal split lopsided (first large, second
 # small) and pick "divided by K": how far does it drift from the full batch?

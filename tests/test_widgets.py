@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import warnings
+from pathlib import Path
 
 import ipywidgets as W
 import numpy as np
@@ -780,6 +781,38 @@ def test_lesson4_panel_reproduces_the_text_with_its_settings():
         np.testing.assert_allclose(got, want, rtol=1e-12)
     reference = gradient_noise(backend="numpy")
     assert (noise.n_samples, noise.n_draws) == (reference.n_samples, reference.n_draws)
+    p.close()
+
+
+def test_lesson5_panel_reproduces_the_text_with_its_settings():
+    """The text's runs are sum_vs_mean(batch_size=32) at its 3 epochs on the panel's N;
+    the panel starts at 2 epochs, and its button runs the text's, bit for bit."""
+    from losskit.experiments import sum_vs_mean
+    from losskit.widgets.sum_vs_mean import N_SUM_VS_MEAN
+
+    root = Path(__file__).resolve().parents[1]
+    text_source = (root / "notebooks_src" / "05_sum_vs_mean.py").read_text()
+    assert f"N = {N_SUM_VS_MEAN}  # samples" in text_source  # the text's data set is the panel's
+    p = make(SumVsMeanPanel)
+    assert p.result.epochs != 3 and p.use_text_settings()
+    text = sum_vs_mean(batch_size=32, n_samples=N_SUM_VS_MEAN, backend="numpy")
+    for run in ("mean", "sum_scaled", "sum_same_lr"):
+        np.testing.assert_array_equal(
+            getattr(p.result, f"epoch_loss_{run}"), getattr(text, f"epoch_loss_{run}")
+        )
+    assert p.result.bitwise_equal and text.bitwise_equal
+    p.close()
+
+
+def test_lesson6_panel_reproduces_the_text_with_its_settings():
+    """The text's numbers are accumulation()'s 40 updates; the panel starts at 15."""
+    from losskit.experiments import accumulation
+
+    p = make(AccumulationPanel)
+    assert p.controls["n_updates"].value == 15 and p.use_text_settings()
+    text = accumulation(backend="numpy")
+    np.testing.assert_array_equal(p.result.max_deviation_naive, text.max_deviation_naive)
+    np.testing.assert_array_equal(p.result.max_deviation_correct, text.max_deviation_correct)
     p.close()
 
 

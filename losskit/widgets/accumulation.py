@@ -19,15 +19,18 @@ class AccumulationPanel(Panel):
     Controls: the equal split (``micro_batch`` examples × ``k`` micro-batches),
     the unequal split (``first`` + ``second``), ``scaling`` (which accumulation
     to stress: weighted by nₘ/Σn, divided by K, or the forgotten division),
-    ``lr``, ``n_updates``. An update cannot use more than the 200 samples: the
-    K slider offers at most ``200 // micro_batch`` micro-batches (64 × 3 = 192),
-    and a K that no longer fits moves down, with a note (the unequal sliders,
-    64 + 64 at most, always fit). A run that diverges says so in the message area.
+    ``lr``, ``n_updates`` (5..40; the text runs 40). An update cannot use more
+    than the 200 samples: the K slider offers at most ``200 // micro_batch``
+    micro-batches (64 × 3 = 192), and a K that no longer fits moves down, with a
+    note (the unequal sliders, 64 + 64 at most, always fit). A run that diverges
+    says so in the message area.
     """
 
     title = "Gradient accumulation: right and wrong scaling"
     lesson = "Lesson 6 · K micro-batch means ÷ K equal one batch only when the sizes are equal"
     figsize = (13.0, 4.9)
+    # the text's runs: accumulation's 40 updates (the panel starts at 15, to answer faster)
+    text_settings = {"n_updates": 40}
 
     def make_controls(self):
         return {
@@ -46,7 +49,7 @@ class AccumulationPanel(Panel):
                 "stress",
             ),
             "lr": log_slider(0.05, -3, 0, "learning rate"),
-            "n_updates": int_slider(15, 5, 25, "updates", step=5),
+            "n_updates": int_slider(15, 5, 40, "updates", step=5),
         }
 
     def compute(self, v, backend):

@@ -65,6 +65,8 @@ class SumVsMeanPanel(Panel):
     title = "Sum vs mean reduction, and scaling the learning rate"
     lesson = "Lesson 5 · sum at lr/B takes the mean's steps; sum at lr takes B-times larger ones"
     figsize = (13.0, 4.9)
+    # the text's runs: sum_vs_mean's 3 epochs (the panel starts at 2, to answer faster)
+    text_settings = {"batch_size": 32, "epochs": 3}
 
     def make_controls(self):
         batch = choice_slider(BATCH_SIZES, 32, "batch size B")

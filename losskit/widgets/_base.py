@@ -417,14 +417,15 @@ class Panel(ABC):
             control.layout.width = "100%"
             if isinstance(control, W.ToggleButtons):  # buttons as wide as their text:
                 control.style.button_width = "auto"  # the label stays beside them
-        if self.text_settings:
+        if self.text_settings:  # beside the title: no grid row of its own (853x480 fits)
             preset = W.Button(
                 description="as in the text above",
                 tooltip="the settings the lesson's text uses: its numbers (slower to compute)",
-                layout=W.Layout(width="auto"),
+                layout=W.Layout(width="auto", flex="0 0 auto"),
             )
             preset.on_click(lambda _: self.use_text_settings())
-            shown.append(preset)
+            head.layout.flex = "1 1 auto"
+            head = W.HBox([head, preset], layout=W.Layout(width="100%", align_items="center"))
         controls = W.GridBox(
             shown,
             layout=W.Layout(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import os
 import re
 import time
 import traceback
@@ -39,6 +40,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 from ..backend import available_backends, get_backend
+from . import _state
 from ._view import FIT_CSS, make_view
 
 __all__ = ["Panel", "detect_mode"]
@@ -198,6 +200,11 @@ def _set_initial(panel: str, name: str, control, value) -> None:
         ) from None
 
 
+def _in_voila() -> bool:
+    """Whether this kernel was started by Voilà (it sets ``VOILA_BASE_URL`` in its environment)."""
+    return "VOILA_BASE_URL" in os.environ
+
+
 def _table(rows) -> str:
     cells = "".join(
         f"<tr><td style='padding:2px 14px 2px 0;color:#444'>{html.escape(str(k))}</td>"
@@ -253,7 +260,15 @@ class Panel(ABC):
     seconds between the end of one refresh and the next; changes meanwhile are
     coalesced, the latest value wins), ``dpi`` of the figure (default 110:
     the projector-size fonts of :mod:`losskit.plots._style`, 12-15 pt, come out
-    at 18-23 px; at 72 dpi they were 12-15 px), and initial control values by name.
+    at 18-23 px; at 72 dpi they were 12-15 px), ``state`` (a :attr:`state` string: the
+    settings to start from, over the initial values; see :meth:`from_state`), and
+    initial control values by name.
+
+    Shareable settings: :attr:`state` is a short string of the controls' non-default
+    values, :meth:`from_state` builds a panel from one, :meth:`state_link` is the
+    query ``?losskit=<state>``. In Voilà the panel shows that link ("link to these
+    settings", ``link``) and, created in a page opened with such a query, starts
+    from the state it holds for this panel's class.
     """
 
     title = ""
@@ -265,7 +280,9 @@ class Panel(ABC):
     #: "as in the text above" applies them (:meth:`use_text_settings`).
     text_settings: dict = {}
 
-    def __init__(self, backend="auto", *, mode="auto", debounce=0.05, dpi=110, **values):
+    def __init__(
+        self, backend="auto", *, mode="auto", debounce=0.05, dpi=110, state=None, **values
+    ):
         self.mode = detect_mode(mode)
         self.debounce = float(debounce)
         self.dpi = dpi
@@ -282,6 +299,7 @@ class Panel(ABC):
         self.closed = False
         self.controls = dict(self.make_controls())
         self.controls["backend"] = self._backend_control(backend)
+        self._defaults = {name: c.value for name, c in self.controls.items() if name != "backend"}
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
             raise TypeError(
@@ -290,7 +308,12 @@ class Panel(ABC):
             )
         for name, value in values.items():
             _set_initial(type(self).__name__, name, self.controls[name], value)
+        if state is None:  # in Voila: the page's query (?losskit=...), if it has one for us
+            state = _state.from_query(os.environ.get("QUERY_STRING"), type(self).__name__)
+        self._state_note = None if state is None else self._apply_state(state)
         self.readout = W.HTML()
+        self.link = W.HTML(layout=W.Layout(flex="0 0 auto", margin="0 0 0 12px"))
+        self.link.add_class("losskit-link")
         self.message = W.HTML()
         self.view = make_view(self.mode, self.figsize, self.dpi)
         self.figure = self.view.figure
@@ -367,6 +390,67 @@ class Panel(ABC):
         just them onto the last frame; a panel that never calls this redraws everything)."""
         self._parts = list(parts)
 
+    @classmethod
+    def from_state(cls, state, **kwargs):
+        """The panel (built with ``kwargs``: backend, mode, ...) started from ``state``.
+
+        A bad state (not one, another panel's, a control unknown or a value refused)
+        never raises: the panel starts from its defaults and its message says why.
+        """
+        return cls(state=state, **kwargs)
+
+    @property
+    def state(self) -> str:
+        """The controls' settings as a short URL-safe string (only values that differ from
+        the defaults; the backend is left out: it depends on the machine)."""
+        changed = {
+            name: value
+            for name, value in self.values().items()
+            if name != "backend" and value != self._defaults[name]
+        }
+        return _state.encode(type(self).__name__, changed)
+
+    def state_link(self) -> str:
+        """The URL query that opens this lesson with these settings: ``?losskit=<state>``."""
+        return f"?{_state.KEY}={self.state}"
+
+    def _apply_state(self, state) -> str | None:
+        """Set the controls from ``state`` (the defaults, then its values, each checked as
+        a constructor value); ``None``, or the message saying why the controls were left
+        as they were."""
+        name = type(self).__name__
+        try:
+            owner, values = _state.decode(state)
+            if owner != name:
+                raise _state.StateError(f"they are for {owner}, not {name}")
+            unknown = sorted(set(values) - set(self._defaults))
+            if unknown:
+                raise _state.StateError(
+                    f"{name} has no control(s) {unknown} (a link from another losskit version?)"
+                )
+            before = self.values()
+            try:
+                for key, default in self._defaults.items():
+                    self.controls[key].value = default
+                for key, value in values.items():
+                    value = _state.restore(value, self._defaults[key])
+                    _set_initial(name, key, self.controls[key], value)
+            except (ValueError, TypeError) as exc:
+                for key, value in before.items():
+                    self.controls[key].value = value
+                raise _state.StateError(str(exc)) from None
+        except _state.StateError as exc:
+            return f"These settings could not be used: {exc}. The panel starts from its defaults."
+        return None
+
+    def _link_html(self) -> str:
+        href = os.environ.get("SCRIPT_NAME", "") + self.state_link()
+        return (
+            f"<a href='{html.escape(href, quote=True)}' style='font-size:13px' "
+            "title='open this lesson with these settings (copy the link to share them)'>"
+            "link to these settings</a>"
+        )
+
     def values(self) -> dict:
         """Current control values by name (the backend included)."""
         return {name: control.value for name, control in self.controls.items()}
@@ -374,6 +458,7 @@ class Panel(ABC):
     def use_text_settings(self) -> bool:
         """Set the controls to :attr:`text_settings` and refresh once; returns
         :meth:`refresh`'s answer. The settings are checked as constructor values are."""
+        self._state_note = None  # the student moved on from a link's settings
         self._updating = True  # one refresh for all the changes, not one per control
         try:
             for name, value in self.text_settings.items():
@@ -417,15 +502,22 @@ class Panel(ABC):
             control.layout.width = "100%"
             if isinstance(control, W.ToggleButtons):  # buttons as wide as their text:
                 control.style.button_width = "auto"  # the label stays beside them
-        if self.text_settings:  # beside the title: no grid row of its own (853x480 fits)
+        side = []  # beside the title: no row of their own (853x480 fits)
+        if self.text_settings:
             preset = W.Button(
                 description="as in the text above",
                 tooltip="the settings the lesson's text uses: its numbers (slower to compute)",
                 layout=W.Layout(width="auto", flex="0 0 auto"),
             )
             preset.on_click(lambda _: self.use_text_settings())
+            side.append(preset)
+        if _in_voila():  # a link reloads the page: only Voila starts a panel from it
+            side.append(self.link)
+        if side:
+            if len(side) > 1:  # the link under the button
+                side = [W.VBox(side, layout=W.Layout(flex="0 0 auto", align_items="flex-end"))]
             head.layout.flex = "1 1 auto"
-            head = W.HBox([head, preset], layout=W.Layout(width="100%", align_items="center"))
+            head = W.HBox([head, *side], layout=W.Layout(width="100%", align_items="center"))
         controls = W.GridBox(
             shown,
             layout=W.Layout(
@@ -466,7 +558,7 @@ class Panel(ABC):
             if isinstance(w, W.Widget) and w not in widgets:
                 widgets.append(w)
                 stack.extend(getattr(w, "children", ()))
-        widgets.extend(w for w in (*self.controls.values(), self.readout, self.message))
+        widgets.extend((*self.controls.values(), self.readout, self.message, self.link))
         for w in list(widgets):  # each widget's Layout and Style are widgets too
             for part in (getattr(w, "layout", None), getattr(w, "style", None)):
                 if isinstance(part, W.Widget) and part not in widgets:
@@ -503,6 +595,7 @@ class Panel(ABC):
         """
         if self._updating:
             return
+        self._state_note = None  # the student moved on from the link's settings
         loop = _running_loop() if self.debounce > 0 else None
         if loop is None:
             self.refresh()
@@ -515,6 +608,10 @@ class Panel(ABC):
     def _deferred_refresh(self):
         self._pending = None
         self.refresh()
+
+    def _notes(self) -> list:
+        """Notes about how the panel started, shown until a control changes (the state's)."""
+        return [self._startup_note, self._state_note]
 
     def _show(self, messages):
         messages = [m for m in dict.fromkeys(messages) if m]
@@ -565,7 +662,7 @@ class Panel(ABC):
             return False
         unselected = self._unselected()
         if unselected is not None:
-            self._show([self._startup_note, unselected])
+            self._show([*self._notes(), unselected])
             self.readout.value = NO_READOUT
             return False
         self._updating = True
@@ -578,7 +675,7 @@ class Panel(ABC):
                 try:
                     result = self.compute(values, backend)
                 except EXPECTED_ERRORS as exc:
-                    self._show([self._startup_note, *adjusted, str(exc) or type(exc).__name__])
+                    self._show([*self._notes(), *adjusted, str(exc) or type(exc).__name__])
                     self.readout.value = NO_READOUT
                     return False
                 self.draw(result)
@@ -590,14 +687,15 @@ class Panel(ABC):
         except Exception as exc:  # a widget never shows a traceback; the log keeps it
             self.last_traceback = traceback.format_exc()
             log.exception("%s: unexpected error", type(self).__name__)
-            self._show([self._startup_note, f"internal error ({type(exc).__name__}): {exc}"])
+            self._show([*self._notes(), f"internal error ({type(exc).__name__}): {exc}"])
             self.readout.value = NO_READOUT
             return False
         finally:
             self._updating = False
         self.result = result
         self.readout.value = _table(rows)
-        self._show([self._startup_note, *adjusted, *notes])
+        self.link.value = self._link_html()
+        self._show([*self._notes(), *adjusted, *notes])
         return True
 
     def _render(self):

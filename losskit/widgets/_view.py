@@ -208,27 +208,9 @@ class CanvasView(View):
             if hasattr(canvas, attr):
                 setattr(canvas, attr, value)
         super().__init__(figure, canvas)
-        canvas.get_diff_image = self._whole_frame
         self.own_draw = False  # True while the panel itself draws
         self.started = False  # whether the front-end has been asked for its first draw
         canvas.mpl_connect("draw_event", self._after_frontend_draw)
-
-    def _whole_frame(self):
-        """The frame ipympl sends (in place of its ``get_diff_image``): always whole, as
-        :func:`png_bytes`. ipympl's front-end drops an image that a newer one replaces
-        before it has loaded; a dropped diff (ipympl's default: the pixels changed since
-        the last frame) left the canvas half-painted for good (a busy hub, during a drag),
-        where the next whole frame repairs a dropped one. And png_bytes encodes a
-        1430x528 frame in 8 ms, Pillow's default in 24. ``None``: nothing new to send."""
-        canvas = self.figure.canvas
-        if not canvas._png_is_old:  # webagg's flag: a draw happened since the last frame
-            return None
-        canvas._png_is_old = False
-        canvas.set_image_mode("full")
-        rgba = np.asarray(canvas.get_renderer().buffer_rgba())
-        if getattr(canvas, "syncing_data_url", False):  # no front-end yet: ipympl keeps a
-            canvas._last_buff = rgba.view(np.uint32).squeeze(2).copy()  # snapshot from it
-        return png_bytes(rgba[..., :3])
 
     def _after_frontend_draw(self, event):
         """Draws the front-end asks for (first display, resize): keep the margins fixed after
@@ -249,6 +231,12 @@ class CanvasView(View):
             self.started = True
             self.figure.canvas.draw_idle()
             return
+        # Send the frame whole, not as a diff against the last one: ipympl's front-end
+        # drops an image that a newer one replaces before it has loaded, and a dropped
+        # diff left the canvas half-painted for good (a busy hub, during a drag). A whole
+        # frame costs about the same to encode (24 vs 20 ms at 1430x528), and the next
+        # one repairs a dropped one. (``_force_full`` is a trait of ipympl's Canvas.)
+        self.figure.canvas._force_full = True
         self.own_draw = True
         try:
             if self.draw_laid_out(parts):
